@@ -1,0 +1,40 @@
+package uptime
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Duration is a time.Duration that reads and writes JSON and YAML as a Go
+// duration string ("30s", "1m30s"). A JSON number is read as nanoseconds
+// would be surprising, so it is refused.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats the duration like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText encodes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use Go syntax such as 30s, 5m, 1h30m)", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalJSON accepts only a JSON string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration must be a string such as \"30s\", not %s", b)
+	}
+	return d.UnmarshalText([]byte(s))
+}
