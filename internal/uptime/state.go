@@ -116,3 +116,9 @@ type Observation struct {
 	State  State
 	Events []Event
 }
+
+// Snapshot is a target together with its current state, as listed.
+type Snapshot struct {
+	Target Target
+	State  State
+}
