@@ -452,14 +452,28 @@ func (p *collector) ietf(checks map[string]any) {
 					objs = append(objs, o)
 				}
 			}
+			// Several instances are told apart by componentId when the ids
+			// are distinct, by their position otherwise.
+			var ids []string
+			if len(objs) > 1 {
+				seen := make(map[string]bool, len(objs))
+				for _, o := range objs {
+					id, _ := str(get(o, "componentId"))
+					if id == "" || seen[id] {
+						ids = nil
+						break
+					}
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
 			for i, o := range objs {
 				name := key
-				if len(objs) > 1 {
-					id, _ := str(get(o, "componentId"))
-					if id == "" {
-						id = strconv.Itoa(i)
-					}
-					name = key + "." + id
+				switch {
+				case ids != nil:
+					name = key + "." + ids[i]
+				case len(objs) > 1:
+					name = key + "." + strconv.Itoa(i)
 				}
 				p.ietfCheck(name, o)
 				if p.full() {
@@ -473,10 +487,15 @@ func (p *collector) ietf(checks map[string]any) {
 func (p *collector) ietfCheck(name string, o map[string]any) {
 	st, _ := statusOf(o)
 	c := uptime.Component{Name: name, Status: st, Output: outputOf(o)}
-	if n, ok := get(o, "observedValue").(json.Number); ok {
+	// Early drafts called them metricValue and metricUnit.
+	value, unit := get(o, "observedValue"), get(o, "observedUnit")
+	if value == nil {
+		value, unit = get(o, "metricValue"), get(o, "metricUnit")
+	}
+	if n, ok := value.(json.Number); ok {
 		if f, err := n.Float64(); err == nil {
 			c.Observed = f
-			c.Unit, _ = str(get(o, "observedUnit"))
+			c.Unit, _ = str(unit)
 		}
 	}
 	p.add(c)
@@ -624,7 +643,7 @@ func statusOf(o map[string]any) (uptime.Status, bool) {
 // outputOf finds a component's message: its own text members, then the
 // "error" in Spring's "details".
 func outputOf(o map[string]any) string {
-	for _, key := range [...]string{"output", "error", "message", "exception", "description", "reason"} {
+	for _, key := range [...]string{"output", "error", "message", "description", "exception", "reason"} {
 		if s, ok := str(get(o, key)); ok && s != "" {
 			return s
 		}
