@@ -1,0 +1,168 @@
+package scheduler
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+	"github.com/robfig/cron/v3"
+)
+
+// ValidateSchedule checks a target's cron schedule: the five standard fields
+// (minute hour day-of-month month day-of-week), descriptors such as @hourly
+// and @every 5m, and an optional TZ= or CRON_TZ= prefix. It returns nil or a
+// plain error whose text a user can act on; it never panics, even on the
+// malformed TZ= specs that make the cron parser panic (robfig/cron #554).
+// @every shorter than 1s and expressions that never fire are refused.
+func ValidateSchedule(spec string) error {
+	_, err := parseSchedule(spec)
+	return err
+}
+
+// parseSchedule is ValidateSchedule returning the parsed schedule.
+func parseSchedule(spec string) (sched cron.Schedule, err error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("invalid schedule %q: %s", spec, fmt.Sprintf(format, args...))
+	}
+	s := strings.TrimSpace(spec)
+	if s == "" {
+		return nil, fmt.Errorf("schedule is empty")
+	}
+	body := s
+	if strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
+		// The parser slices up to the first space and panics when there is none.
+		_, rest, ok := strings.Cut(s, " ")
+		if !ok || strings.TrimSpace(rest) == "" {
+			return nil, fail(`a time zone must be followed by a space and a cron expression, as in "TZ=Europe/Paris 0 9 * * *"`)
+		}
+		body = strings.TrimSpace(rest)
+	}
+	if d, ok := strings.CutPrefix(body, "@every "); ok {
+		// The parser silently raises anything shorter to 1s; refuse instead.
+		dur, perr := time.ParseDuration(strings.TrimSpace(d))
+		if perr != nil {
+			return nil, fail("%q is not a duration (use Go syntax such as 30s, 5m, 1h30m)", strings.TrimSpace(d))
+		}
+		if dur < uptime.MinInterval {
+			return nil, fail("@every must be at least %s", uptime.MinInterval)
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, fail("cannot be parsed")
+		}
+	}()
+	sched, err = cron.ParseStandard(s)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	if sched.Next(time.Now()).IsZero() {
+		return nil, fail("it never fires")
+	}
+	return sched, nil
+}
+
+// timing says when a target runs: every `every` at `phase` past each multiple
+// of every on the wall clock, or at the times of a cron schedule.
+// Times are Unix nanoseconds; 0 means never.
+type timing struct {
+	every time.Duration
+	phase int64
+	cron  cron.Schedule
+}
+
+// timingFor works out a target's timing. An @every schedule is run as an
+// interval, phase-aligned like any other, so it keeps its cadence across
+// restarts too.
+func timingFor(t *uptime.Target) (timing, error) {
+	if t.Schedule != "" {
+		sched, err := parseSchedule(t.Schedule)
+		if err != nil {
+			return timing{}, err
+		}
+		if _, ok := sched.(cron.ConstantDelaySchedule); ok {
+			// Use the exact duration: the parser truncates to whole seconds.
+			_, d, _ := strings.Cut(strings.TrimSpace(t.Schedule), "@every ")
+			every, _ := time.ParseDuration(strings.TrimSpace(d))
+			return intervalTiming(t.Name, every), nil
+		}
+		return timing{cron: sched}, nil
+	}
+	every := t.Interval.D()
+	if every == 0 {
+		every = uptime.DefaultInterval
+	}
+	return intervalTiming(t.Name, max(every, uptime.MinInterval)), nil
+}
+
+func intervalTiming(name string, every time.Duration) timing {
+	return timing{every: every, phase: int64(phase(name, every))}
+}
+
+// phase is a target's stable offset within its interval: FNV-1a of its name
+// modulo the interval. Targets added together spread over one interval, and a
+// restart keeps each one's cadence.
+func phase(name string, every time.Duration) time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(every))
+}
+
+// first is the first run time at or after now.
+func (tm timing) first(now int64) int64 {
+	if tm.every > 0 {
+		e := int64(tm.every)
+		off := (now - tm.phase) % e
+		if off < 0 {
+			off += e
+		}
+		if off == 0 {
+			return now
+		}
+		return now - off + e
+	}
+	return cronNext(tm.cron, now-1)
+}
+
+// after is the slot following due: due plus the interval, so that a late
+// check does not push the cadence (no drift).
+func (tm timing) after(due int64) int64 {
+	if tm.every > 0 {
+		return due + int64(tm.every)
+	}
+	return cronNext(tm.cron, due)
+}
+
+// maxSkip bounds the walk over missed cron slots.
+const maxSkip = 10000
+
+// skip is for a scheduler that fell behind: it returns how many slots from
+// due up to now (both included) were missed, and the first slot after now.
+func (tm timing) skip(due, now int64) (missed uint64, next int64) {
+	if tm.every > 0 {
+		e := int64(tm.every)
+		k := (now - due) / e
+		return uint64(k) + 1, due + (k+1)*e
+	}
+	missed, next = 1, cronNext(tm.cron, due)
+	for next != 0 && next <= now && missed < maxSkip {
+		missed++
+		next = cronNext(tm.cron, next)
+	}
+	if next != 0 && next <= now {
+		next = cronNext(tm.cron, now)
+	}
+	return missed, next
+}
+
+// cronNext is the schedule's first time strictly after t, or 0 for never.
+// A schedule without TZ= follows the process's local time zone, as cron does.
+func cronNext(s cron.Schedule, t int64) int64 {
+	n := s.Next(time.Unix(0, t))
+	if n.IsZero() {
+		return 0
+	}
+	return n.UnixNano()
+}
