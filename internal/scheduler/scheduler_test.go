@@ -1,0 +1,618 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// fixture is a scheduler on a fake clock with a fake prober and recorder.
+func fixture(cfg Config) (*Scheduler, *fakeClock, *fakeProber, *fakeRecorder) {
+	clk := &fakeClock{t: t0}
+	p := newFakeProber()
+	p.clock = clk.Now
+	r := &fakeRecorder{}
+	cfg.Now = clk.Now
+	return New(p, r, cfg), clk, p, r
+}
+
+func dueOf(s *Scheduler, id int64) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.targets[id]
+	if !ok || e.index < 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, e.due).UTC(), true
+}
+
+func TestIntervalCadence(t *testing.T) {
+	s, clk, p, r := fixture(Config{})
+	tg := target(1, "payments-api", 10*time.Second)
+	s.Upsert(tg)
+	first, ok := dueOf(s, 1)
+	if !ok {
+		t.Fatal("target not queued")
+	}
+	if off := first.Sub(t0); off < 0 || off >= 10*time.Second {
+		t.Fatalf("first slot at now+%s, want within one interval", off)
+	}
+
+	simulate(t, s, clk, t0.Add(time.Minute))
+	calls := p.times(1)
+	if len(calls) < 6 {
+		t.Fatalf("%d checks in a minute at 10s, want 6 or 7", len(calls))
+	}
+	for i, c := range calls {
+		if want := first.Add(time.Duration(i) * 10 * time.Second); !c.Equal(want) {
+			t.Errorf("check %d at %s, want %s (no drift, on the phase)", i, c.Format(time.TimeOnly+".000"), want.Format(time.TimeOnly+".000"))
+		}
+	}
+	if obs := r.of(1); len(obs) != len(calls) || obs[0].Result.TargetID != 1 || obs[0].Result.Target != "payments-api" {
+		t.Fatalf("%d observations for %d checks (first %+v)", len(obs), len(calls), obs[0].Result)
+	}
+	if st, ok := s.State(1); !ok || st.Status != uptime.StatusUp || st.ConsecutiveSuccesses != len(calls) {
+		t.Errorf("state = %+v, %v; want up with %d successes", st, ok, len(calls))
+	}
+	if got := s.Stats(); got.Checks != uint64(len(calls)) || got.Missed != 0 || got.Targets != 1 {
+		t.Errorf("stats = %+v", got)
+	}
+}
+
+func TestCronTarget(t *testing.T) {
+	s, clk, p, _ := fixture(Config{})
+	clk.Set(t0.Add(7 * time.Minute))
+	tg := uptime.Target{ID: 1, Name: "nightly", URL: "http://x", Schedule: "TZ=UTC */15 * * * *"}
+	tg.Normalize()
+	if err := ValidateSchedule(tg.Schedule); err != nil {
+		t.Fatal(err)
+	}
+	s.Upsert(tg)
+	simulate(t, s, clk, t0.Add(67*time.Minute))
+	want := []time.Time{t0.Add(15 * time.Minute), t0.Add(30 * time.Minute), t0.Add(45 * time.Minute), t0.Add(60 * time.Minute)}
+	got := p.times(1)
+	if len(got) != len(want) {
+		t.Fatalf("checks at %v, want %v", got, want)
+	}
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("check %d at %s, want %s", i, got[i], want[i])
+		}
+	}
+}
+
+func TestUpsertChangesInterval(t *testing.T) {
+	s, clk, p, _ := fixture(Config{})
+	s.Upsert(target(1, "a", 10*time.Second))
+	simulate(t, s, clk, t0.Add(30*time.Second))
+	before := p.count(1)
+
+	s.Upsert(target(1, "a", time.Minute))
+	due, ok := dueOf(s, 1)
+	if !ok || due.Sub(clk.Now()) < 0 || due.Sub(clk.Now()) >= time.Minute {
+		t.Fatalf("after the change the next slot is %s, want within a minute of %s", due, clk.Now())
+	}
+	if want := intervalTiming("a", time.Minute).first(clk.Now().UnixNano()); due.UnixNano() != want {
+		t.Errorf("next slot %s is not the 1m phase slot %s", due, time.Unix(0, want).UTC())
+	}
+	simulate(t, s, clk, t0.Add(30*time.Second+5*time.Minute))
+	calls := p.times(1)[before:]
+	if len(calls) < 4 {
+		t.Fatalf("%d checks in 5 minutes at 1m", len(calls))
+	}
+	for i := 1; i < len(calls); i++ {
+		if gap := calls[i].Sub(calls[i-1]); gap != time.Minute {
+			t.Errorf("gap %s between checks after the change, want 1m", gap)
+		}
+	}
+}
+
+func TestUpsertSameIntervalKeepsSlotAndState(t *testing.T) {
+	s, clk, p, _ := fixture(Config{})
+	p.status = func(uptime.Target, int) uptime.Status { return uptime.StatusDown }
+	tg := target(1, "a", 10*time.Second)
+	s.Upsert(tg)
+	simulate(t, s, clk, t0.Add(25*time.Second))
+	st, _ := s.State(1)
+	due, _ := dueOf(s, 1)
+
+	tg.URL = "http://elsewhere"
+	tg.Labels = map[string]string{"team": "payments"}
+	s.Upsert(tg)
+	st2, _ := s.State(1)
+	due2, _ := dueOf(s, 1)
+	if !due2.Equal(due) {
+		t.Errorf("slot moved from %s to %s on an upsert that kept the interval", due, due2)
+	}
+	if st2 != st || st2.ConsecutiveFailures == 0 {
+		t.Errorf("state changed on upsert: %+v, was %+v", st2, st)
+	}
+}
+
+func TestPauseAndResume(t *testing.T) {
+	s, clk, p, _ := fixture(Config{})
+	tg := target(1, "a", 10*time.Second)
+	s.Upsert(tg)
+	simulate(t, s, clk, t0.Add(20*time.Second))
+	n := p.count(1)
+	st, _ := s.State(1)
+
+	tg.Paused = true
+	s.Upsert(tg)
+	if _, queued := dueOf(s, 1); queued {
+		t.Fatal("paused target still queued")
+	}
+	simulate(t, s, clk, t0.Add(5*time.Minute))
+	if p.count(1) != n {
+		t.Fatalf("paused target checked %d times", p.count(1)-n)
+	}
+	if got, ok := s.State(1); !ok || got != st {
+		t.Errorf("paused target's state = %+v, %v; want it kept: %+v", got, ok, st)
+	}
+	if got := s.Stats().Targets; got != 1 {
+		t.Errorf("Stats.Targets = %d, want the paused target counted", got)
+	}
+	// A paused target can still be checked on demand.
+	if _, err := s.CheckNow(context.Background(), 1); err != nil || p.count(1) != n+1 {
+		t.Fatalf("CheckNow on a paused target: %v (checks %d)", err, p.count(1)-n)
+	}
+
+	tg.Paused = false
+	s.Upsert(tg)
+	simulate(t, s, clk, t0.Add(6*time.Minute))
+	if got := p.count(1) - n - 1; got < 5 || got > 7 {
+		t.Errorf("resumed target checked %d times in a minute at 10s, want 6±1", got)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	s, clk, p, _ := fixture(Config{})
+	s.Upsert(target(1, "a", 10*time.Second))
+	s.Upsert(target(2, "b", 10*time.Second))
+	simulate(t, s, clk, t0.Add(20*time.Second))
+	n := p.count(1)
+
+	s.Remove(1)
+	s.Remove(42) // unknown: ignored
+	simulate(t, s, clk, t0.Add(2*time.Minute))
+	if p.count(1) != n {
+		t.Errorf("removed target checked %d more times", p.count(1)-n)
+	}
+	if p.count(2) < 11 {
+		t.Errorf("other target checked %d times, want it unaffected", p.count(2))
+	}
+	if _, ok := s.State(1); ok {
+		t.Error("State of a removed target found")
+	}
+	if _, err := s.CheckNow(context.Background(), 1); !errors.Is(err, uptime.ErrNotFound) {
+		t.Errorf("CheckNow of a removed target: %v, want ErrNotFound", err)
+	}
+	if got := s.Stats().Targets; got != 1 {
+		t.Errorf("Stats.Targets = %d, want 1", got)
+	}
+}
+
+func TestMissedSlotsAreUnknownNotFailures(t *testing.T) {
+	s, clk, p, r := fixture(Config{})
+	var lates []time.Duration
+	s.onStart = func(d time.Duration) { lates = append(lates, d) }
+	s.Upsert(target(1, "a", 10*time.Second))
+	due, _ := dueOf(s, 1)
+
+	// The scheduler stalls: the slot is picked up 35 s late.
+	clk.Set(due.Add(35 * time.Second))
+	e, _ := s.popDue(clk.Now().UnixNano())
+	if e == nil {
+		t.Fatal("nothing due")
+	}
+	s.runScheduled(context.Background(), context.Background(), e)
+
+	if p.count(1) != 0 {
+		t.Errorf("a missed slot was probed")
+	}
+	obs := r.of(1)
+	if len(obs) != 1 {
+		t.Fatalf("%d observations, want 1 for the missed run", len(obs))
+	}
+	res := obs[0].Result
+	if res.Status != uptime.StatusUnknown || res.ErrorClass != uptime.ClassInternal || res.Error != "missed 4 checks: scheduler overloaded" {
+		t.Errorf("missed result = %+v", res)
+	}
+	if st := obs[0].State; st.ConsecutiveFailures != 0 || st.Status != uptime.StatusUnknown || st.LastResult != uptime.StatusUnknown {
+		t.Errorf("a missed slot counted against the target: %+v", st)
+	}
+	if got := s.Stats(); got.Missed != 4 || got.Checks != 0 {
+		t.Errorf("stats = %+v, want 4 missed, 0 checks", got)
+	}
+	if len(lates) != 0 {
+		t.Errorf("OnStart called for a skipped slot: %v", lates)
+	}
+	if next, _ := dueOf(s, 1); !next.Equal(due.Add(40 * time.Second)) {
+		t.Errorf("next slot %s, want the first after now: due+40s", next.Sub(due))
+	}
+
+	// Half an interval late is not missed: it runs, late, and says so.
+	clk.Set(due.Add(45 * time.Second))
+	e, _ = s.popDue(clk.Now().UnixNano())
+	s.runScheduled(context.Background(), context.Background(), e)
+	if p.count(1) != 1 || len(lates) != 1 || lates[0] != 5*time.Second {
+		t.Errorf("late check: %d probes, lateness %v; want 1 probe, 5s late", p.count(1), lates)
+	}
+	if next, _ := dueOf(s, 1); !next.Equal(due.Add(50 * time.Second)) {
+		t.Errorf("next slot due+%s, want due+50s (no drift)", next.Sub(due))
+	}
+}
+
+func TestStateMachine(t *testing.T) {
+	s, _, p, r := fixture(Config{})
+	p.status = func(_ uptime.Target, n int) uptime.Status {
+		if n <= 3 {
+			return uptime.StatusDown
+		}
+		return uptime.StatusUp
+	}
+	s.Upsert(target(1, "a", 10*time.Second))
+	for range 4 {
+		if _, err := s.CheckNow(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obs := r.of(1)
+	if len(obs) != 4 {
+		t.Fatalf("%d observations, want 4", len(obs))
+	}
+	for i, want := range []struct {
+		status   uptime.Status
+		failures int
+		events   []uptime.EventType
+	}{
+		{uptime.StatusUnknown, 1, nil},
+		{uptime.StatusUnknown, 2, nil},
+		{uptime.StatusDown, 3, []uptime.EventType{uptime.EventIncidentOpened}},
+		{uptime.StatusUp, 0, []uptime.EventType{uptime.EventIncidentResolved}},
+	} {
+		o := obs[i]
+		var evs []uptime.EventType
+		for _, e := range o.Events {
+			evs = append(evs, e.Type)
+		}
+		if o.State.Status != want.status || o.State.ConsecutiveFailures != want.failures || !slices.Equal(evs, want.events) {
+			t.Errorf("check %d: status %s, %d failures, events %v; want %s, %d, %v",
+				i+1, o.State.Status, o.State.ConsecutiveFailures, evs, want.status, want.failures, want.events)
+		}
+	}
+	if since := obs[2].State.Since; !since.Equal(obs[0].Result.StartedAt) {
+		t.Errorf("down since %s, want the first failing check %s", since, obs[0].Result.StartedAt)
+	}
+	if st, _ := s.State(1); st != obs[3].State {
+		t.Errorf("in-memory state %+v differs from the last recorded %+v", st, obs[3].State)
+	}
+}
+
+func TestLoadKeepsPersistedState(t *testing.T) {
+	s, _, p, r := fixture(Config{})
+	p.status = func(uptime.Target, int) uptime.Status { return uptime.StatusDown }
+	s.Load(target(1, "a", 10*time.Second), uptime.State{Status: uptime.StatusUp, ConsecutiveFailures: 2, FailingSince: t0.Add(-time.Minute)})
+	if _, err := s.CheckNow(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	o := r.of(1)[0]
+	if o.State.Status != uptime.StatusDown || len(o.Events) != 1 || !o.State.Since.Equal(t0.Add(-time.Minute)) {
+		t.Errorf("third failure after a restart: %+v, events %+v; want down since the persisted first failure", o.State, o.Events)
+	}
+}
+
+// A target's entry is out of the queue while its check runs: a slot that
+// comes up meanwhile cannot start a second check.
+func TestNoOverlapOnSlowCheck(t *testing.T) {
+	s, clk, p, _ := fixture(Config{})
+	p.hold = make(chan struct{})
+	p.started = make(chan int64, 1)
+	s.Upsert(target(1, "a", time.Second))
+	due, _ := dueOf(s, 1)
+	clk.Set(due)
+	e, _ := s.popDue(due.UnixNano())
+	done := make(chan struct{})
+	go func() {
+		s.runScheduled(context.Background(), context.Background(), e)
+		close(done)
+	}()
+	<-p.started
+	clk.Set(due.Add(2500 * time.Millisecond))
+	if e2, _ := s.popDue(clk.Now().UnixNano()); e2 != nil {
+		t.Fatal("a target with a check in flight was dispatched again")
+	}
+	if got := s.Stats(); got.InFlight != 1 || got.Queued != 0 {
+		t.Errorf("stats = %+v, want 1 in flight, 0 queued", got)
+	}
+	clk.Set(due.Add(900 * time.Millisecond)) // the check ends within its slot
+	close(p.hold)
+	<-done
+	if next, ok := dueOf(s, 1); !ok || !next.Equal(due.Add(time.Second)) {
+		t.Errorf("after the check the next slot is %s, want due+1s", next.Sub(due))
+	}
+}
+
+func TestPanickingProberGivesUnknown(t *testing.T) {
+	r := &fakeRecorder{}
+	s := New(panicProber{}, r, Config{})
+	s.Upsert(target(1, "a", 10*time.Second))
+	res, err := s.CheckNow(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != uptime.StatusUnknown || res.ErrorClass != uptime.ClassInternal || res.Target != "a" || res.StartedAt.IsZero() {
+		t.Errorf("result of a panicking check = %+v", res)
+	}
+	if len(r.all()) != 1 {
+		t.Errorf("%d observations, want 1", len(r.all()))
+	}
+}
+
+type panicProber struct{}
+
+func (panicProber) Check(context.Context, uptime.Target) uptime.Result { panic("boom") }
+
+func TestCheckNowNotFound(t *testing.T) {
+	s := New(nopProber{}, nopRecorder{}, Config{})
+	if _, err := s.CheckNow(context.Background(), 7); !errors.Is(err, uptime.ErrNotFound) {
+		t.Errorf("CheckNow(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// --- Real time: Run with its dispatcher and workers. ---
+
+func run(t *testing.T, s *Scheduler) (cancel func() error) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(ctx) }()
+	var once sync.Once
+	var err error
+	cancel = func() error {
+		once.Do(func() {
+			stop()
+			select {
+			case err = <-errc:
+			case <-time.After(5 * time.Second):
+				err = errors.New("Run did not return within 5s of cancel")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = cancel() })
+	return cancel
+}
+
+func TestRunChecksAtInterval(t *testing.T) {
+	t.Parallel()
+	p := newFakeProber()
+	r := &fakeRecorder{}
+	s := New(p, r, Config{Workers: 4})
+	s.Upsert(target(1, "one-second", time.Second))
+	s.Upsert(target(2, "one-and-a-half", 1500*time.Millisecond))
+	paused := target(3, "paused", time.Second)
+	paused.Paused = true
+	s.Upsert(paused)
+	s.Upsert(target(4, "removed", time.Second))
+
+	start := time.Now()
+	stop := run(t, s)
+	time.Sleep(1200 * time.Millisecond)
+	s.Remove(4)
+	removedAt := time.Now()
+	time.Sleep(2 * time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+
+	for _, tc := range []struct {
+		id    int64
+		every time.Duration
+	}{{1, time.Second}, {2, 1500 * time.Millisecond}} {
+		want := float64(elapsed) / float64(tc.every)
+		if got := float64(p.count(tc.id)); got < want-1 || got > want+1 {
+			t.Errorf("target %d at %s: %v checks in %s, want %.1f±1", tc.id, tc.every, got, elapsed, want)
+		}
+		if obs := len(r.of(tc.id)); obs != p.count(tc.id) {
+			t.Errorf("target %d: %d observations for %d checks", tc.id, obs, p.count(tc.id))
+		}
+	}
+	if n := p.count(3); n != 0 {
+		t.Errorf("paused target checked %d times", n)
+	}
+	for _, at := range p.times(4) {
+		if at.After(removedAt) {
+			t.Errorf("removed target checked %s after its removal", at.Sub(removedAt))
+		}
+	}
+	if st := s.Stats(); time.Since(st.LastTurn) > 2*time.Second || st.InFlight != 0 {
+		t.Errorf("stats after stop = %+v", st)
+	}
+}
+
+func TestCheckNowSerialisedWithScheduled(t *testing.T) {
+	t.Parallel()
+	p := newFakeProber()
+	p.hold = make(chan struct{})
+	p.started = make(chan int64, 16)
+	s := New(p, &fakeRecorder{}, Config{Workers: 4})
+	s.Upsert(target(1, "slow", time.Second))
+	stop := run(t, s)
+
+	<-p.started // the scheduled check is running and held
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 {
+		wg.Go(func() {
+			_, err := s.CheckNow(context.Background(), 1)
+			errs <- err
+		})
+	}
+	// Let the next slot pass while every check is held.
+	time.Sleep(1100 * time.Millisecond)
+	if n := p.count(1); n != 1 {
+		t.Fatalf("%d checks started while one was in flight, want 1", n)
+	}
+	// Release the held checks one by one.
+	go func() {
+		for {
+			select {
+			case p.hold <- struct{}{}:
+			case <-time.After(2 * time.Second):
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("CheckNow: %v", err)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if m := p.maxConcurrent(1); m != 1 {
+		t.Errorf("up to %d checks of one target ran at once, want 1", m)
+	}
+	if n := p.count(1); n < 4 {
+		t.Errorf("%d checks, want the scheduled one and 3 CheckNow", n)
+	}
+}
+
+func TestShutdownWaitsForInFlight(t *testing.T) {
+	t.Parallel()
+	p := newFakeProber()
+	p.hold = make(chan struct{})
+	r := &fakeRecorder{}
+	s := New(p, r, Config{Workers: 2})
+	for i := range 10 {
+		s.Upsert(target(int64(i+1), "t"+string(rune('a'+i)), time.Second))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	returned := make(chan error, 1)
+	go func() { returned <- s.Run(ctx) }()
+	waitFor(t, "both workers busy", 3*time.Second, func() bool { return s.Stats().InFlight == 2 })
+
+	cancel()
+	select {
+	case <-returned:
+		t.Fatal("Run returned with checks in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := s.CheckNow(context.Background(), 1); !errors.Is(err, uptime.ErrUnavailable) {
+		t.Errorf("CheckNow after cancel = %v, want ErrUnavailable", err)
+	}
+	close(p.hold)
+	select {
+	case err := <-returned:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run did not return after the in-flight checks finished")
+	}
+	if n := p.total(); n != 2 {
+		t.Errorf("%d checks ran, want the 2 in flight at cancel and no more", n)
+	}
+	if n := len(r.all()); n != 2 {
+		t.Errorf("%d observations recorded, want 2", n)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := p.total(); n != 2 {
+		t.Errorf("a check started after Run returned")
+	}
+}
+
+func TestRemoveWhileInFlight(t *testing.T) {
+	t.Parallel()
+	p := newFakeProber()
+	p.hold = make(chan struct{})
+	p.started = make(chan int64, 4)
+	r := &fakeRecorder{}
+	s := New(p, r, Config{Workers: 2})
+	s.Upsert(target(1, "a", time.Second))
+	stop := run(t, s)
+	<-p.started
+	s.Remove(1)
+	close(p.hold)
+	waitFor(t, "the check to end", 2*time.Second, func() bool { return s.Stats().InFlight == 0 })
+	time.Sleep(1200 * time.Millisecond) // a slot passes
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.count(1); n != 1 {
+		t.Errorf("removed target checked %d times, want only the one in flight", n)
+	}
+	if n := len(r.all()); n != 0 {
+		t.Errorf("%d observations of a removed target recorded, want its in-flight result dropped", n)
+	}
+	if _, ok := s.State(1); ok || s.Stats().Targets != 0 {
+		t.Error("removed target came back")
+	}
+}
+
+func TestOverloadRecordsMissedAsUnknown(t *testing.T) {
+	t.Parallel()
+	p := newFakeProber()
+	p.delay = 100 * time.Millisecond
+	r := &fakeRecorder{}
+	s := New(p, r, Config{Workers: 1})
+	const n = 30
+	for i := range n {
+		s.Upsert(target(int64(i+1), "t"+string(rune('a'+i)), time.Second))
+	}
+	stop := run(t, s)
+	waitFor(t, "missed checks", 6*time.Second, func() bool { return s.Stats().Missed > 0 })
+	lag := s.Stats().Lag
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if lag <= 0 {
+		t.Errorf("lag %s while overloaded, want > 0", lag)
+	}
+	var unknown uint64
+	for _, o := range r.all() {
+		switch o.Result.Status {
+		case uptime.StatusUnknown:
+			if o.Result.ErrorClass != uptime.ClassInternal {
+				t.Errorf("missed result class %s, want internal", o.Result.ErrorClass)
+			}
+			unknown++
+		case uptime.StatusDown:
+			t.Errorf("overload recorded as the target's failure: %+v", o.Result)
+		}
+		if o.State.ConsecutiveFailures != 0 || o.State.Status == uptime.StatusDown {
+			t.Errorf("overload counted against a target: %+v", o.State)
+		}
+	}
+	if unknown == 0 || unknown > st.Missed {
+		t.Errorf("%d unknown results for %d missed slots", unknown, st.Missed)
+	}
+	if st.Checks != uint64(p.total()) {
+		t.Errorf("Stats.Checks = %d, prober saw %d", st.Checks, p.total())
+	}
+}
+
+func TestRunTwice(t *testing.T) {
+	s := New(nopProber{}, nopRecorder{}, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatalf("Run with a done context = %v, want nil", err)
+	}
+	if err := s.Run(context.Background()); err == nil {
+		t.Error("second Run returned nil")
+	}
+}
