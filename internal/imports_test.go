@@ -1,0 +1,66 @@
+// Package internal_test keeps the layering rule of ARCHITECTURE.md true:
+// a package under internal/ imports no sibling but internal/uptime (its own
+// sub-packages are its business), and internal/uptime imports only the
+// standard library.
+package internal_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/lookout/lookout/"
+
+func TestSiblingPackagesImportOnlyUptime(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if dir == "." {
+			return nil // this test
+		}
+		top := strings.SplitN(dir, "/", 2)[0] // "probe" for probe/healthdoc
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		checked++
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if top == "uptime" {
+				if strings.Contains(strings.SplitN(p, "/", 2)[0], ".") {
+					t.Errorf("%s imports %s: internal/uptime must use the standard library only", path, p)
+				}
+				continue
+			}
+			rest, ok := strings.CutPrefix(p, module)
+			if !ok {
+				continue
+			}
+			switch {
+			case rest == "internal/uptime":
+			case strings.HasPrefix(rest, "internal/"+top+"/") || rest == "internal/"+top:
+			case rest == "migrations" && top == "store":
+			default:
+				t.Errorf("%s imports %s: packages under internal/ may import only internal/uptime among their siblings; pass collaborators in from cmd/lookout", path, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked == 0 {
+		wd, _ := os.Getwd()
+		t.Fatalf("no Go files found under %s", wd)
+	}
+}
