@@ -1,0 +1,360 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Limits of an HTTP check.
+const (
+	// MaxBodyBytes is how much of a response body is read; a longer body
+	// fails the check with class body_too_large. Never more than this plus
+	// one byte is read.
+	MaxBodyBytes = 1 << 20
+	// MaxRedirects is how many redirects a check follows.
+	MaxRedirects = 10
+	// maxResponseHeaderBytes caps the response headers.
+	maxResponseHeaderBytes = 64 << 10
+	// maxAssertionBytes caps body_contains and body_not_contains.
+	maxAssertionBytes = 4 << 10
+)
+
+func init() {
+	Register(Kind{Name: "http", Validate: validateHTTP, Check: checkHTTP})
+}
+
+// Two transports serve every http target: one verifies certificates, the
+// other does not (tls_skip_verify). Keep-alives are off, so each check opens
+// a fresh connection and exercises DNS, connect and TLS as a new visitor
+// would, a renewed certificate is seen at once, and idle targets hold no
+// sockets; a transport without keep-alives keeps no state worth isolating,
+// so sharing it costs nothing.
+var (
+	verifyingTransport = newHTTPTransport(false)
+	insecureTransport  = newHTTPTransport(true)
+)
+
+// newHTTPTransport returns a transport for checks. It ignores the proxy
+// environment variables: a check measures the path from Lookout to the
+// target, and a proxy picked up from the environment would silently measure
+// something else. It speaks HTTP/1.1, which every server and load balancer
+// answers. No transport-level timeouts are set: the check's context bounds
+// DNS, connect, TLS, headers and body alike.
+func newHTTPTransport(skipVerify bool) *http.Transport {
+	dialer := &net.Dialer{KeepAlive: -1} // one request per connection
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: skipVerify},
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		Protocols:              &protocols,
+	}
+}
+
+// validateHTTP checks the url and the http options of an http target. An
+// empty url is left to uptime.Target.Validate, which reports it.
+func validateHTTP(t *uptime.Target) error {
+	var v uptime.ValidationError
+	if strings.TrimSpace(t.URL) != "" {
+		if problem := checkHTTPURL(t.URL); problem != "" {
+			v.Add("url", problem)
+		}
+	}
+	h := t.HTTP
+	if h == nil {
+		return v.Err()
+	}
+	if h.Method != "" && !validToken(h.Method) {
+		v.Add("http.method", fmt.Sprintf("%q is not an HTTP method", h.Method))
+	}
+	for name, value := range h.Headers {
+		if !validToken(name) {
+			v.Add("http.headers", fmt.Sprintf("%q is not a valid header name", name))
+		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			v.Add("http.headers", fmt.Sprintf("the value of %q must not contain line breaks or NUL", name))
+		}
+	}
+	switch h.HealthFormat {
+	case "", "auto", "none":
+	default:
+		v.Add("http.health_format", fmt.Sprintf("%q is not a health format (want auto or none)", h.HealthFormat))
+	}
+	for _, r := range h.ExpectStatus {
+		if r.Lo < 100 || r.Hi > 599 || r.Lo > r.Hi {
+			v.Add("http.expect_status", fmt.Sprintf("%d-%d is not a range of HTTP status codes (100-599)", r.Lo, r.Hi))
+		}
+	}
+	if len(h.BodyContains) > maxAssertionBytes {
+		v.Add("http.body_contains", fmt.Sprintf("must be at most %d bytes", maxAssertionBytes))
+	}
+	if len(h.BodyNotContains) > maxAssertionBytes {
+		v.Add("http.body_not_contains", fmt.Sprintf("must be at most %d bytes", maxAssertionBytes))
+	}
+	return v.Err()
+}
+
+// checkHTTPURL returns what is wrong with an http target's URL, or "".
+// Problems never quote the URL, which may hold a password.
+func checkHTTPURL(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "is not a valid URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an absolute http:// or https:// URL"
+	case u.Hostname() == "":
+		return "must name a host"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "has an invalid port"
+		}
+	}
+	return ""
+}
+
+// validToken reports whether s is an RFC 9110 token, the syntax of methods
+// and header names.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Phases of an HTTP check, to say where a timeout struck.
+const (
+	phaseConnect int32 = iota
+	phaseDNS
+	phaseTLS
+	phaseWait
+	phaseBody
+)
+
+var phaseNames = [...]string{
+	phaseConnect: "connecting",
+	phaseDNS:     "resolving the host name",
+	phaseTLS:     "in the TLS handshake",
+	phaseWait:    "waiting for the response",
+	phaseBody:    "reading the body",
+}
+
+// errRedirectLoop and errTooManyRedirects stop a chain of redirects.
+var (
+	errRedirectLoop     = errors.New("redirect loop")
+	errTooManyRedirects = fmt.Errorf("more than %d redirects", MaxRedirects)
+)
+
+// checkHTTP runs one http check: it sends the request, follows redirects
+// unless told not to, reads up to MaxBodyBytes of the final response and
+// judges, in order, its status, the body's size, and the body assertions.
+//
+// A redirect loop or a chain longer than MaxRedirects fails with class
+// status and the last 3xx code: the server answered, but never with a
+// final status.
+func checkHTTP(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Result) {
+	h := t.HTTP
+	if h == nil {
+		h = &uptime.HTTPOptions{}
+	}
+	method := h.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+
+	var phase atomic.Int32
+	trace := &httptrace.ClientTrace{
+		DNSStart:          func(httptrace.DNSStartInfo) { phase.Store(phaseDNS) },
+		ConnectStart:      func(string, string) { phase.Store(phaseConnect) },
+		TLSHandshakeStart: func() { phase.Store(phaseTLS) },
+		GotConn:           func(httptrace.GotConnInfo) { phase.Store(phaseWait) },
+	}
+	ctx = httptrace.WithClientTrace(ctx, trace)
+
+	var body io.Reader
+	if h.Body != "" {
+		body = strings.NewReader(h.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.URL, body)
+	if err != nil {
+		// The validator accepts only URLs and methods NewRequest takes.
+		r.Fail(uptime.ClassInternal, "build request: %s", errText(err))
+		r.Status = uptime.StatusUnknown
+		return
+	}
+	req.Header.Set("User-Agent", p.userAgent)
+	for name, value := range h.Headers {
+		if strings.EqualFold(name, "Host") {
+			req.Host = value
+			continue
+		}
+		req.Header.Set(name, value)
+	}
+
+	var (
+		lastRedirect int
+		certs        certExpiry
+	)
+	transport := verifyingTransport
+	if h.TLSSkipVerify {
+		transport = insecureTransport
+	}
+	client := &http.Client{
+		Transport: transport,
+		CheckRedirect: func(next *http.Request, via []*http.Request) error {
+			if prev := next.Response; prev != nil {
+				lastRedirect = prev.StatusCode
+				certs.add(prev.TLS)
+			}
+			if !h.Follow() {
+				return http.ErrUseLastResponse
+			}
+			if len(via) > MaxRedirects {
+				return errTooManyRedirects
+			}
+			for _, v := range via {
+				if v.Method == next.Method && v.URL.String() == next.URL.String() {
+					return fmt.Errorf("%w back to %s", errRedirectLoop, uptime.RedactURL(next.URL.String()))
+				}
+			}
+			return nil
+		},
+	}
+
+	resp, err := client.Do(req)
+	if err != nil {
+		r.CertExpiry = certs.earliest
+		switch {
+		case errors.Is(err, errRedirectLoop), errors.Is(err, errTooManyRedirects):
+			r.Code = lastRedirect
+			r.Fail(uptime.ClassStatus, "%s", errText(err))
+		default:
+			var verify *tls.CertificateVerificationError
+			if errors.As(err, &verify) && len(verify.UnverifiedCertificates) > 0 {
+				// Record the expiry even of a certificate that fails: an
+				// expired one is the commonest reason.
+				r.CertExpiry = verify.UnverifiedCertificates[0].NotAfter
+			}
+			fail(ctx, r, err, timeoutPhase(ctx, &phase))
+		}
+		return
+	}
+	defer resp.Body.Close()
+	certs.add(resp.TLS)
+	r.CertExpiry = certs.earliest
+	r.Code = resp.StatusCode
+
+	phase.Store(phaseBody)
+	payload, tooLarge, err := readBody(resp)
+	if err != nil {
+		fail(ctx, r, err, "reading the body")
+		return
+	}
+
+	expect := h.ExpectStatus
+	switch {
+	case !expect.Contains(resp.StatusCode):
+		want := expect.String()
+		if len(expect) == 0 {
+			want = "2xx"
+		}
+		r.Fail(uptime.ClassStatus, "status %d, expected %s", resp.StatusCode, want)
+	case tooLarge:
+		r.Fail(uptime.ClassBodyTooLarge, "body larger than %d bytes", MaxBodyBytes)
+		return
+	case h.BodyContains != "" && !bytes.Contains(payload, []byte(h.BodyContains)):
+		r.Fail(uptime.ClassAssertion, "body does not contain %q", h.BodyContains)
+	case h.BodyNotContains != "" && bytes.Contains(payload, []byte(h.BodyNotContains)):
+		r.Fail(uptime.ClassAssertion, "body contains %q", h.BodyNotContains)
+	default:
+		r.Status = uptime.StatusUp
+	}
+	if tooLarge {
+		return
+	}
+	if h.HealthFormat != "none" {
+		judgeHealth(resp.Header.Get("Content-Type"), payload, r)
+	}
+}
+
+// judgeHealth is the hook for health documents (SPEC §4). It is called with
+// every body read in full, whatever the status, unless health_format is
+// "none". It may record r.Components and may turn a success into a failure
+// (class assertion when a 200's document says down); it must never turn a
+// failure into a success.
+//
+// HOOK: the parsers of internal/probe/healthdoc plug in here. Until then
+// documents are not parsed.
+func judgeHealth(contentType string, body []byte, r *uptime.Result) {
+}
+
+// readBody reads at most MaxBodyBytes of resp's body, and reports whether
+// there was more. A body announced as too large is not read at all.
+func readBody(resp *http.Response) (body []byte, tooLarge bool, err error) {
+	if resp.ContentLength > MaxBodyBytes {
+		return nil, true, nil
+	}
+	size := 512
+	if resp.ContentLength >= 0 {
+		size = int(resp.ContentLength) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if n > MaxBodyBytes {
+		return nil, true, nil
+	}
+	return buf.Bytes(), false, nil
+}
+
+// timeoutPhase names the phase a timed-out check was in, or "" when the
+// check has not timed out.
+func timeoutPhase(ctx context.Context, phase *atomic.Int32) string {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ""
+	}
+	return phaseNames[phase.Load()]
+}
+
+// certExpiry keeps the earliest leaf-certificate expiry of the https
+// responses of one check (the redirects' included).
+type certExpiry struct{ earliest time.Time }
+
+func (c *certExpiry) add(state *tls.ConnectionState) {
+	if state == nil || len(state.PeerCertificates) == 0 {
+		return
+	}
+	leaf := state.PeerCertificates[0]
+	if c.earliest.IsZero() || leaf.NotAfter.Before(c.earliest) {
+		c.earliest = leaf.NotAfter
+	}
+}
