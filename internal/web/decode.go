@@ -1,0 +1,248 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// maxBodyBytes caps every request body (SPEC §9).
+const maxBodyBytes = 1 << 20
+
+// readBody checks the Content-Type against the accepted media types and
+// reads the body, at most maxBodyBytes. A larger body is a 413, a wrong
+// media type a 415, an empty body a 400.
+func readBody(w http.ResponseWriter, r *http.Request, accept ...string) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || !slices.Contains(accept, mt) {
+		e := newHTTPError(http.StatusUnsupportedMediaType,
+			fmt.Sprintf("the body must be sent as %s", strings.Join(accept, " or ")),
+			uptime.FieldError{Field: "Content-Type", Problem: fmt.Sprintf("%q is not supported", ct)})
+		e.header = http.Header{"Accept-Post": {strings.Join(accept, ", ")}}
+		if r.Method == http.MethodPatch {
+			e.header = http.Header{"Accept-Patch": {strings.Join(accept, ", ")}}
+		}
+		return nil, e
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, newHTTPError(http.StatusRequestEntityTooLarge, "the request body is too large",
+				uptime.FieldError{Field: "body", Problem: fmt.Sprintf("must be at most %d bytes (1 MiB)", maxBodyBytes)})
+		}
+		return nil, newHTTPError(http.StatusBadRequest, "the request body could not be read",
+			uptime.FieldError{Field: "body", Problem: "could not be read"})
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, uptime.Invalid("body", "is empty; send a JSON object")
+	}
+	return b, nil
+}
+
+// decodeJSON reads one JSON value from b into dst, refusing unknown fields
+// and anything after the value. Every failure is a *uptime.ValidationError
+// naming the JSON path of the offending field ("http.expect_status"), or
+// "body" when no single field is to blame.
+func decodeJSON(b []byte, dst any) error {
+	err := strictDecode(b, dst)
+	if err == nil {
+		return nil
+	}
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		// Offset counts the bytes read, so it is the 1-based position of the bad byte.
+		return uptime.Invalid("body", fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: ")))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return uptime.Invalid("body", fmt.Sprintf("malformed JSON: unexpected end of input after byte %d", len(b)))
+	case errors.Is(err, errTrailing):
+		return uptime.Invalid("body", "unexpected data after the JSON value")
+	case errors.As(err, &typ):
+		field := stripEmbedded(typ.Field, reflect.TypeOf(dst))
+		if field == "" {
+			field = "body"
+		}
+		return uptime.Invalid(field, fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), article(typ.Value)))
+	}
+	// Errors from UnmarshalJSON methods (durations, status ranges) and
+	// unknown fields carry no path: find the field by decoding each member alone.
+	field := locate(b, reflect.TypeOf(dst))
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "unknown field ") {
+		return uptime.Invalid(field, "is not a known field")
+	}
+	return uptime.Invalid(field, msg)
+}
+
+// stripEmbedded drops the Go name of an embedded struct that
+// UnmarshalTypeError puts in front of a promoted field's JSON path
+// ("Target.http.headers" for targetInput).
+func stripEmbedded(field string, t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return field
+	}
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous {
+			if rest, ok := strings.CutPrefix(field, f.Name+"."); ok {
+				return stripEmbedded(rest, f.Type)
+			}
+		}
+	}
+	return field
+}
+
+var errTrailing = errors.New("trailing data")
+
+func strictDecode(b []byte, dst any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(dst); err != nil {
+		return err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return errTrailing
+	}
+	return nil
+}
+
+// locate returns the JSON path of the member of the object b that fails to
+// decode into a fresh value of type t (a pointer type), descending into
+// nested objects. It returns "body" when no single member fails alone.
+func locate(b []byte, t reflect.Type) string {
+	var path []string
+	wrap := func(inner []byte) []byte { return inner }
+	obj := b
+	for depth := 0; depth < 8; depth++ {
+		var members map[string]json.RawMessage
+		if json.Unmarshal(obj, &members) != nil {
+			break
+		}
+		keys := make([]string, 0, len(members))
+		for k := range members {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		found := false
+		for _, k := range keys {
+			kb, _ := json.Marshal(k)
+			single := wrap(slices.Concat([]byte("{"), kb, []byte(":"), members[k], []byte("}")))
+			if strictDecode(single, reflect.New(t.Elem()).Interface()) != nil {
+				path = append(path, k)
+				outer := wrap
+				wrap = func(inner []byte) []byte {
+					return outer(slices.Concat([]byte("{"), kb, []byte(":"), inner, []byte("}")))
+				}
+				obj = members[k]
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	if len(path) == 0 {
+		return "body"
+	}
+	return strings.Join(path, ".")
+}
+
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "another type"
+}
+
+// article turns the JSON value kind of an UnmarshalTypeError ("number",
+// "string", "number 1.5") into words.
+func article(v string) string {
+	switch {
+	case v == "":
+		return "this value"
+	case v == "array" || v == "object":
+		return "an " + v
+	default:
+		return "a " + v
+	}
+}
+
+// mergePatch applies an RFC 7386 JSON merge patch to the JSON object doc.
+func mergePatch(doc, patch []byte) ([]byte, error) {
+	p, err := decodeAny(patch)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.(map[string]any); !ok {
+		return nil, uptime.Invalid("body", "a merge patch must be a JSON object")
+	}
+	d, err := decodeAny(doc)
+	if err != nil {
+		return nil, fmt.Errorf("merge patch: decode stored target: %w", err)
+	}
+	return json.Marshal(mergeValue(d, p))
+}
+
+// decodeAny decodes JSON keeping numbers exact.
+func decodeAny(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func mergeValue(target, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	tm, ok := target.(map[string]any)
+	if !ok {
+		tm = map[string]any{}
+	}
+	for k, v := range pm {
+		if v == nil {
+			delete(tm, k)
+			continue
+		}
+		tm[k] = mergeValue(tm[k], v)
+	}
+	return tm
+}

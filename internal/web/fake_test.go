@@ -1,0 +1,276 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// fakeStore is an in-memory Store with the real one's contract.
+type fakeStore struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	nextID  int64
+	targets map[string]uptime.Snapshot
+	results map[int64][]uptime.Result // newest first
+	err     error                     // returned by every call when set
+	lists   int                       // ListTargets calls
+}
+
+func newFakeStore(now func() time.Time) *fakeStore {
+	return &fakeStore{now: now, targets: map[string]uptime.Snapshot{}, results: map[int64][]uptime.Result{}}
+}
+
+func clone(t uptime.Target) uptime.Target {
+	t.Labels = maps.Clone(t.Labels)
+	t.DependsOn = slices.Clone(t.DependsOn)
+	t.Channels = slices.Clone(t.Channels)
+	t.TLSExpiryWarn = slices.Clone(t.TLSExpiryWarn)
+	if t.HTTP != nil {
+		h := *t.HTTP
+		h.Headers = maps.Clone(h.Headers)
+		t.HTTP = &h
+	}
+	return t
+}
+
+func (f *fakeStore) CreateTarget(ctx context.Context, t *uptime.Target) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if _, ok := f.targets[t.Name]; ok {
+		return fmt.Errorf("create target %q: %w", t.Name, uptime.ErrConflict)
+	}
+	f.nextID++
+	t.ID, t.CreatedAt, t.UpdatedAt = f.nextID, f.now(), f.now()
+	f.targets[t.Name] = uptime.Snapshot{Target: clone(*t)}
+	return nil
+}
+
+func (f *fakeStore) PutTarget(ctx context.Context, t *uptime.Target) (created, changed bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return false, false, f.err
+	}
+	old, ok := f.targets[t.Name]
+	if !ok {
+		f.nextID++
+		t.ID, t.CreatedAt, t.UpdatedAt = f.nextID, f.now(), f.now()
+		f.targets[t.Name] = uptime.Snapshot{Target: clone(*t)}
+		return true, true, nil
+	}
+	t.ID, t.CreatedAt = old.Target.ID, old.Target.CreatedAt
+	if old.Target.SameSpec(t) {
+		t.UpdatedAt = old.Target.UpdatedAt
+		return false, false, nil
+	}
+	t.UpdatedAt = f.now()
+	f.targets[t.Name] = uptime.Snapshot{Target: clone(*t), State: old.State}
+	return false, true, nil
+}
+
+func (f *fakeStore) UpdateTarget(ctx context.Context, name string, fn func(*uptime.Target) error) (uptime.Target, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return uptime.Target{}, f.err
+	}
+	old, ok := f.targets[name]
+	if !ok {
+		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, uptime.ErrNotFound)
+	}
+	t := clone(old.Target)
+	if err := fn(&t); err != nil {
+		return uptime.Target{}, err
+	}
+	t.UpdatedAt = f.now()
+	f.targets[name] = uptime.Snapshot{Target: clone(t), State: old.State}
+	return t, nil
+}
+
+func (f *fakeStore) GetTarget(ctx context.Context, name string) (uptime.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return uptime.Snapshot{}, f.err
+	}
+	sn, ok := f.targets[name]
+	if !ok {
+		return uptime.Snapshot{}, fmt.Errorf("get target %q: %w", name, uptime.ErrNotFound)
+	}
+	sn.Target = clone(sn.Target)
+	return sn, nil
+}
+
+func (f *fakeStore) ListTargets(ctx context.Context, flt uptime.TargetFilter) ([]uptime.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	if f.err != nil {
+		return nil, f.err
+	}
+	names := slices.Sorted(maps.Keys(f.targets))
+	var out []uptime.Snapshot
+	for _, n := range names {
+		sn := f.targets[n]
+		if n <= flt.After || !uptime.Matches(sn.Target.Labels, flt.Labels) {
+			continue
+		}
+		if len(flt.Status) > 0 && !slices.Contains(flt.Status, sn.State.Status) {
+			continue
+		}
+		sn.Target = clone(sn.Target)
+		out = append(out, sn)
+		if flt.Limit > 0 && len(out) == flt.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) DeleteTarget(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if _, ok := f.targets[name]; !ok {
+		return fmt.Errorf("delete target %q: %w", name, uptime.ErrNotFound)
+	}
+	delete(f.targets, name)
+	return nil
+}
+
+// Results pages by offset; the cursor is the offset in decimal.
+func (f *fakeStore) Results(ctx context.Context, q ResultQuery) ([]uptime.Result, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, "", f.err
+	}
+	off := 0
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(q.Cursor)
+		if err != nil || n < 0 {
+			return nil, "", uptime.Invalid("cursor", "is not a cursor this API returned")
+		}
+		off = n
+	}
+	var sel []uptime.Result
+	for _, r := range f.results[q.TargetID] {
+		if (!q.From.IsZero() && r.StartedAt.Before(q.From)) || (!q.To.IsZero() && !r.StartedAt.Before(q.To)) {
+			continue
+		}
+		sel = append(sel, r)
+	}
+	if off > len(sel) {
+		off = len(sel)
+	}
+	end := min(off+q.Limit, len(sel))
+	next := ""
+	if end < len(sel) {
+		next = strconv.Itoa(end)
+	}
+	return sel[off:end], next, nil
+}
+
+// setState sets a stored target's state directly.
+func (f *fakeStore) setState(name string, st uptime.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sn := f.targets[name]
+	sn.State = st
+	f.targets[name] = sn
+}
+
+// fakeScheduler records what it is told.
+type fakeScheduler struct {
+	mu      sync.Mutex
+	upserts []uptime.Target
+	removed []int64
+	result  uptime.Result
+	known   func(id int64) bool
+}
+
+func (s *fakeScheduler) Upsert(t uptime.Target) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.upserts = append(s.upserts, t)
+}
+
+func (s *fakeScheduler) Remove(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removed = append(s.removed, id)
+}
+
+func (s *fakeScheduler) CheckNow(ctx context.Context, id int64) (uptime.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known != nil && !s.known(id) {
+		return uptime.Result{}, fmt.Errorf("check target %d: %w", id, uptime.ErrNotFound)
+	}
+	r := s.result
+	r.TargetID = id
+	return r, nil
+}
+
+func (s *fakeScheduler) upsertCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.upserts)
+}
+
+// testKinds mirrors the kinds cmd/lookout registers.
+var testKinds = []string{"http", "tcp", "dns", "tls", "postgres", "redis", "mysql", "grpc"}
+
+var cronField = regexp.MustCompile(`^[0-9*/,\-A-Za-z?]+$`)
+
+// testValidate composes the validation cmd/lookout passes as
+// Config.Validate: the shared rules, the kind and the cron schedule.
+func testValidate(t *uptime.Target) error {
+	var v uptime.ValidationError
+	if !v.Merge(t.Validate()) {
+		return errors.New("unexpected validation error type")
+	}
+	if !slices.Contains(testKinds, t.Kind) {
+		v.Add("kind", fmt.Sprintf("%q is not a known kind", t.Kind))
+	}
+	if t.Schedule != "" && !validCron(t.Schedule) {
+		v.Add("schedule", fmt.Sprintf("%q is not a cron expression", t.Schedule))
+	}
+	return v.Err()
+}
+
+func validCron(s string) bool {
+	if rest, ok := strings.CutPrefix(s, "@every "); ok {
+		d, err := time.ParseDuration(rest)
+		return err == nil && d >= time.Second
+	}
+	switch s {
+	case "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@midnight", "@annually":
+		return true
+	}
+	fields := strings.Fields(s)
+	if len(fields) != 5 {
+		return false
+	}
+	for _, f := range fields {
+		if !cronField.MatchString(f) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,187 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Metrics are Lookout's Prometheus metrics. Every name starts with
+// lookout_ and no label takes unbounded values: never a target's name.
+// The methods are safe for concurrent use; a nil *Metrics ignores them.
+type Metrics struct {
+	reg      prometheus.Registerer
+	gatherer prometheus.Gatherer
+	handler  http.Handler
+
+	checkDuration *prometheus.HistogramVec
+	checks        *prometheus.CounterVec
+	lateness      prometheus.Histogram
+}
+
+// NewMetrics registers Lookout's metrics, the Go runtime's and the
+// process's with reg and returns them. /metrics serves reg when it is also
+// a prometheus.Gatherer (a *prometheus.Registry is both), else the default
+// gatherer. A nil reg means a new private registry. It panics when one of
+// Lookout's own metrics is already registered with reg, a programming error.
+func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &Metrics{reg: reg, gatherer: prometheus.DefaultGatherer}
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		m.gatherer = g
+	}
+	m.checkDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "lookout_check_duration_seconds",
+		Help:    "How long checks took, by target kind.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"kind"})
+	m.checks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lookout_checks_total",
+		Help: "Checks run, by target kind and result (up, degraded, down, unknown).",
+	}, []string{"kind", "result"})
+	m.lateness = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "lookout_scheduler_lateness_seconds",
+		Help:    "How long after its planned time each check started.",
+		Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60},
+	})
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lookout_build_info",
+		Help: "Always 1; labelled with Lookout's version and the Go version that built it.",
+	}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(m.checkDuration, m.checks, m.lateness, build)
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		// The default registry already has these; reuse them there.
+		if err := reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			panic(err)
+		}
+	}
+	m.handler = promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+	return m
+}
+
+// ObserveResult counts one check result of a target of the given kind.
+func (m *Metrics) ObserveResult(kind string, r uptime.Result) {
+	if m == nil {
+		return
+	}
+	result := r.Status.String()
+	if r.Status > uptime.StatusDown {
+		result = uptime.StatusUnknown.String()
+	}
+	m.checkDuration.WithLabelValues(kind).Observe(r.Duration.Seconds())
+	m.checks.WithLabelValues(kind, result).Inc()
+}
+
+// ObserveLateness records how late the scheduler started a check.
+func (m *Metrics) ObserveLateness(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.lateness.Observe(max(d, 0).Seconds())
+}
+
+// ServeHTTP serves the Prometheus exposition of the registry.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
+
+// MetricFuncs are values read at scrape time from the components that own
+// them. Leave a func nil when there is nothing to report. They are called
+// concurrently with everything else and must be cheap and non-blocking.
+type MetricFuncs struct {
+	// SchedulerLag is how far behind its queue the scheduler runs now
+	// (lookout_scheduler_lag_seconds).
+	SchedulerLag func() time.Duration
+	// Targets counts targets by shown state (lookout_targets{state}): the
+	// keys unknown, up, degraded, down and paused; other keys are ignored.
+	Targets func() map[string]int
+	// ResultsWritten is the running total of results stored
+	// (lookout_results_written_total).
+	ResultsWritten func() uint64
+	// ResultsPending is the number of results waiting in the write batch
+	// (lookout_results_pending).
+	ResultsPending func() int
+	// OutboxPending is the number of alerts not yet delivered
+	// (lookout_outbox_pending).
+	OutboxPending func() int
+	// Notifications is the running total of delivery attempts by outcome
+	// (lookout_notifications_total{outcome}); the keys must be a small fixed set.
+	Notifications func() map[string]uint64
+}
+
+// targetStates are the values of lookout_targets' state label.
+var targetStates = []string{"unknown", "up", "degraded", "down", "paused"}
+
+var (
+	descLag = prometheus.NewDesc("lookout_scheduler_lag_seconds",
+		"How far behind its queue the scheduler is running.", nil, nil)
+	descTargets = prometheus.NewDesc("lookout_targets",
+		"Targets by shown state.", []string{"state"}, nil)
+	descWritten = prometheus.NewDesc("lookout_results_written_total",
+		"Check results written to the store.", nil, nil)
+	descPending = prometheus.NewDesc("lookout_results_pending",
+		"Check results waiting to be written.", nil, nil)
+	descOutbox = prometheus.NewDesc("lookout_outbox_pending",
+		"Alerts in the outbox not yet delivered.", nil, nil)
+	descNotifications = prometheus.NewDesc("lookout_notifications_total",
+		"Alert delivery attempts by outcome.", []string{"outcome"}, nil)
+)
+
+// RegisterFuncs registers the scrape-time metrics of f. Call it once, after
+// the components exist; it returns the registry's error when a metric is
+// already registered.
+func (m *Metrics) RegisterFuncs(f MetricFuncs) error {
+	return m.reg.Register(funcCollector{f})
+}
+
+type funcCollector struct{ f MetricFuncs }
+
+func (c funcCollector) Describe(ch chan<- *prometheus.Desc) {
+	for d, set := range map[*prometheus.Desc]bool{
+		descLag: c.f.SchedulerLag != nil, descTargets: c.f.Targets != nil,
+		descWritten: c.f.ResultsWritten != nil, descPending: c.f.ResultsPending != nil,
+		descOutbox: c.f.OutboxPending != nil, descNotifications: c.f.Notifications != nil,
+	} {
+		if set {
+			ch <- d
+		}
+	}
+}
+
+func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.f
+	if f.SchedulerLag != nil {
+		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, f.SchedulerLag().Seconds())
+	}
+	if f.Targets != nil {
+		counts := f.Targets()
+		for _, st := range targetStates {
+			ch <- prometheus.MustNewConstMetric(descTargets, prometheus.GaugeValue, float64(counts[st]), st)
+		}
+	}
+	if f.ResultsWritten != nil {
+		ch <- prometheus.MustNewConstMetric(descWritten, prometheus.CounterValue, float64(f.ResultsWritten()))
+	}
+	if f.ResultsPending != nil {
+		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(f.ResultsPending()))
+	}
+	if f.OutboxPending != nil {
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(f.OutboxPending()))
+	}
+	if f.Notifications != nil {
+		for outcome, n := range f.Notifications() {
+			ch <- prometheus.MustNewConstMetric(descNotifications, prometheus.CounterValue, float64(n), outcome)
+		}
+	}
+}

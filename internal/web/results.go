@@ -1,0 +1,77 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Page sizes of GET /api/v1/targets/{name}/results.
+const (
+	defaultResultLimit = 100
+	maxResultLimit     = 1000
+)
+
+// resultList is the body of GET /api/v1/targets/{name}/results.
+type resultList struct {
+	Results    []uptime.Result `json:"results"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+// handleResultList returns a target's raw results newest first, optionally
+// between from (inclusive) and to (exclusive), a page at a time.
+func (s *Server) handleResultList(w http.ResponseWriter, r *http.Request) {
+	q, err := parseResultQuery(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sn, err := s.store.GetTarget(r.Context(), routeName(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q.TargetID = sn.Target.ID
+	res, next, err := s.store.Results(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if res == nil {
+		res = []uptime.Result{}
+	}
+	s.writeJSON(w, r, http.StatusOK, resultList{Results: res, NextCursor: next})
+}
+
+func parseResultQuery(r *http.Request) (ResultQuery, error) {
+	v := r.URL.Query()
+	q := ResultQuery{Limit: defaultResultLimit, Cursor: v.Get("cursor")}
+	var verr uptime.ValidationError
+	parseTime := func(field string) time.Time {
+		s := v.Get(field)
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			verr.Add(field, fmt.Sprintf("%q is not an RFC 3339 time such as 2025-01-02T15:04:05Z", s))
+		}
+		return t.UTC()
+	}
+	q.From, q.To = parseTime("from"), parseTime("to")
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		verr.Add("to", "must be after from")
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxResultLimit {
+			verr.Add("limit", fmt.Sprintf("must be a number from 1 to %d", maxResultLimit))
+		} else {
+			q.Limit = n
+		}
+	}
+	return q, verr.Err()
+}

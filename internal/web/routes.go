@@ -1,0 +1,49 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// routes builds the router. Probes, /metrics, /openapi.json and the
+// dashboard page are outside auth; /api/v1 is behind it.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	// No RealIP: X-Forwarded-For is not trusted, the peer address is logged as is.
+	r.Use(middleware.RequestID, s.accessLog, s.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, newHTTPError(http.StatusNotFound, "no such route"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, newHTTPError(http.StatusMethodNotAllowed, "the route does not allow "+r.Method))
+	})
+
+	r.Get("/", s.handleIndex)
+	r.Get("/openapi.json", s.handleOpenAPI)
+	r.Method(http.MethodGet, "/metrics", s.metrics)
+	r.Get("/health/live", s.handleHealthLive)
+	r.Get("/livez", s.handleHealthLive)
+	r.Get("/health/ready", s.handleHealthReady)
+	r.Get("/readyz", s.handleHealthReady)
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.requireToken)
+		r.Group(func(r chi.Router) {
+			r.Use(timeout(s.cfg.RequestTimeout))
+			r.Get("/targets", s.handleTargetList)
+			r.Post("/targets", s.handleTargetCreate)
+			r.Get("/targets/{name}", s.handleTargetGet)
+			r.Put("/targets/{name}", s.handleTargetPut)
+			r.Patch("/targets/{name}", s.handleTargetPatch)
+			r.Delete("/targets/{name}", s.handleTargetDelete)
+			r.Post("/targets/{name}/pause", s.handleTargetPause)
+			r.Post("/targets/{name}/resume", s.handleTargetResume)
+			r.Get("/targets/{name}/results", s.handleResultList)
+		})
+		// A check may take the target's whole timeout: it sets its own deadline.
+		r.Post("/targets/{name}/check", s.handleTargetCheck)
+	})
+	return r
+}

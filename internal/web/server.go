@@ -1,0 +1,151 @@
+// Package web serves Lookout's HTTP API under /api/v1, its own health
+// probes, /metrics, /openapi.json and the dashboard.
+//
+// It reads and writes through the small Store and Scheduler interfaces it
+// declares here; cmd/lookout passes the real implementations.
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Store is what the API reads and writes targets and results through.
+type Store interface {
+	// CreateTarget inserts t and sets its ID, CreatedAt and UpdatedAt. It
+	// returns an error wrapping uptime.ErrConflict when the name is taken.
+	CreateTarget(ctx context.Context, t *uptime.Target) error
+	// PutTarget creates t or replaces the target of the same name. changed
+	// is false when the stored spec was already the same (nothing written).
+	PutTarget(ctx context.Context, t *uptime.Target) (created, changed bool, err error)
+	// UpdateTarget runs fn on the stored target inside one transaction and
+	// stores what fn leaves. It returns uptime.ErrNotFound, or fn's error as is.
+	UpdateTarget(ctx context.Context, name string, fn func(*uptime.Target) error) (uptime.Target, error)
+	// GetTarget returns a target and its state, or uptime.ErrNotFound.
+	GetTarget(ctx context.Context, name string) (uptime.Snapshot, error)
+	// ListTargets returns targets sorted by name, after f.After, at most f.Limit.
+	ListTargets(ctx context.Context, f uptime.TargetFilter) ([]uptime.Snapshot, error)
+	// DeleteTarget removes a target and its history, or returns uptime.ErrNotFound.
+	DeleteTarget(ctx context.Context, name string) error
+	// Results returns a target's raw results newest first and the cursor of
+	// the next page ("" when done). A bad cursor is a *uptime.ValidationError
+	// on field "cursor".
+	Results(ctx context.Context, q ResultQuery) ([]uptime.Result, string, error)
+}
+
+// ResultQuery selects a page of one target's raw results.
+type ResultQuery struct {
+	TargetID int64
+	// From and To bound started_at (From inclusive, To exclusive); zero is open.
+	From, To time.Time
+	Limit    int
+	Cursor   string
+}
+
+// Scheduler is told about every change so that checks follow the targets.
+type Scheduler interface {
+	// Upsert (re)schedules a target after it was created, replaced,
+	// patched, paused or resumed.
+	Upsert(t uptime.Target)
+	// Remove stops checking a deleted target.
+	Remove(id int64)
+	// CheckNow runs one check of the target at once and returns its result,
+	// or an error wrapping uptime.ErrNotFound when the scheduler does not know it.
+	CheckNow(ctx context.Context, id int64) (uptime.Result, error)
+}
+
+// ReadyCheck is one component of /health/ready.
+type ReadyCheck struct {
+	// Name is the component key in the health document ("store:write").
+	Name string
+	// Check observes the component. status is uptime.StatusUp (pass),
+	// StatusDegraded (warn) or StatusDown (fail); a non-nil err is shown as
+	// the component's output, so it must not carry secrets.
+	Check func(ctx context.Context) (observed any, unit string, status uptime.Status, err error)
+}
+
+// Config configures the HTTP layer.
+type Config struct {
+	// Token is the write token (LOOKOUT_API_TOKEN). When any token is set,
+	// every /api/v1 request needs one and mutations need this one.
+	Token string
+	// ReadTokens may read /api/v1 but not change anything.
+	ReadTokens []string
+	// Validate fully validates a normalised target and returns a
+	// *uptime.ValidationError; nil means uptime.Target.Validate alone.
+	Validate func(t *uptime.Target) error
+	// Logger receives access and error logs; nil discards them.
+	Logger *slog.Logger
+	// Version is reported by /health/* and lookout_build_info.
+	Version string
+	// Ready are the components of /health/ready.
+	Ready []ReadyCheck
+	// Live returns nil while the scheduler loop is turning; nil means always live.
+	Live func() error
+	// Metrics is served on /metrics; nil makes a private registry.
+	Metrics *Metrics
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// RequestTimeout bounds each API request; 0 means 60s. A check run by
+	// POST …/check gets the target's own timeout on top.
+	RequestTimeout time.Duration
+}
+
+// Server is Lookout's HTTP handler.
+type Server struct {
+	cfg      Config
+	store    Store
+	sched    Scheduler
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *Metrics
+	validate func(t *uptime.Target) error
+	auth     authenticator
+	ready    readyCache
+	draining atomic.Bool
+	handler  http.Handler
+}
+
+// New returns the handler serving every route. It never fails: a nil
+// Logger, Now, Validate or Metrics gets a working default.
+func New(cfg Config, st Store, sch Scheduler) *Server {
+	s := &Server{cfg: cfg, store: st, sched: sch}
+	s.log = cfg.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.now = cfg.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nil, cfg.Version)
+	}
+	s.validate = cfg.Validate
+	if s.validate == nil {
+		s.validate = (*uptime.Target).Validate
+	}
+	if s.cfg.RequestTimeout <= 0 {
+		s.cfg.RequestTimeout = 60 * time.Second
+	}
+	s.auth = newAuthenticator(cfg.Token, cfg.ReadTokens)
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Drain makes /health/ready answer 503 "shutting down" from now on, so that
+// load balancers stop sending traffic before the listener closes. The API
+// keeps serving. It is safe to call more than once.
+func (s *Server) Drain() { s.draining.Store(true) }
