@@ -141,7 +141,7 @@ func TestParseSamples(t *testing.T) {
 		{"not_health.json", "application/json; charset=utf-8", Doc{}, false},
 		{"html.html", "text/html; charset=utf-8", Doc{}, false},
 	}
-	files, err := filepath.Glob("testdata/*")
+	files, err := filepath.Glob("testdata/*.*")
 	if err != nil {
 		t.Fatal(err)
 	}
