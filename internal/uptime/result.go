@@ -132,8 +132,12 @@ type Result struct {
 	Error      string        `json:"error,omitempty"`
 	// Components are the parts a health document reported, if any.
 	Components []Component `json:"components,omitempty"`
-	// CertExpiry is the earliest certificate expiry seen, for TLS and https.
+	// CertExpiry is the leaf certificate's expiry, for tls targets and https.
 	CertExpiry time.Time `json:"cert_expiry,omitzero"`
+	// ChainExpiry is the earliest expiry in the verified chain.
+	ChainExpiry time.Time `json:"chain_expiry,omitzero"`
+	// Detail is a short note of what was seen ("PostgreSQL 15.19", "role=master").
+	Detail string `json:"detail,omitempty"`
 }
 
 // MarshalJSON adds duration as a Go duration string and duration_us as a number.

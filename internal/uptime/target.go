@@ -31,27 +31,35 @@ func ValidName(s string) bool { return nameRE.MatchString(s) }
 
 // Target is one thing to check on a schedule.
 type Target struct {
-	ID               int64             `json:"-"`
-	Name             string            `json:"name"`
-	Kind             string            `json:"kind"`
-	URL              string            `json:"url"`
-	Interval         Duration          `json:"interval,omitempty"`
-	Schedule         string            `json:"schedule,omitempty"`
-	Timeout          Duration          `json:"timeout"`
-	FailureThreshold int               `json:"failure_threshold"`
-	SuccessThreshold int               `json:"success_threshold"`
-	HTTP             *HTTPOptions      `json:"http,omitempty"`
-	DNS              *DNSOptions       `json:"dns,omitempty"`
-	TCP              *TCPOptions       `json:"tcp,omitempty"`
-	TLSExpiryWarn    []int             `json:"tls_expiry_warn"`
-	DegradedLatency  Duration          `json:"degraded_latency,omitempty"`
-	Labels           map[string]string `json:"labels"`
-	DependsOn        []string          `json:"depends_on"`
-	Channels         []string          `json:"channels"`
-	SLO              float64           `json:"slo,omitempty"`
-	Paused           bool              `json:"paused"`
-	CreatedAt        time.Time         `json:"created_at,omitzero"`
-	UpdatedAt        time.Time         `json:"updated_at,omitzero"`
+	ID               int64         `json:"-"`
+	Name             string        `json:"name"`
+	Kind             string        `json:"kind"`
+	URL              string        `json:"url"`
+	Interval         Duration      `json:"interval,omitempty"`
+	Schedule         string        `json:"schedule,omitempty"`
+	Timeout          Duration      `json:"timeout"`
+	FailureThreshold int           `json:"failure_threshold"`
+	SuccessThreshold int           `json:"success_threshold"`
+	HTTP             *HTTPOptions  `json:"http,omitempty"`
+	DNS              *DNSOptions   `json:"dns,omitempty"`
+	TCP              *TCPOptions   `json:"tcp,omitempty"`
+	TLS              *TLSOptions   `json:"tls,omitempty"`
+	Postgres         *QueryOptions `json:"postgres,omitempty"`
+	MySQL            *QueryOptions `json:"mysql,omitempty"`
+	Redis            *RedisOptions `json:"redis,omitempty"`
+	GRPC             *GRPCOptions  `json:"grpc,omitempty"`
+	// Components maps a component name in this target's health document to
+	// the target that monitors it, where the names do not already agree.
+	Components      map[string]string `json:"components,omitempty"`
+	TLSExpiryWarn   []int             `json:"tls_expiry_warn"`
+	DegradedLatency Duration          `json:"degraded_latency,omitempty"`
+	Labels          map[string]string `json:"labels"`
+	DependsOn       []string          `json:"depends_on"`
+	Channels        []string          `json:"channels"`
+	SLO             float64           `json:"slo,omitempty"`
+	Paused          bool              `json:"paused"`
+	CreatedAt       time.Time         `json:"created_at,omitzero"`
+	UpdatedAt       time.Time         `json:"updated_at,omitzero"`
 }
 
 // HTTPOptions tune an http target.
@@ -84,6 +92,36 @@ type DNSOptions struct {
 type TCPOptions struct {
 	Send   string `json:"send,omitempty"`
 	Expect string `json:"expect,omitempty"`
+}
+
+// TLSOptions tune a tls target (and the TLS of tcp-like kinds).
+type TLSOptions struct {
+	// ServerName is the name to verify; default the URL's host.
+	ServerName string `json:"server_name,omitempty"`
+	SkipVerify bool   `json:"skip_verify,omitempty"`
+}
+
+// QueryOptions tune a database target: a query to run instead of SELECT 1.
+type QueryOptions struct {
+	Query string `json:"query,omitempty"`
+}
+
+// RedisOptions tune a redis target.
+type RedisOptions struct {
+	// Role, when set, is the replication role the server must have
+	// ("master" or "replica").
+	Role string `json:"role,omitempty"`
+	// MaxReplicationLag, when set on a replica, is the most its
+	// master_last_io_seconds_ago may be before the check is degraded.
+	MaxReplicationLag Duration `json:"max_replication_lag,omitempty"`
+}
+
+// GRPCOptions tune a grpc target.
+type GRPCOptions struct {
+	// Service is the name asked of grpc.health.v1; "" is the whole server.
+	Service       string `json:"service,omitempty"`
+	TLS           bool   `json:"tls,omitempty"`
+	TLSSkipVerify bool   `json:"tls_skip_verify,omitempty"`
 }
 
 // Normalize fills in every default that was left out. It does not validate.
