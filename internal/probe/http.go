@@ -316,24 +316,40 @@ func judgeHealth(contentType string, body []byte, r *uptime.Result) {
 }
 
 // readBody reads at most MaxBodyBytes of resp's body, and reports whether
-// there was more. A body announced as too large is not read at all.
+// there was more. A body announced as too large is not read at all, and
+// never more than MaxBodyBytes+1 bytes are read or buffered.
 func readBody(resp *http.Response) (body []byte, tooLarge bool, err error) {
+	const limit = MaxBodyBytes + 1
 	if resp.ContentLength > MaxBodyBytes {
 		return nil, true, nil
 	}
-	size := 512
+	size := 4 << 10
 	if resp.ContentLength >= 0 {
-		size = int(resp.ContentLength) + 1
+		size = int(resp.ContentLength) + 1 // room to see the EOF
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, false, err
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) == limit {
+				return nil, true, nil
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), limit))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			// The last read may bring the byte too many together with EOF.
+			if len(buf) > MaxBodyBytes {
+				return nil, true, nil
+			}
+			return buf, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
 	}
-	if n > MaxBodyBytes {
-		return nil, true, nil
-	}
-	return buf.Bytes(), false, nil
 }
 
 // timeoutPhase names the phase a timed-out check was in, or "" when the

@@ -362,14 +362,28 @@ func TestHTTPBodyTooLarge(t *testing.T) {
 }
 
 func TestHTTPBodyAtTheLimit(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Write(make([]byte, MaxBodyBytes-4))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		size, _ := strconv.Atoi(r.URL.Query().Get("size"))
+		if r.URL.Query().Has("length") {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+		}
+		w.Write(make([]byte, size-4))
 		io.WriteString(w, "tail")
 	}))
 	defer srv.Close()
-	r := check(t, srv.URL, &uptime.HTTPOptions{BodyContains: "tail"})
-	if r.Status != uptime.StatusUp {
-		t.Errorf("a body of exactly %d bytes: %s/%s %q", MaxBodyBytes, r.Status, r.ErrorClass, r.Error)
+	for _, framing := range []string{"chunked", "length"} {
+		for size, want := range map[int]uptime.ErrorClass{
+			MaxBodyBytes - 1: uptime.ClassNone,
+			MaxBodyBytes:     uptime.ClassNone,
+			MaxBodyBytes + 1: uptime.ClassBodyTooLarge,
+		} {
+			t.Run(fmt.Sprintf("%s/%d", framing, size), func(t *testing.T) {
+				r := check(t, fmt.Sprintf("%s/?size=%d&%s", srv.URL, size, framing), &uptime.HTTPOptions{BodyContains: "tail"})
+				if r.ErrorClass != want {
+					t.Errorf("got %s/%s %q, want class %q", r.Status, r.ErrorClass, r.Error, want)
+				}
+			})
+		}
 	}
 }
 
