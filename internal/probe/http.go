@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lookout/lookout/internal/probe/healthdoc"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -304,15 +305,39 @@ func checkHTTP(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resul
 	}
 }
 
-// judgeHealth is the hook for health documents (SPEC §4). It is called with
-// every body read in full, whatever the status, unless health_format is
-// "none". It may record r.Components and may turn a success into a failure
-// (class assertion when a 200's document says down); it must never turn a
-// failure into a success.
-//
-// HOOK: the parsers of internal/probe/healthdoc plug in here. Until then
-// documents are not parsed.
+// judgeHealth reads a health document (SPEC §4) in the body, records its
+// components on r, and combines its verdict with the HTTP one, worst wins: a
+// 2xx whose document says down is a failed check of class assertion, and a
+// warn document makes a success degraded. It never turns a failure into a
+// success, so a 503 whose body says up stays down.
 func judgeHealth(contentType string, body []byte, r *uptime.Result) {
+	doc, ok := healthdoc.Parse(contentType, body)
+	if !ok {
+		return
+	}
+	r.Components = doc.Components
+	if !r.Status.OK() {
+		return
+	}
+	switch doc.Status {
+	case uptime.StatusDown:
+		var failing []string
+		for _, c := range doc.Components {
+			if c.Status == uptime.StatusDown {
+				failing = append(failing, c.Name)
+			}
+		}
+		if len(failing) == 0 {
+			r.Fail(uptime.ClassAssertion, "health document says down")
+			return
+		}
+		if len(failing) > 5 {
+			failing = append(failing[:5], fmt.Sprintf("and %d more", len(failing)-5))
+		}
+		r.Fail(uptime.ClassAssertion, "health document says down: %s", strings.Join(failing, ", "))
+	case uptime.StatusDegraded:
+		r.Status = uptime.Worst(r.Status, uptime.StatusDegraded)
+	}
 }
 
 // readBody reads at most MaxBodyBytes of resp's body, and reports whether
