@@ -340,6 +340,60 @@ func TestNoOverlapOnSlowCheck(t *testing.T) {
 	}
 }
 
+// Upsert while the target's check runs: the change applies after the check.
+func TestUpsertWhileInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*uptime.Target)
+		queued bool
+		every  time.Duration
+	}{
+		{"same interval", func(t *uptime.Target) { t.URL = "http://other" }, true, 0},
+		{"new interval", func(t *uptime.Target) { t.Interval = uptime.Duration(time.Minute) }, true, time.Minute},
+		{"paused", func(t *uptime.Target) { t.Paused = true }, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, clk, p, r := fixture(Config{})
+			p.hold = make(chan struct{})
+			p.started = make(chan int64, 1)
+			tg := target(1, "a", 10*time.Second)
+			s.Upsert(tg)
+			due, _ := dueOf(s, 1)
+			clk.Set(due)
+			e, _ := s.popDue(due.UnixNano())
+			done := make(chan struct{})
+			go func() {
+				s.runScheduled(context.Background(), context.Background(), e)
+				close(done)
+			}()
+			<-p.started
+			tc.change(&tg)
+			s.Upsert(tg)
+			if _, queued := dueOf(s, 1); queued {
+				t.Fatal("Upsert queued a target whose check is in flight")
+			}
+			clk.Set(due.Add(2 * time.Second))
+			close(p.hold)
+			<-done
+
+			if n := len(r.of(1)); n != 1 {
+				t.Errorf("%d observations, want the in-flight result recorded", n)
+			}
+			next, queued := dueOf(s, 1)
+			if queued != tc.queued {
+				t.Fatalf("queued after the check = %v, want %v", queued, tc.queued)
+			}
+			switch {
+			case !queued:
+			case tc.every == 0 && !next.Equal(due.Add(10*time.Second)):
+				t.Errorf("next slot due+%s, want due+10s", next.Sub(due))
+			case tc.every != 0 && next.UnixNano() != intervalTiming("a", tc.every).first(clk.Now().UnixNano()):
+				t.Errorf("next slot %s is not the new interval's slot", next)
+			}
+		})
+	}
+}
+
 func TestPanickingProberGivesUnknown(t *testing.T) {
 	r := &fakeRecorder{}
 	s := New(panicProber{}, r, Config{})
