@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -120,9 +119,4 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// logAttrs is a helper for handlers that log alongside a request.
-func reqAttrs(r *http.Request) slog.Attr {
-	return slog.String("request_id", middleware.GetReqID(r.Context()))
 }

@@ -35,14 +35,28 @@ type targetView struct {
 	State stateView `json:"state"`
 }
 
-// stateView shows the state's status as "paused" while the target is paused.
+// stateView is the API's view of uptime.State; its status is "paused"
+// while the target is paused.
 type stateView struct {
-	uptime.State
-	Status string `json:"status"`
+	Status               string            `json:"status"`
+	Since                time.Time         `json:"since,omitzero"`
+	LastCheck            time.Time         `json:"last_check,omitzero"`
+	LastResult           uptime.Status     `json:"last_result"`
+	LastError            string            `json:"last_error,omitempty"`
+	LastErrorClass       uptime.ErrorClass `json:"last_error_class,omitempty"`
+	ConsecutiveFailures  int               `json:"consecutive_failures"`
+	ConsecutiveSuccesses int               `json:"consecutive_successes"`
+	FailingSince         time.Time         `json:"failing_since,omitzero"`
 }
 
 func viewOf(sn uptime.Snapshot) targetView {
-	return targetView{Target: sn.Target.Redacted(), State: stateView{State: sn.State, Status: shownStatus(sn)}}
+	st := sn.State
+	return targetView{Target: sn.Target.Redacted(), State: stateView{
+		Status: shownStatus(sn), Since: st.Since, LastCheck: st.LastCheck, LastResult: st.LastResult,
+		LastError: st.LastError, LastErrorClass: st.LastErrorClass,
+		ConsecutiveFailures: st.ConsecutiveFailures, ConsecutiveSuccesses: st.ConsecutiveSuccesses,
+		FailingSince: st.FailingSince,
+	}}
 }
 
 func shownStatus(sn uptime.Snapshot) string {
