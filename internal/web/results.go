@@ -43,6 +43,9 @@ func (s *Server) handleResultList(w http.ResponseWriter, r *http.Request) {
 	if res == nil {
 		res = []uptime.Result{}
 	}
+	for i := range res {
+		res[i].StartedAt, res[i].CertExpiry = res[i].StartedAt.UTC(), res[i].CertExpiry.UTC()
+	}
 	s.writeJSON(w, r, http.StatusOK, resultList{Results: res, NextCursor: next})
 }
 

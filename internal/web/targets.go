@@ -51,11 +51,13 @@ type stateView struct {
 
 func viewOf(sn uptime.Snapshot) targetView {
 	st := sn.State
-	return targetView{Target: sn.Target.Redacted(), State: stateView{
-		Status: shownStatus(sn), Since: st.Since, LastCheck: st.LastCheck, LastResult: st.LastResult,
+	t := sn.Target.Redacted()
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return targetView{Target: t, State: stateView{
+		Status: shownStatus(sn), Since: st.Since.UTC(), LastCheck: st.LastCheck.UTC(), LastResult: st.LastResult,
 		LastError: st.LastError, LastErrorClass: st.LastErrorClass,
 		ConsecutiveFailures: st.ConsecutiveFailures, ConsecutiveSuccesses: st.ConsecutiveSuccesses,
-		FailingSince: st.FailingSince,
+		FailingSince: st.FailingSince.UTC(),
 	}}
 }
 
@@ -296,6 +298,7 @@ func (s *Server) handleTargetCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	res.StartedAt, res.CertExpiry = res.StartedAt.UTC(), res.CertExpiry.UTC()
 	s.writeJSON(w, r, http.StatusOK, res)
 }
 
