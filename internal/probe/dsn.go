@@ -81,3 +81,20 @@ func serverVersion(v string) string {
 	}
 	return uptime.Truncate(v, 32)
 }
+
+// urlScheme returns the scheme of raw when it starts like a URL ("scheme://").
+func urlScheme(raw string) (string, bool) {
+	i := strings.Index(raw, "://")
+	if i < 1 {
+		return "", false
+	}
+	for j, c := range raw[:i] {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return "", false
+		}
+	}
+	return raw[:i], true
+}

@@ -134,6 +134,34 @@ func dbHangingAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// dbGarbageAddr returns the address of a listener that answers every
+// connection with a line of HTTP and closes it: a server that does not
+// speak the protocol asked of it.
+func dbGarbageAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
 // dbClosedAddr returns a loopback address nothing listens on.
 func dbClosedAddr(t *testing.T) string {
 	t.Helper()
@@ -231,6 +259,28 @@ func TestHostPortProblem(t *testing.T) {
 	} {
 		if got := hostPortProblem(in); got != want {
 			t.Errorf("hostPortProblem(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestURLScheme(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		scheme string
+		ok     bool
+	}{
+		{"postgres://h/db", "postgres", true},
+		{"rediss://h", "rediss", true},
+		{"git+ssh://h", "git+ssh", true},
+		{"user:pass@tcp(h:3306)/db", "", false},
+		{"u:p://w@tcp(h:3306)/db", "", false},
+		{"host=h password=a://b", "", false},
+		{"://h", "", false},
+		{"1a://h", "", false},
+	} {
+		scheme, ok := urlScheme(tc.in)
+		if scheme != tc.scheme || ok != tc.ok {
+			t.Errorf("urlScheme(%q) = %q, %v; want %q, %v", tc.in, scheme, ok, tc.scheme, tc.ok)
 		}
 	}
 }

@@ -45,13 +45,14 @@ func validatePostgres(t *uptime.Target) error {
 
 func postgresURLProblem(raw string) string {
 	const syntax = "is not a valid PostgreSQL connection string (want postgres://user:password@host:5432/dbname or host=… port=… dbname=…)"
-	if strings.Contains(raw, "://") {
+	if scheme, ok := urlScheme(raw); ok {
 		u, err := url.Parse(raw)
 		switch {
+		case scheme != "postgres" && scheme != "postgresql":
+			// pgx takes exactly these two.
+			return "must be a postgres:// or postgresql:// URL, or a keyword/value connection string"
 		case err != nil:
 			return syntax
-		case u.Scheme != "postgres" && u.Scheme != "postgresql":
-			return "must be a postgres:// or postgresql:// URL, or a keyword/value connection string"
 		case u.Host == "" && u.Query().Get("host") == "":
 			return "must name a host"
 		}

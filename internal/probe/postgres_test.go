@@ -134,6 +134,7 @@ func TestValidatePostgres(t *testing.T) {
 		{"url", "postgres://u:p@db.example.com:5432/app?sslmode=require", nil, ""},
 		{"postgresql scheme", "postgresql://db.example.com/app", nil, ""},
 		{"keyword/value", "host=db.example.com port=5432 user=u password=p dbname=app", nil, ""},
+		{"keyword/value, password with ://", "host=db.example.com password=a://b dbname=app", nil, ""},
 		{"host in query", "postgres:///app?host=/var/run/postgresql", nil, ""},
 		{"query", "postgres://db.example.com/app", &uptime.QueryOptions{Query: "SELECT count(*) FROM jobs"}, ""},
 		{"empty query means SELECT 1", "postgres://db.example.com/app", &uptime.QueryOptions{}, ""},
