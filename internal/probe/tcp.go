@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -55,13 +56,21 @@ func validateTCP(t *uptime.Target) error {
 func tcpAddrProblem(addr string) string {
 	const form = "must be host:port, such as db.internal:5432 or [2001:db8::1]:443"
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host == "" || strings.ContainsAny(host, " \t\r\n/") {
+	if err != nil || !validHost(host) {
 		return form
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return fmt.Sprintf("has port %q; the port must be a number from 1 to 65535 (%s)", port, form)
 	}
 	return ""
+}
+
+// validHost reports whether host is an IP address or a domain name.
+func validHost(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return host != "" && dnsNameProblem(host) == ""
 }
 
 // checkTCP runs one tcp check: it connects to the url, then, when tcp.send
