@@ -4,6 +4,7 @@ package probe
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,6 +73,9 @@ type Options struct {
 	UserAgent string
 	// Logger receives debug lines about checks; nil discards them.
 	Logger *slog.Logger
+	// RootCAs, when set, replaces the system's roots for the certificate
+	// checks of tls targets (a private CA; tests).
+	RootCAs *x509.CertPool
 }
 
 // Prober runs checks of every registered kind. It is safe for concurrent use.
@@ -79,11 +83,12 @@ type Prober struct {
 	userAgent string
 	log       *slog.Logger
 	now       func() time.Time
+	roots     *x509.CertPool // nil: the system's
 }
 
 // New returns a Prober.
 func New(opts Options) *Prober {
-	p := &Prober{userAgent: opts.UserAgent, log: opts.Logger, now: time.Now}
+	p := &Prober{userAgent: opts.UserAgent, log: opts.Logger, now: time.Now, roots: opts.RootCAs}
 	if p.userAgent == "" {
 		p.userAgent = "Lookout"
 	}
