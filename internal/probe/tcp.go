@@ -55,6 +55,9 @@ func validateTCP(t *uptime.Target) error {
 // It serves every kind whose url is an address (tcp, tls).
 func tcpAddrProblem(addr string) string {
 	const form = "must be host:port, such as db.internal:5432 or [2001:db8::1]:443"
+	if strings.Contains(addr, "://") {
+		return form + ", not a URL"
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || !validHost(host) {
 		return form
