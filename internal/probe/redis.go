@@ -18,7 +18,16 @@ import (
 
 func init() {
 	Register(Kind{Name: "redis", Validate: validateRedis, Check: checkRedis})
+	// go-redis logs every failed dial to stderr through a process-wide
+	// logger. The check's result already carries the error, and checks are
+	// the only use of go-redis in Lookout, so its log is silenced.
+	redis.SetLogger(quietRedisLog{})
 }
+
+// quietRedisLog discards go-redis's log lines.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
 
 // validateRedis checks that the url is a redis:// or rediss:// URL
 // go-redis accepts (redis://[user:password@]host:6379[/db]) and that it
@@ -112,7 +121,12 @@ func checkRedis(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 		return
 	}
 	defer hideSecret(r, opts.Password)
-	opts.PoolSize = 1
+	// One connection: MaxActiveConns is the hard cap. PoolSize is 2, not 1,
+	// because go-redis starts a background redialler once failed dials
+	// reach PoolSize; with 1, every refused check would dial once more
+	// after it ended.
+	opts.PoolSize = 2
+	opts.MaxActiveConns = 1
 	opts.MinIdleConns = 0
 	opts.MaxRetries = -1   // -1, not 0, is "no retries" in go-redis
 	opts.DialerRetries = 1 // the number of dial attempts; <= 0 means 5
