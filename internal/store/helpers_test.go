@@ -1,0 +1,201 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+const defaultTestPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// backend opens fresh databases of one kind for a test.
+type backend struct {
+	name string
+	// dsn returns the DSN of an empty database that lives as long as t.
+	dsn func(t testing.TB) string
+}
+
+var backends = []backend{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "lookout.db") }},
+	{"postgres", postgresDSN},
+}
+
+// forEachBackend runs fn once per database kind, as subtests.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// postgresDSN gives each test its own schema, so that tests can run in
+// parallel on one database and leave nothing behind.
+func postgresDSN(t testing.TB) string {
+	base := os.Getenv("LOOKOUT_TEST_POSTGRES")
+	if base == "" {
+		base = defaultTestPostgres
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "lookout_test_" + hex.EncodeToString(rnd[:])
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+// clock is a settable Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// logBuffer collects a logger's output for assertions.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// env is one open, migrated store and what a test needs around it.
+type env struct {
+	*DB
+	dsn   string
+	opts  Options
+	clock *clock
+	logs  *logBuffer
+}
+
+func openEnv(t testing.TB, b backend, tweak ...func(*Options)) *env {
+	t.Helper()
+	e := &env{dsn: b.dsn(t), clock: newClock(), logs: &logBuffer{}}
+	e.opts = Options{
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		Now:    e.clock.Now,
+	}
+	for _, f := range tweak {
+		f(&e.opts)
+	}
+	e.DB = e.open(t)
+	if err := e.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return e
+}
+
+// open opens the env's database again, closing it when the test ends.
+func (e *env) open(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), e.dsn, e.opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newTarget(name string, labels map[string]string) *uptime.Target {
+	t := &uptime.Target{Name: name, URL: "https://" + name + ".example.com/health", Labels: labels}
+	t.Normalize()
+	return t
+}
+
+func (e *env) mustCreate(t testing.TB, name string, labels map[string]string) *uptime.Target {
+	t.Helper()
+	tg := newTarget(name, labels)
+	if err := e.CreateTarget(context.Background(), tg); err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return tg
+}
+
+func (e *env) mustFlush(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+}
+
+// obs builds an observation of target id at ms after base, with the state
+// the state machine would compute from it alone.
+func obs(id int64, at time.Time, st uptime.Status, errText string) uptime.Observation {
+	r := uptime.Result{TargetID: id, StartedAt: at, Duration: 1234 * time.Microsecond, Status: st, Code: 200}
+	if !st.OK() {
+		r.Code, r.ErrorClass, r.Error = 503, uptime.ClassStatus, errText
+	}
+	s, events := uptime.State{}.Next(r, uptime.Policy{FailureThreshold: 1, SuccessThreshold: 1}, at)
+	return uptime.Observation{Result: r, State: s, Events: events}
+}
+
+func (e *env) countResults(t testing.TB) int {
+	t.Helper()
+	var n int
+	if err := e.rdb.QueryRow(`SELECT COUNT(*) FROM results`).Scan(&n); err != nil {
+		t.Fatalf("count results: %v", err)
+	}
+	return n
+}
+
+func fatalIf(t testing.TB, err error, format string, args ...any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
+	}
+}

@@ -1,0 +1,431 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Page sizes of ListTargets.
+const (
+	DefaultTargetLimit = 100
+	MaxTargetLimit     = 1000
+)
+
+// snapshotSelect reads a target and its state; a target never checked has
+// no target_state row and reads as the zero State.
+const snapshotSelect = `SELECT t.id, t.spec, t.paused, t.created_at, t.updated_at,
+	COALESCE(s.status, 0), COALESCE(s.since, 0), COALESCE(s.last_check, 0),
+	COALESCE(s.last_result, 0), COALESCE(s.last_error, ''), COALESCE(s.last_error_class, 0),
+	COALESCE(s.consecutive_failures, 0), COALESCE(s.consecutive_successes, 0),
+	COALESCE(s.failing_since, 0)
+FROM targets t LEFT JOIN target_state s ON s.target_id = t.id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
+	var (
+		snap                           uptime.Snapshot
+		spec                           string
+		paused                         bool
+		created, updated               int64
+		status, lastResult, class      int64
+		since, lastCheck, failingSince int64
+		failures, successes            int64
+		lastError                      string
+	)
+	if err := sc.Scan(&snap.Target.ID, &spec, &paused, &created, &updated,
+		&status, &since, &lastCheck, &lastResult, &lastError, &class,
+		&failures, &successes, &failingSince); err != nil {
+		return uptime.Snapshot{}, err
+	}
+	id := snap.Target.ID
+	if err := json.Unmarshal([]byte(spec), &snap.Target); err != nil {
+		return uptime.Snapshot{}, fmt.Errorf("decode target %d: %w", id, err)
+	}
+	t := &snap.Target
+	t.ID, t.Paused = id, paused
+	t.CreatedAt, t.UpdatedAt = msTime(created), msTime(updated)
+	snap.State = uptime.State{
+		Status:               uptime.Status(status),
+		Since:                msTime(since),
+		LastCheck:            msTime(lastCheck),
+		LastResult:           uptime.Status(lastResult),
+		LastError:            lastError,
+		LastErrorClass:       uptime.ErrorClass(class),
+		ConsecutiveFailures:  int(failures),
+		ConsecutiveSuccesses: int(successes),
+		FailingSince:         msTime(failingSince),
+	}
+	return snap, nil
+}
+
+// encodeSpec is the JSON kept in targets.spec. Identity and timestamps live
+// in their own columns and are left out, so that the spec is the same for
+// the same check.
+func encodeSpec(t *uptime.Target) (string, error) {
+	c := *t
+	c.ID, c.CreatedAt, c.UpdatedAt = 0, time.Time{}, time.Time{}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("encode target %q: %w", t.Name, err)
+	}
+	return string(b), nil
+}
+
+// stamp is the store's notion of now, cut to what the columns keep, so that
+// a target's times read back equal to what the writer saw.
+func (db *DB) stamp() time.Time { return db.now().UTC().Truncate(time.Millisecond) }
+
+// CreateTarget inserts t and sets its ID, CreatedAt and UpdatedAt. The caller
+// normalises and validates t first. It returns an error wrapping
+// uptime.ErrConflict when a target of that name exists.
+func (db *DB) CreateTarget(ctx context.Context, t *uptime.Target) error {
+	now := db.stamp()
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create target %q: %w", t.Name, dbErr(err))
+	}
+	defer tx.Rollback()
+	id, err := insertTarget(ctx, tx, t, now)
+	if err != nil {
+		return fmt.Errorf("create target %q: %w", t.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create target %q: %w", t.Name, dbErr(err))
+	}
+	t.ID, t.CreatedAt, t.UpdatedAt = id, now, now
+	return nil
+}
+
+// PutTarget creates t, or replaces the target of the same name, keeping its
+// ID and CreatedAt. When t describes the same check as the stored target
+// (uptime.Target.SameSpec) nothing is written, changed is false and t is
+// filled from the stored target. t's ID, CreatedAt and UpdatedAt are set on
+// success. Errors are the database's.
+func (db *DB) PutTarget(ctx context.Context, t *uptime.Target) (created, changed bool, err error) {
+	created, changed, err = db.putTarget(ctx, t)
+	if errors.Is(err, uptime.ErrConflict) {
+		// Another writer created the name between our read and our insert
+		// (possible on PostgreSQL); now it exists, so this is a replace.
+		created, changed, err = db.putTarget(ctx, t)
+	}
+	return created, changed, err
+}
+
+func (db *DB) putTarget(ctx context.Context, t *uptime.Target) (created, changed bool, err error) {
+	now := db.stamp()
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return false, false, fmt.Errorf("put target %q: %w", t.Name, dbErr(err))
+	}
+	defer tx.Rollback()
+	old, err := db.targetForUpdate(ctx, tx, t.Name)
+	switch {
+	case errors.Is(err, uptime.ErrNotFound):
+		id, err := insertTarget(ctx, tx, t, now)
+		if err != nil {
+			return false, false, fmt.Errorf("put target %q: %w", t.Name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return false, false, fmt.Errorf("put target %q: %w", t.Name, dbErr(err))
+		}
+		t.ID, t.CreatedAt, t.UpdatedAt = id, now, now
+		return true, true, nil
+	case err != nil:
+		return false, false, fmt.Errorf("put target %q: %w", t.Name, err)
+	}
+	if t.SameSpec(&old) {
+		*t = old
+		return false, false, nil
+	}
+	next := *t
+	next.ID, next.CreatedAt, next.UpdatedAt = old.ID, old.CreatedAt, now
+	if err := updateTarget(ctx, tx, &next); err != nil {
+		return false, false, fmt.Errorf("put target %q: %w", t.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, false, fmt.Errorf("put target %q: %w", t.Name, dbErr(err))
+	}
+	*t = next
+	return false, true, nil
+}
+
+// UpdateTarget reads the named target, lets fn change it and writes it back,
+// all in one transaction (PATCH, pause, resume). fn may rename the target;
+// it cannot change its ID or CreatedAt. If fn leaves the spec as it was,
+// nothing is written. It returns the target as stored. fn's error aborts the
+// update and is returned as is; a missing target gives uptime.ErrNotFound, a
+// rename onto an existing name uptime.ErrConflict.
+func (db *DB) UpdateTarget(ctx context.Context, name string, fn func(*uptime.Target) error) (uptime.Target, error) {
+	now := db.stamp()
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, dbErr(err))
+	}
+	defer tx.Rollback()
+	old, err := db.targetForUpdate(ctx, tx, name)
+	if err != nil {
+		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, err)
+	}
+	// fn gets its own deep copy: it may edit maps and slices in place, and
+	// old must stay as read to tell whether anything changed.
+	next, err := cloneTarget(old)
+	if err != nil {
+		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, err)
+	}
+	if err := fn(&next); err != nil {
+		return uptime.Target{}, err
+	}
+	next.ID, next.CreatedAt, next.UpdatedAt = old.ID, old.CreatedAt, old.UpdatedAt
+	if next.SameSpec(&old) {
+		return old, nil
+	}
+	next.UpdatedAt = now
+	if err := updateTarget(ctx, tx, &next); err != nil {
+		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, dbErr(err))
+	}
+	return next, nil
+}
+
+func cloneTarget(t uptime.Target) (uptime.Target, error) {
+	spec, err := encodeSpec(&t)
+	if err != nil {
+		return uptime.Target{}, err
+	}
+	var c uptime.Target
+	if err := json.Unmarshal([]byte(spec), &c); err != nil {
+		return uptime.Target{}, fmt.Errorf("copy target %q: %w", t.Name, err)
+	}
+	c.ID, c.CreatedAt, c.UpdatedAt = t.ID, t.CreatedAt, t.UpdatedAt
+	return c, nil
+}
+
+// targetForUpdate reads a target inside a write transaction. On PostgreSQL
+// it locks the row so that concurrent read-modify-writes serialise; SQLite
+// needs no lock, its transactions take the database's write lock at BEGIN.
+func (db *DB) targetForUpdate(ctx context.Context, tx *sql.Tx, name string) (uptime.Target, error) {
+	q := `SELECT id, spec, paused, created_at, updated_at FROM targets WHERE name = $1`
+	if db.driver == DriverPostgres {
+		q += ` FOR UPDATE`
+	}
+	var (
+		t                uptime.Target
+		spec             string
+		paused           bool
+		created, updated int64
+	)
+	err := tx.QueryRowContext(ctx, q, name).Scan(&t.ID, &spec, &paused, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return uptime.Target{}, uptime.ErrNotFound
+	}
+	if err != nil {
+		return uptime.Target{}, dbErr(err)
+	}
+	id := t.ID
+	if err := json.Unmarshal([]byte(spec), &t); err != nil {
+		return uptime.Target{}, fmt.Errorf("decode target %d: %w", id, err)
+	}
+	t.ID, t.Paused, t.CreatedAt, t.UpdatedAt = id, paused, msTime(created), msTime(updated)
+	return t, nil
+}
+
+func insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, now time.Time) (int64, error) {
+	spec, err := encodeSpec(t)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO targets (name, kind, spec, paused, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
+		t.Name, t.Kind, spec, t.Paused, now.UnixMilli()).Scan(&id)
+	if err != nil {
+		return 0, dbErr(err)
+	}
+	if err := writeLabels(ctx, tx, id, t.Labels); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// updateTarget writes t over the row of t.ID, name included.
+func updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) error {
+	spec, err := encodeSpec(t)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE targets
+		SET name = $2, kind = $3, spec = $4, paused = $5, updated_at = $6 WHERE id = $1`,
+		t.ID, t.Name, t.Kind, spec, t.Paused, t.UpdatedAt.UnixMilli()); err != nil {
+		return dbErr(err)
+	}
+	return writeLabels(ctx, tx, t.ID, t.Labels)
+}
+
+// writeLabels replaces a target's rows in target_labels, the indexed copy of
+// its labels that ListTargets filters on.
+func writeLabels(ctx context.Context, tx *sql.Tx, id int64, labels map[string]string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM target_labels WHERE target_id = $1`, id); err != nil {
+		return dbErr(err)
+	}
+	for k, v := range labels {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO target_labels (target_id, key, value)
+			VALUES ($1, $2, $3)`, id, k, v); err != nil {
+			return dbErr(err)
+		}
+	}
+	return nil
+}
+
+// GetTarget returns the named target with its current state (the zero
+// State if it was never checked). It returns an error wrapping
+// uptime.ErrNotFound when there is no such target.
+func (db *DB) GetTarget(ctx context.Context, name string) (uptime.Snapshot, error) {
+	snap, err := scanSnapshot(db.rdb.QueryRowContext(ctx, snapshotSelect+` WHERE t.name = $1`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return uptime.Snapshot{}, fmt.Errorf("get target %q: %w", name, uptime.ErrNotFound)
+	}
+	if err != nil {
+		return uptime.Snapshot{}, fmt.Errorf("get target %q: %w", name, dbErr(err))
+	}
+	return snap, nil
+}
+
+// ListTargets returns one page of targets with their state, sorted by name:
+// those named after f.After whose labels include every pair of f.Labels and,
+// when f.Status is set, whose state is one of its statuses (a target never
+// checked is unknown). f.Limit defaults to 100 and is capped at 1000; the
+// next page starts after the last name returned. An empty page is an empty
+// slice, not an error. Errors are the database's.
+func (db *DB) ListTargets(ctx context.Context, f uptime.TargetFilter) ([]uptime.Snapshot, error) {
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultTargetLimit
+	case limit > MaxTargetLimit:
+		limit = MaxTargetLimit
+	}
+	var q strings.Builder
+	args := []any{f.After}
+	q.WriteString(snapshotSelect + ` WHERE t.name > $1`)
+	keys := make([]string, 0, len(f.Labels))
+	for k := range f.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // one SQL text per filter shape, for the statement cache
+	for _, k := range keys {
+		args = append(args, k, f.Labels[k])
+		fmt.Fprintf(&q, ` AND EXISTS (SELECT 1 FROM target_labels l
+			WHERE l.target_id = t.id AND l.key = $%d AND l.value = $%d)`, len(args)-1, len(args))
+	}
+	if len(f.Status) > 0 {
+		q.WriteString(` AND COALESCE(s.status, 0) IN (`)
+		for i, st := range f.Status {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			args = append(args, int64(st))
+			fmt.Fprintf(&q, "$%d", len(args))
+		}
+		q.WriteString(`)`)
+	}
+	args = append(args, limit)
+	fmt.Fprintf(&q, ` ORDER BY t.name LIMIT $%d`, len(args))
+	out, err := db.querySnapshots(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list targets: %w", err)
+	}
+	return out, nil
+}
+
+// AllTargets returns every target with its state, sorted by name: what the
+// scheduler loads at start-up. Errors are the database's.
+func (db *DB) AllTargets(ctx context.Context) ([]uptime.Snapshot, error) {
+	out, err := db.querySnapshots(ctx, snapshotSelect+` ORDER BY t.name`)
+	if err != nil {
+		return nil, fmt.Errorf("all targets: %w", err)
+	}
+	return out, nil
+}
+
+func (db *DB) querySnapshots(ctx context.Context, q string, args ...any) ([]uptime.Snapshot, error) {
+	rows, err := db.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := []uptime.Snapshot{}
+	for rows.Next() {
+		s, err := scanSnapshot(rows)
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	return out, nil
+}
+
+// DeleteTarget removes the named target, its state and all its results in
+// one transaction. Results of it still queued in the writer are dropped
+// when their batch is written. It returns an error wrapping
+// uptime.ErrNotFound when there is no such target.
+func (db *DB) DeleteTarget(ctx context.Context, name string) error {
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+	}
+	defer tx.Rollback()
+	var id int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM targets WHERE name = $1`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("delete target %q: %w", name, uptime.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+	}
+	// Explicit deletes rather than trusting ON DELETE CASCADE alone: the
+	// cascade depends on the foreign_keys pragma of whoever connects.
+	for _, q := range []string{
+		`DELETE FROM results WHERE target_id = $1`,
+		`DELETE FROM target_state WHERE target_id = $1`,
+		`DELETE FROM target_labels WHERE target_id = $1`,
+		`DELETE FROM targets WHERE id = $1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+	}
+	return nil
+}
+
+// msTime and timeMS convert between time.Time and the stored Unix
+// milliseconds, where 0 stands for the zero time.
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func timeMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
