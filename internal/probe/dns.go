@@ -125,8 +125,10 @@ type dnsAnswer struct {
 // With dns.server set, the name is looked up as given, fully qualified:
 // the search domains of resolv.conf are not tried. Without it, the system's
 // rules apply, search domains included, so a short name resolves as it
-// does for every other program on the host. As everywhere in the standard
-// library, A, AAAA and CNAME lookups consult /etc/hosts first.
+// does for every other program on the host. The resolver is Go's own
+// (PreferGo), reading /etc/resolv.conf, so that every lookup goes through
+// the dialer that watches it; as everywhere in the standard library, A,
+// AAAA and CNAME lookups consult /etc/hosts first.
 func checkDNS(ctx context.Context, _ *Prober, t *uptime.Target, r *uptime.Result) {
 	o := t.DNS
 	if o == nil {

@@ -107,8 +107,8 @@ func checkTLS(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Result
 	r.ChainExpiry = earliest
 
 	now := p.now()
-	r.Detail = fmt.Sprintf("%s, CN=%s, issuer %s, expires in %s",
-		tls.VersionName(state.Version), tlsName(leaf), leaf.Issuer.CommonName, tlsDays(leaf.NotAfter.Sub(now)))
+	r.Detail = fmt.Sprintf("%s, CN=%s, issuer %s, %s",
+		tls.VersionName(state.Version), tlsName(leaf), leaf.Issuer.CommonName, tlsExpiresIn(leaf.NotAfter.Sub(now)))
 
 	left := earliest.Sub(now)
 	which := "certificate"
@@ -173,6 +173,14 @@ func tlsName(c *x509.Certificate) string {
 		return c.Subject.CommonName
 	}
 	return c.DNSNames[0]
+}
+
+// tlsExpiresIn says when a certificate with left to live expires or expired.
+func tlsExpiresIn(left time.Duration) string {
+	if left <= 0 {
+		return "expired " + tlsDays(-left) + " ago"
+	}
+	return "expires in " + tlsDays(left)
 }
 
 // tlsDays writes a duration in whole days, rounded down ("1 day", "0 days").
