@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/lookout/lookout/internal/probe"
+	"github.com/lookout/lookout/internal/scheduler"
+	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/uptime"
+	"github.com/lookout/lookout/internal/web"
+)
+
+// app is Lookout assembled: the one place where the packages meet.
+type app struct {
+	db      *store.DB
+	prober  *probe.Prober
+	sched   *scheduler.Scheduler
+	metrics *web.Metrics
+	web     *web.Server
+	loaded  int // targets loaded at start-up
+}
+
+// newApp opens and migrates the store, loads every target into a scheduler
+// and builds the HTTP handler. onStart, when set, also sees each scheduled
+// check's start lateness. The caller runs app.sched and closes app.db.
+func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) (*app, error) {
+	db, err := store.Open(ctx, cfg.DB, store.Options{Logger: log.With("component", "store")})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", uptime.RedactURL(cfg.DB), err)
+	}
+	a := &app{db: db}
+	if err := a.init(ctx, cfg, log, onStart); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) error {
+	if err := a.db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = web.NewMetrics(reg, buildVersion())
+
+	a.prober = probe.New(probe.Options{UserAgent: "Lookout/" + buildVersion(), Logger: log.With("component", "probe")})
+	observe := a.metrics.ObserveLateness
+	if onStart != nil {
+		observe = func(d time.Duration) { a.metrics.ObserveLateness(d); onStart(d) }
+	}
+	a.sched = scheduler.New(instrumented{a.prober, a.metrics}, a.db, scheduler.Config{
+		Workers: cfg.Workers,
+		Logger:  log.With("component", "scheduler"),
+		OnStart: observe,
+	})
+	snaps, err := a.db.AllTargets(ctx)
+	if err != nil {
+		return fmt.Errorf("load targets: %w", err)
+	}
+	for _, s := range snaps {
+		a.sched.Load(s.Target, s.State)
+	}
+	a.loaded = len(snaps)
+
+	if err := a.metrics.RegisterFuncs(web.MetricFuncs{
+		SchedulerLag:   func() time.Duration { return a.sched.Stats().Lag },
+		ResultsWritten: func() uint64 { return a.db.WriterStats().Written },
+		ResultsPending: func() int { return a.db.WriterStats().Pending },
+	}); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	a.web = web.New(web.Config{
+		Token:      cfg.APIToken,
+		ReadTokens: cfg.ReadTokens,
+		Validate:   validator(a.prober),
+		Logger:     log.With("component", "web"),
+		Version:    buildVersion(),
+		Ready:      a.readyChecks(),
+		Live:       a.live,
+		Metrics:    a.metrics,
+	}, storeAPI{a.db}, a.sched)
+	return nil
+}
+
+// Readiness thresholds.
+const (
+	lagWarn      = time.Second
+	lagFail      = 30 * time.Second
+	diskWarnFrac = 0.10
+	diskFailFrac = 0.02
+	liveStale    = 10 * time.Second
+)
+
+// readyChecks are the components of /health/ready: the store answers a
+// write, its schema is current, the scheduler keeps up, the disk has room.
+func (a *app) readyChecks() []web.ReadyCheck {
+	checks := []web.ReadyCheck{
+		{Name: "store:write", Check: func(ctx context.Context) (any, string, uptime.Status, error) {
+			start := time.Now()
+			if err := a.db.Ping(ctx); err != nil {
+				return nil, "ms", uptime.StatusDown, errors.New("the store did not answer a write")
+			}
+			return float64(time.Since(start).Microseconds()) / 1000, "ms", uptime.StatusUp, nil
+		}},
+		{Name: "store:migrations", Check: func(ctx context.Context) (any, string, uptime.Status, error) {
+			cur, latest, err := a.db.MigrationStatus(ctx)
+			if err != nil {
+				return nil, "", uptime.StatusDown, errors.New("cannot read the schema version")
+			}
+			if cur != latest {
+				return cur, "version", uptime.StatusDown, fmt.Errorf("schema at version %d, want %d: run lookout migrate", cur, latest)
+			}
+			return cur, "version", uptime.StatusUp, nil
+		}},
+		{Name: "scheduler:lag", Check: func(context.Context) (any, string, uptime.Status, error) {
+			lag := a.sched.Stats().Lag
+			switch {
+			case lag >= lagFail:
+				return lag.Seconds(), "s", uptime.StatusDown, fmt.Errorf("checks start %s late", lag.Round(time.Millisecond))
+			case lag >= lagWarn:
+				return lag.Seconds(), "s", uptime.StatusDegraded, fmt.Errorf("checks start %s late", lag.Round(time.Millisecond))
+			}
+			return lag.Seconds(), "s", uptime.StatusUp, nil
+		}},
+	}
+	if a.db.Driver() == store.DriverSQLite {
+		checks = append(checks, web.ReadyCheck{Name: "store:disk", Check: func(context.Context) (any, string, uptime.Status, error) {
+			free, total, err := a.db.DiskFree()
+			if err != nil || total == 0 {
+				return nil, "%", uptime.StatusDegraded, errors.New("cannot read the disk's free space")
+			}
+			frac := float64(free) / float64(total)
+			pct := float64(int(frac*1000)) / 10
+			switch {
+			case frac < diskFailFrac:
+				return pct, "%", uptime.StatusDown, fmt.Errorf("only %.1f%% of the database's disk is free", pct)
+			case frac < diskWarnFrac:
+				return pct, "%", uptime.StatusDegraded, fmt.Errorf("only %.1f%% of the database's disk is free", pct)
+			}
+			return pct, "%", uptime.StatusUp, nil
+		}})
+	}
+	return checks
+}
+
+// live reports whether the scheduler's loop is turning.
+func (a *app) live() error {
+	last := a.sched.Stats().LastTurn
+	if last.IsZero() {
+		return nil // not started yet
+	}
+	if age := time.Since(last); age > liveStale {
+		return fmt.Errorf("the scheduler loop has not turned for %s", age.Round(time.Second))
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// config is everything `lookout serve` can be told. Each field is set, in
+// rising precedence, by its default, the YAML file (--config), its
+// environment variable and its flag.
+type config struct {
+	Addr            string        `yaml:"addr"`
+	DB              string        `yaml:"db"`
+	APIToken        string        `yaml:"api_token"`
+	ReadTokens      []string      `yaml:"read_tokens"`
+	Workers         int           `yaml:"workers"`
+	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	DrainDelay      time.Duration `yaml:"drain_delay"`
+}
+
+func defaultConfig() config {
+	return config{
+		Addr:            "127.0.0.1:8080",
+		DB:              "lookout.db",
+		Workers:         256,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// setting binds one config field to its flag and environment variable, so
+// that --help, the env lookup and the YAML key cannot drift apart.
+type setting struct {
+	flag, env, usage string
+	secret           bool // also read from $ENV_FILE
+	bind             func(fs *flag.FlagSet, name, usage string)
+	fromEnv          func(string) error
+}
+
+func (c *config) settings() []setting {
+	str := func(p *string) (func(*flag.FlagSet, string, string), func(string) error) {
+		return func(fs *flag.FlagSet, n, u string) { fs.StringVar(p, n, *p, u) },
+			func(v string) error { *p = v; return nil }
+	}
+	dur := func(p *time.Duration) (func(*flag.FlagSet, string, string), func(string) error) {
+		return func(fs *flag.FlagSet, n, u string) { fs.DurationVar(p, n, *p, u) },
+			func(v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return fmt.Errorf("%q is not a duration such as 30s", v)
+				}
+				*p = d
+				return nil
+			}
+	}
+	num := func(p *int) (func(*flag.FlagSet, string, string), func(string) error) {
+		return func(fs *flag.FlagSet, n, u string) { fs.IntVar(p, n, *p, u) },
+			func(v string) error {
+				i, err := strconv.Atoi(v)
+				if err != nil {
+					return fmt.Errorf("%q is not a whole number", v)
+				}
+				*p = i
+				return nil
+			}
+	}
+	list := func(p *[]string) (func(*flag.FlagSet, string, string), func(string) error) {
+		set := func(v string) error {
+			*p = nil
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					*p = append(*p, s)
+				}
+			}
+			return nil
+		}
+		return func(fs *flag.FlagSet, n, u string) {
+				fs.Func(n, u+" (comma-separated)", set)
+			},
+			set
+	}
+	mk := func(flag, env, usage string, secret bool, b func(*flag.FlagSet, string, string), e func(string) error) setting {
+		return setting{flag: flag, env: env, usage: usage, secret: secret, bind: b, fromEnv: e}
+	}
+	var out []setting
+	add := func(s setting) { out = append(out, s) }
+	b, e := str(&c.Addr)
+	add(mk("addr", "LOOKOUT_ADDR", "address to listen on; anything but loopback needs an API token", false, b, e))
+	b, e = str(&c.DB)
+	add(mk("db", "LOOKOUT_DB", "SQLite file, or a postgres:// URL", true, b, e))
+	b, e = str(&c.APIToken)
+	add(mk("api-token", "LOOKOUT_API_TOKEN", "bearer token required for changes through the API", true, b, e))
+	b, e = list(&c.ReadTokens)
+	add(mk("read-tokens", "LOOKOUT_READ_TOKENS", "bearer tokens that may only read", true, b, e))
+	b, e = num(&c.Workers)
+	add(mk("workers", "LOOKOUT_WORKERS", "checks run at once at most", false, b, e))
+	b, e = str(&c.LogLevel)
+	add(mk("log-level", "LOOKOUT_LOG_LEVEL", "debug, info, warn or error", false, b, e))
+	b, e = str(&c.LogFormat)
+	add(mk("log-format", "LOOKOUT_LOG_FORMAT", "text or json", false, b, e))
+	b, e = dur(&c.ShutdownTimeout)
+	add(mk("shutdown-timeout", "LOOKOUT_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take", false, b, e))
+	b, e = dur(&c.DrainDelay)
+	add(mk("drain-delay", "LOOKOUT_DRAIN_DELAY", "how long readiness reports 503 before the server stops (give load balancers time to notice)", false, b, e))
+	return out
+}
+
+// loadConfig reads the YAML file named by --config or LOOKOUT_CONFIG, then
+// the environment, then parses args as flags. It returns the remaining
+// arguments.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
+	cfg := defaultConfig()
+	path := getenv("LOOKOUT_CONFIG")
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			path = v
+		} else if v, ok := strings.CutPrefix(a, "-config="); ok {
+			path = v
+		} else if (a == "--config" || a == "-config") && i+1 < len(args) {
+			path = args[i+1]
+		}
+	}
+	if path != "" {
+		if err := cfg.readFile(path); err != nil {
+			return cfg, nil, err
+		}
+	}
+	settings := cfg.settings()
+	for _, s := range settings {
+		v := getenv(s.env)
+		if s.secret && v == "" {
+			if f := getenv(s.env + "_FILE"); f != "" {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return cfg, nil, fmt.Errorf("read %s_FILE: %w", s.env, err)
+				}
+				v = strings.TrimSpace(string(b))
+			}
+		}
+		if v == "" {
+			continue
+		}
+		if err := s.fromEnv(v); err != nil {
+			return cfg, nil, fmt.Errorf("%s: %w", s.env, err)
+		}
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.String("config", path, "YAML file with settings (keys as the flags, with _ for -) (env LOOKOUT_CONFIG)")
+	for _, s := range settings {
+		env := s.env
+		if s.secret {
+			env += ", or a file named by " + s.env + "_FILE"
+		}
+		s.bind(fs, s.flag, s.usage+" (env "+env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: lookout %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, fs.Args(), cfg.validate()
+}
+
+func (c *config) readFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.Workers < 1:
+		return fmt.Errorf("workers must be at least 1, got %d", c.Workers)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("log format must be text or json, got %q", c.LogFormat)
+	case c.DB == "":
+		return errors.New("db must name a SQLite file or a postgres:// URL")
+	case c.ShutdownTimeout <= 0:
+		return errors.New("shutdown timeout must be positive")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lookout/lookout/internal/probe"
+	"github.com/lookout/lookout/internal/scheduler"
+	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/uptime"
+	"github.com/lookout/lookout/internal/web"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, rest, err := loadConfig("serve", args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lookout: %v\n", err)
+		return exitUnknown
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "lookout serve: unexpected arguments %q\n", rest)
+		return exitUnknown
+	}
+	log := newLogger(stderr, cfg)
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("lookout stopped", "err", err)
+		return exitWarn
+	}
+	return exitOK
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, _, err := loadConfig("migrate", args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lookout: %v\n", err)
+		return exitUnknown
+	}
+	log := newLogger(stderr, cfg)
+	db, err := store.Open(ctx, cfg.DB, store.Options{Logger: log})
+	if err != nil {
+		log.Error("open database", "db", uptime.RedactURL(cfg.DB), "err", err)
+		return exitWarn
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		log.Error("migrate", "err", err)
+		return exitWarn
+	}
+	cur, _, _ := db.MigrationStatus(ctx)
+	log.Info("database schema is current", "db", uptime.RedactURL(cfg.DB), "version", cur)
+	return exitOK
+}
+
+// isLoopback reports whether addr only listens on the loopback interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// instrumented feeds every check's result to the metrics.
+type instrumented struct {
+	p *probe.Prober
+	m *web.Metrics
+}
+
+func (i instrumented) Check(ctx context.Context, t uptime.Target) uptime.Result {
+	r := i.p.Check(ctx, t)
+	i.m.ObserveResult(t.Kind, r)
+	return r
+}
+
+// validator is the whole validation of a target: the shared fields, the
+// schedule's cron syntax, and the kind's own fields.
+func validator(p *probe.Prober) func(*uptime.Target) error {
+	return func(t *uptime.Target) error {
+		var v uptime.ValidationError
+		v.Merge(t.Validate())
+		if t.Schedule != "" {
+			if err := scheduler.ValidateSchedule(t.Schedule); err != nil {
+				v.Add("schedule", err.Error())
+			}
+		}
+		if err := p.Validate(t); !v.Merge(err) {
+			return err
+		}
+		return v.Err()
+	}
+}
+
+// storeAPI adapts the store to the web layer's interface.
+type storeAPI struct{ *store.DB }
+
+func (s storeAPI) Results(ctx context.Context, q web.ResultQuery) ([]uptime.Result, string, error) {
+	return s.DB.Results(ctx, store.ResultQuery(q))
+}
+
+// serve runs Lookout until ctx is cancelled, then shuts down in order:
+// readiness 503, stop scheduling and let in-flight checks finish, stop the
+// API, flush pending results, close the store.
+func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	if cfg.APIToken == "" && !isLoopback(cfg.Addr) {
+		return fmt.Errorf("refusing to listen on %s without an API token: set LOOKOUT_API_TOKEN (or --api-token), or listen on 127.0.0.1", cfg.Addr)
+	}
+	// Listen first, so that a busy port fails before any other work and
+	// :0 works in tests.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+
+	a, err := newApp(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+
+	httpSrv := &http.Server{
+		Handler:           a.web,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	// The scheduler's context is not ctx: the shutdown below stops it at
+	// the right moment, after readiness has turned.
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSched()
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- a.sched.Run(schedCtx) }()
+
+	log.Info("lookout listening", "addr", "http://"+ln.Addr().String(), "db", uptime.RedactURL(cfg.DB),
+		"targets", a.loaded, "version", buildVersion())
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopSched()
+		<-schedDone
+		return fmt.Errorf("http server: %w", err)
+	}
+
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	a.web.Drain()
+	if cfg.DrainDelay > 0 {
+		time.Sleep(cfg.DrainDelay)
+	}
+	deadline, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	stopSched()
+	select {
+	case <-schedDone:
+	case <-deadline.Done():
+		log.Warn("in-flight checks did not finish in time", "timeout", cfg.ShutdownTimeout)
+	}
+	if err := httpSrv.Shutdown(deadline); err != nil {
+		log.Warn("http server did not stop cleanly", "err", err)
+	}
+	if err := a.db.Flush(deadline); err != nil {
+		return fmt.Errorf("flush results: %w", err)
+	}
+	log.Info("stopped", "results_written", a.db.WriterStats().Written)
+	return nil
+}
