@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -458,7 +459,7 @@ func (w *writer) stmt(ctx context.Context, kind stmtKind, rows int) (*sql.Stmt, 
 	if s, ok := w.stmts[key]; ok {
 		return s, nil
 	}
-	s, err := w.db.wdb.PrepareContext(ctx, kind.sql(rows))
+	s, err := w.db.wdb.PrepareContext(ctx, kind.sql(rows, w.db.driver == DriverSQLite))
 	if err != nil {
 		return nil, err
 	}
@@ -478,22 +479,25 @@ type stmtKey struct {
 	rows int
 }
 
-// sql returns the multi-row statement for n rows. Rows go through a VALUES
+// sql returns the multi-row statement for n rows, with anonymous "?"
+// placeholders when anon is set. SQLite takes those ~2x faster than $N
+// here: binding a numbered parameter looks its name up in a list, which
+// turns 700 parameters into a quadratic cost. Rows go through a VALUES
 // list filtered on their target's existence, so that a result or state of
 // a target deleted meanwhile is skipped instead of failing the batch on the
 // foreign key (and then failing every retry).
-func (k stmtKind) sql(n int) string {
+func (k stmtKind) sql(n int, anon bool) string {
 	switch k {
 	case stmtResults:
 		return valuesInsert(`INSERT INTO results (target_id, ts, dur_us, status, code, err_class, err)`,
-			[]string{"BIGINT", "BIGINT", "BIGINT", "INTEGER", "INTEGER", "INTEGER", "TEXT"}, n,
+			[]string{"BIGINT", "BIGINT", "BIGINT", "INTEGER", "INTEGER", "INTEGER", "TEXT"}, n, anon,
 			// A same-key row already stored (written before a restart, or
 			// outside the collision window) is a duplicate: keep the first.
 			`ON CONFLICT DO NOTHING`)
 	case stmtStates:
 		return valuesInsert(`INSERT INTO target_state (target_id, status, since, last_check, last_result,
 			last_error, last_error_class, consecutive_failures, consecutive_successes, failing_since)`,
-			[]string{"BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "INTEGER", "INTEGER", "INTEGER", "BIGINT"}, n,
+			[]string{"BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "INTEGER", "INTEGER", "INTEGER", "BIGINT"}, n, anon,
 			`ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since,
 			last_check = excluded.last_check, last_result = excluded.last_result,
 			last_error = excluded.last_error, last_error_class = excluded.last_error_class,
@@ -508,7 +512,7 @@ func (k stmtKind) sql(n int) string {
 // WHERE <target exists> tail`. Both dialects name VALUES columns column1…N.
 // The first row's parameters are cast so that PostgreSQL can type the
 // columns; SQLite accepts the casts as no-ops.
-func valuesInsert(head string, types []string, rows int, tail string) string {
+func valuesInsert(head string, types []string, rows int, anon bool, tail string) string {
 	var b strings.Builder
 	b.WriteString(head)
 	b.WriteString(" SELECT ")
@@ -529,10 +533,14 @@ func valuesInsert(head string, types []string, rows int, tail string) string {
 			if c > 0 {
 				b.WriteString(", ")
 			}
+			ph := "?"
+			if !anon {
+				ph = "$" + strconv.Itoa(p)
+			}
 			if r == 0 {
-				fmt.Fprintf(&b, "CAST($%d AS %s)", p, typ)
+				fmt.Fprintf(&b, "CAST(%s AS %s)", ph, typ)
 			} else {
-				fmt.Fprintf(&b, "$%d", p)
+				b.WriteString(ph)
 			}
 			p++
 		}
