@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		listen   = fs.Int("farm", 4, "loopback listeners serving the targets")
 		dbPath   = fs.String("db", "", "SQLite file to use (default: a new temporary one)")
 		asJSON   = fs.Bool("json", false, "print the report as JSON")
+		cpuProf  = fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: lookout bench [flags]\n\nMeasures checks/s, scheduling lateness, CPU per check, write rate, RSS and\nDB bytes per result against an in-process target farm on loopback.\n\nFlags:\n")
@@ -79,7 +81,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUnknown
 	}
 	rep, err := bench(ctx, benchOpts{targets: *n, interval: *interval, duration: *duration, readers: *readers,
-		workers: *workers, listeners: *listen, db: *dbPath}, stderr)
+		workers: *workers, listeners: *listen, db: *dbPath, cpuProfile: *cpuProf}, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "lookout bench: %v\n", err)
 		return exitWarn
@@ -97,7 +99,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 type benchOpts struct {
 	targets, readers, workers, listeners int
 	interval, duration                   time.Duration
-	db                                   string
+	db, cpuProfile                       string
 }
 
 // latencies collects scheduling lateness while the measurement runs.
@@ -206,6 +208,17 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	}
 
 	say("measuring for %s", o.duration)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return rep, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return rep, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	lat.record(true)
 	ru0 := rusage()
 	st0 := a.sched.Stats()
