@@ -48,7 +48,6 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 }
 
-
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
