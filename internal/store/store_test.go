@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -34,6 +36,7 @@ func TestStore(t *testing.T) {
 		{"state is persisted with results", testState},
 		{"data survives close and reopen", testReopen},
 		{"secrets are stored as given", testSecretsStored},
+		{"reads are not blocked by a write in progress", testReadsDuringWrite},
 		{"ping writes and reads back", testPing},
 		{"migration status is current after migrate", testMigrationStatus},
 	}
@@ -438,6 +441,26 @@ func testSecretsStored(t *testing.T, e *env) {
 	}
 }
 
+func testReadsDuringWrite(t *testing.T, e *env) {
+	e.mustCreate(t, "api", nil)
+	// Hold the write side (on SQLite, its only connection) in an open
+	// transaction that has written.
+	tx, err := e.wdb.BeginTx(bg, nil)
+	fatalIf(t, err, "begin")
+	defer tx.Rollback()
+	_, err = tx.Exec(`UPDATE targets SET paused = $1 WHERE name = 'api'`, true)
+	fatalIf(t, err, "update")
+	ctx, cancel := context.WithTimeout(bg, 2*time.Second)
+	defer cancel()
+	snap, err := e.GetTarget(ctx, "api")
+	fatalIf(t, err, "get during a write")
+	if snap.Target.Paused {
+		t.Error("read saw an uncommitted change")
+	}
+	_, err = e.ListTargets(ctx, uptime.TargetFilter{})
+	fatalIf(t, err, "list during a write")
+}
+
 func testPing(t *testing.T, e *env) {
 	fatalIf(t, e.Ping(bg), "ping")
 	e.clock.Add(time.Second)
@@ -482,4 +505,26 @@ func TestOpenDriver(t *testing.T) {
 			t.Errorf("Driver() = %q, want %q", e.Driver(), b.name)
 		}
 	})
+}
+
+// A SQLite path is a path, whatever characters it holds: '?', '#' and '%'
+// mean something in the URI the driver is given.
+func TestOpenSQLitePathNeedsNoQuoting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "odd ?name#with%20chars")
+	fatalIf(t, os.Mkdir(dir, 0o755), "mkdir")
+	path := filepath.Join(dir, "lookout.db")
+	for _, dsn := range []string{path, "file:" + path} {
+		db, err := Open(bg, dsn, Options{})
+		fatalIf(t, err, "open %q", dsn)
+		fatalIf(t, db.Migrate(bg), "migrate")
+		fatalIf(t, db.Ping(bg), "ping")
+		fatalIf(t, db.Close(), "close")
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database not created at the path given: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("files were created outside %q: %v", dir, entries)
+	}
 }
