@@ -287,6 +287,12 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
 	}
 	st, events := e.st.Next(res, e.t.Policy(), now)
 	e.st = st
+	for i := range events {
+		// The state machine knows results, not targets: add who this is
+		// and where its alerts go.
+		events[i].TargetID, events[i].Target = e.t.ID, e.t.Name
+		events[i].Labels, events[i].Channels = e.t.Labels, e.t.Channels
+	}
 	s.mu.Unlock()
 
 	if s.log.Enabled(ctx, slog.LevelDebug) {

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -131,7 +132,7 @@ func TestUpsertSameIntervalKeepsSlotAndState(t *testing.T) {
 	if !due2.Equal(due) {
 		t.Errorf("slot moved from %s to %s on an upsert that kept the interval", due, due2)
 	}
-	if st2 != st || st2.ConsecutiveFailures == 0 {
+	if !reflect.DeepEqual(st2, st) || st2.ConsecutiveFailures == 0 {
 		t.Errorf("state changed on upsert: %+v, was %+v", st2, st)
 	}
 }
@@ -153,7 +154,7 @@ func TestPauseAndResume(t *testing.T) {
 	if p.count(1) != n {
 		t.Fatalf("paused target checked %d times", p.count(1)-n)
 	}
-	if got, ok := s.State(1); !ok || got != st {
+	if got, ok := s.State(1); !ok || !reflect.DeepEqual(got, st) {
 		t.Errorf("paused target's state = %+v, %v; want it kept: %+v", got, ok, st)
 	}
 	if got := s.Stats().Targets; got != 1 {
@@ -282,6 +283,9 @@ func TestStateMachine(t *testing.T) {
 		var evs []uptime.EventType
 		for _, e := range o.Events {
 			evs = append(evs, e.Type)
+			if e.TargetID != 1 || e.Target == "" {
+				t.Errorf("check %d: event %s names target %d %q, want the checked target", i+1, e.Type, e.TargetID, e.Target)
+			}
 		}
 		if o.State.Status != want.status || o.State.ConsecutiveFailures != want.failures || !slices.Equal(evs, want.events) {
 			t.Errorf("check %d: status %s, %d failures, events %v; want %s, %d, %v",
@@ -291,7 +295,7 @@ func TestStateMachine(t *testing.T) {
 	if since := obs[2].State.Since; !since.Equal(obs[0].Result.StartedAt) {
 		t.Errorf("down since %s, want the first failing check %s", since, obs[0].Result.StartedAt)
 	}
-	if st, _ := s.State(1); st != obs[3].State {
+	if st, _ := s.State(1); !reflect.DeepEqual(st, obs[3].State) {
 		t.Errorf("in-memory state %+v differs from the last recorded %+v", st, obs[3].State)
 	}
 }

@@ -1,16 +1,30 @@
 package uptime
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Policy is what the state machine needs to know of a target.
 type Policy struct {
 	FailureThreshold int
 	SuccessThreshold int
+	// FlapThreshold is how many up/down flips within FlapWindow make a
+	// target flapping; 0 turns flap detection off.
+	FlapThreshold int
+	FlapWindow    time.Duration
 }
+
+// Default flap detection: more than 5 flips within 30 minutes.
+const (
+	DefaultFlapThreshold = 5
+	DefaultFlapWindow    = 30 * time.Minute
+)
 
 // State is a target's current condition as the state machine sees it. The
 // scheduler holds it in memory and the store persists it with each result,
-// so that a restart resumes with the same counters.
+// so that a restart resumes with the same counters, the same open incident
+// and the same knowledge of what was alerted.
 type State struct {
 	// Status is the judged status: it turns down only after
 	// FailureThreshold consecutive failures and back after SuccessThreshold
@@ -29,34 +43,86 @@ type State struct {
 	ConsecutiveSuccesses int `json:"consecutive_successes"`
 	// FailingSince is the start of the current run of failures, if any.
 	FailingSince time.Time `json:"failing_since,omitzero"`
+	// IncidentFailures counts the failed checks of the open incident.
+	IncidentFailures int `json:"incident_failures,omitempty"`
+	// Notified says the open incident's opening was alerted (not
+	// suppressed), so that its resolution is alerted too.
+	Notified bool `json:"notified,omitempty"`
+	// Flapping is set while the target flips more than the policy allows.
+	Flapping bool `json:"flapping,omitempty"`
+	// Flips are the times of recent up/down flips, oldest first; only those
+	// inside the flap window are kept.
+	Flips []time.Time `json:"flips,omitempty"`
 }
 
 // EventType names an alertable change.
 type EventType string
 
-// The events the state machine emits.
+// The events of SPEC §5. Opened, resolved and the flapping pair come from
+// State.Next; reminders are scheduled per channel by the notifier; test
+// events come from the API.
 const (
 	EventIncidentOpened   EventType = "incident.opened"
+	EventIncidentReminder EventType = "incident.reminder"
 	EventIncidentResolved EventType = "incident.resolved"
+	EventFlapping         EventType = "target.flapping"
+	EventStable           EventType = "target.stable"
+	EventChannelTest      EventType = "channel.test"
 )
 
-// Event is an alertable change produced by State.Next.
+// SuppressedFlapping is Event.Suppressed for changes inside a flap.
+const SuppressedFlapping = "flapping"
+
+// Event is an alertable change. State.Next fills what it knows; the
+// scheduler adds the target's identity and routing, the store its ids.
 type Event struct {
+	ID   int64     `json:"id,omitempty"`
 	Type EventType `json:"type"`
 	// At is when the event happened (the check that caused it).
 	At time.Time `json:"at"`
-	// Since is when the outage began (first failing check).
-	Since time.Time `json:"since"`
-	// Error is the failing check's error text.
-	Error string `json:"error,omitempty"`
+	// Since is when the outage or the flapping began.
+	Since time.Time `json:"since,omitzero"`
+	// Error and ErrorClass are the failing check's, for opened events.
+	Error      string     `json:"error,omitempty"`
+	ErrorClass ErrorClass `json:"error_class,omitempty"`
+	// Failures counts the incident's failed checks so far.
+	Failures int `json:"failures,omitempty"`
+	// Suppressed, when set, says why this event is stored but not alerted.
+	Suppressed string `json:"suppressed,omitempty"`
+
+	IncidentID int64             `json:"incident_id,omitempty"`
+	TargetID   int64             `json:"-"`
+	Target     string            `json:"target"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Channels   []string          `json:"channels,omitempty"`
+	// Components are the failing components of the check, if any.
+	Components []Component `json:"components,omitempty"`
+	// Cause is the target or component this target's outage is attributed to.
+	Cause string `json:"cause,omitempty"`
+}
+
+// Duration is the outage's length for a resolved event.
+func (e *Event) Duration() time.Duration {
+	if e.Since.IsZero() || e.At.Before(e.Since) {
+		return 0
+	}
+	return e.At.Sub(e.Since)
 }
 
 // Next applies one check result to the state and returns the new state and
-// the events the change causes. It is pure: now is only used for times
-// that are not taken from the result.
+// the events the change causes. It is pure.
 //
-// A result whose status is Unknown (the check failed for Lookout's own
-// reasons) is recorded as the last check but counts neither way.
+// The rules: a result of status Unknown (the check failed for Lookout's own
+// reasons) is recorded as the last check but counts neither way. Degraded
+// counts as a success. FailureThreshold consecutive failures open an
+// incident that started at the first of them; SuccessThreshold consecutive
+// successes resolve it. More than FlapThreshold up/down flips within
+// FlapWindow make the target flapping: one EventFlapping is emitted, and the
+// openings and resolutions inside the flap are emitted suppressed (stored,
+// not alerted) — but a resolution of an incident whose opening was alerted
+// is always alerted. When the flips fall back within the limit one
+// EventStable is emitted, and an incident still open whose opening was
+// suppressed is alerted then.
 func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 	if p.FailureThreshold < 1 {
 		p.FailureThreshold = 1
@@ -68,6 +134,7 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 	if at.IsZero() {
 		at = now
 	}
+	s.Flips = slices.Clone(s.Flips) // the caller's state stays untouched
 	s.LastCheck = at
 	s.LastResult = r.Status
 	s.LastError = r.Error
@@ -85,8 +152,14 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 		case s.Status != StatusDown:
 			s.set(r.Status, at)
 		case s.ConsecutiveSuccesses >= p.SuccessThreshold:
-			events = append(events, Event{Type: EventIncidentResolved, At: at, Since: s.Since})
+			ev := Event{Type: EventIncidentResolved, At: at, Since: s.Since, Failures: s.IncidentFailures}
+			if !s.Notified {
+				ev.Suppressed = SuppressedFlapping
+			}
 			s.set(r.Status, at)
+			s.IncidentFailures, s.Notified = 0, false
+			events = append(events, ev)
+			events = s.flip(at, p, events)
 		}
 	default:
 		s.ConsecutiveFailures++
@@ -94,12 +167,76 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 		if s.ConsecutiveFailures == 1 || s.FailingSince.IsZero() {
 			s.FailingSince = at
 		}
-		if s.Status != StatusDown && s.ConsecutiveFailures >= p.FailureThreshold {
+		switch {
+		case s.Status == StatusDown:
+			s.IncidentFailures++
+		case s.ConsecutiveFailures >= p.FailureThreshold:
 			s.set(StatusDown, s.FailingSince)
-			events = append(events, Event{Type: EventIncidentOpened, At: at, Since: s.FailingSince, Error: r.Error})
+			s.IncidentFailures = s.ConsecutiveFailures
+			events = s.flip(at, p, events)
+			ev := Event{Type: EventIncidentOpened, At: at, Since: s.FailingSince, Error: r.Error,
+				ErrorClass: r.ErrorClass, Failures: s.IncidentFailures, Components: failing(r.Components)}
+			if s.Flapping {
+				ev.Suppressed = SuppressedFlapping
+			} else {
+				s.Notified = true
+			}
+			events = append(events, ev)
 		}
 	}
+	return s.settle(at, p, events, r)
+}
+
+// flip records an up/down flip and starts flapping when there are too many.
+func (s *State) flip(at time.Time, p Policy, events []Event) []Event {
+	if p.FlapThreshold <= 0 {
+		return events
+	}
+	s.Flips = append(pruneFlips(s.Flips, at, p.FlapWindow), at)
+	if !s.Flapping && len(s.Flips) > p.FlapThreshold {
+		s.Flapping = true
+		events = append(events, Event{Type: EventFlapping, At: at, Since: s.Flips[0]})
+	}
+	return events
+}
+
+// settle ends flapping once the flips within the window are back within
+// the limit, alerting an incident whose opening the flap suppressed.
+func (s State) settle(at time.Time, p Policy, events []Event, r Result) (State, []Event) {
+	if !s.Flapping {
+		return s, events
+	}
+	s.Flips = pruneFlips(s.Flips, at, p.FlapWindow)
+	if p.FlapThreshold > 0 && len(s.Flips) > p.FlapThreshold {
+		return s, events
+	}
+	s.Flapping = false
+	events = append(events, Event{Type: EventStable, At: at})
+	if s.Status == StatusDown && !s.Notified {
+		s.Notified = true
+		events = append(events, Event{Type: EventIncidentOpened, At: at, Since: s.Since, Error: r.Error,
+			ErrorClass: r.ErrorClass, Failures: s.IncidentFailures, Components: failing(r.Components)})
+	}
 	return s, events
+}
+
+func pruneFlips(flips []time.Time, at time.Time, window time.Duration) []time.Time {
+	cut := 0
+	for cut < len(flips) && at.Sub(flips[cut]) > window {
+		cut++
+	}
+	return flips[cut:]
+}
+
+// failing returns the components that are down.
+func failing(cs []Component) []Component {
+	var out []Component
+	for _, c := range cs {
+		if c.Status == StatusDown {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (s *State) set(st Status, since time.Time) {

@@ -234,8 +234,15 @@ func (t *Target) Validate() error {
 }
 
 // Policy returns the thresholds the state machine applies to this target.
+// Flap detection uses the defaults; the notifier applies silences and
+// maintenance, which the state machine does not need to know.
 func (t *Target) Policy() Policy {
-	return Policy{FailureThreshold: t.FailureThreshold, SuccessThreshold: t.SuccessThreshold}
+	return Policy{
+		FailureThreshold: t.FailureThreshold,
+		SuccessThreshold: t.SuccessThreshold,
+		FlapThreshold:    DefaultFlapThreshold,
+		FlapWindow:       DefaultFlapWindow,
+	}
 }
 
 // Redacted returns a copy safe to show: the URL's password and the values of

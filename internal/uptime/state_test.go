@@ -1,0 +1,215 @@
+package uptime
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// run applies a script of results, one a minute: U up, G degraded, D down,
+// ? unknown. It returns the final state and the events as "type@minute"
+// strings (with "/s" for a suppressed event). With restart set, the state is
+// written to JSON and read back between every two steps, as a restart does.
+func run(t *testing.T, st State, p Policy, script string, restart bool) (State, []string) {
+	t.Helper()
+	var got []string
+	for i, c := range script {
+		r := Result{StartedAt: t0.Add(time.Duration(i) * time.Minute)}
+		switch c {
+		case 'U':
+			r.Status = StatusUp
+		case 'G':
+			r.Status = StatusDegraded
+		case 'D':
+			r.Status = StatusDown
+			r.ErrorClass = ClassRefused
+			r.Error = fmt.Sprintf("refused %d", i)
+		case '?':
+			r.Status = StatusUnknown
+			r.ErrorClass = ClassInternal
+		case ' ':
+			continue
+		default:
+			t.Fatalf("bad script char %q", c)
+		}
+		var evs []Event
+		st, evs = st.Next(r, p, r.StartedAt)
+		for _, e := range evs {
+			s := fmt.Sprintf("%s@%d", strings.TrimPrefix(strings.TrimPrefix(string(e.Type), "incident."), "target."), i)
+			if e.Suppressed != "" {
+				s += "/s"
+			}
+			got = append(got, s)
+		}
+		if restart {
+			b, err := json.Marshal(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back State
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(st, back); diff != "" {
+				t.Fatalf("state does not survive a restart after step %d (-before +after):\n%s", i, diff)
+			}
+			st = back
+		}
+	}
+	return st, got
+}
+
+func TestStateNext(t *testing.T) {
+	p31 := Policy{FailureThreshold: 3, SuccessThreshold: 1}
+	p22 := Policy{FailureThreshold: 2, SuccessThreshold: 2}
+	flap := Policy{FailureThreshold: 1, SuccessThreshold: 1, FlapThreshold: 3, FlapWindow: 10 * time.Minute}
+	tests := []struct {
+		name       string
+		p          Policy
+		start      State
+		script     string
+		wantEvents []string
+		wantStatus Status
+		check      func(t *testing.T, s State)
+	}{
+		{name: "first success makes an unknown target up", p: p31, script: "U", wantStatus: StatusUp},
+		{name: "failures below the threshold open nothing", p: p31, script: "UDD", wantStatus: StatusUp,
+			check: func(t *testing.T, s State) {
+				if s.ConsecutiveFailures != 2 || !s.FailingSince.Equal(t0.Add(time.Minute)) {
+					t.Errorf("failures %d since %s, want 2 since minute 1", s.ConsecutiveFailures, s.FailingSince)
+				}
+			}},
+		{name: "the threshold opens an incident dated from the first failure", p: p31, script: "UDDD",
+			wantEvents: []string{"opened@3"}, wantStatus: StatusDown,
+			check: func(t *testing.T, s State) {
+				if !s.Since.Equal(t0.Add(time.Minute)) || s.IncidentFailures != 3 || !s.Notified {
+					t.Errorf("since %s failures %d notified %v, want minute 1, 3, true", s.Since, s.IncidentFailures, s.Notified)
+				}
+			}},
+		{name: "a success breaks the run", p: p31, script: "DDUDD", wantStatus: StatusUp},
+		{name: "unknown results count neither way", p: p31, script: "DD??D", wantEvents: []string{"opened@4"}, wantStatus: StatusDown,
+			check: func(t *testing.T, s State) {
+				if s.LastResult != StatusDown || s.LastErrorClass != ClassRefused {
+					t.Errorf("last result %s/%s", s.LastResult, s.LastErrorClass)
+				}
+			}},
+		{name: "unknown does not resolve", p: p31, script: "DDD???", wantEvents: []string{"opened@2"}, wantStatus: StatusDown},
+		{name: "one success resolves with the default threshold", p: p31, script: "DDDDU",
+			wantEvents: []string{"opened@2", "resolved@4"}, wantStatus: StatusUp,
+			check: func(t *testing.T, s State) {
+				if s.IncidentFailures != 0 || s.Notified || !s.Since.Equal(t0.Add(4*time.Minute)) {
+					t.Errorf("after resolve: %+v", s)
+				}
+			}},
+		{name: "success threshold 2 needs two successes in a row", p: p22, script: "DDUDUU",
+			wantEvents: []string{"opened@1", "resolved@5"}, wantStatus: StatusUp},
+		{name: "degraded is a success and resolves as degraded", p: p31, script: "DDDG",
+			wantEvents: []string{"opened@2", "resolved@3"}, wantStatus: StatusDegraded},
+		{name: "up and degraded alternate without events", p: p31, script: "UGUGG", wantStatus: StatusDegraded,
+			check: func(t *testing.T, s State) {
+				if !s.Since.Equal(t0.Add(3 * time.Minute)) {
+					t.Errorf("since %s, want minute 3 (when it became degraded)", s.Since)
+				}
+			}},
+		{name: "further failures while down alert nothing and are counted", p: p31, script: "DDDDDD",
+			wantEvents: []string{"opened@2"}, wantStatus: StatusDown,
+			check: func(t *testing.T, s State) {
+				if s.IncidentFailures != 6 {
+					t.Errorf("incident failures %d, want 6", s.IncidentFailures)
+				}
+			}},
+		{name: "a restarted down target does not re-alert", p: p31,
+			start:  State{Status: StatusDown, Since: t0.Add(-time.Hour), Notified: true, IncidentFailures: 3, ConsecutiveFailures: 3},
+			script: "DDU", wantEvents: []string{"resolved@2"}, wantStatus: StatusUp},
+		{name: "a second outage is a second incident", p: p31, script: "DDDUDDD",
+			wantEvents: []string{"opened@2", "resolved@3", "opened@6"}, wantStatus: StatusDown},
+		{name: "thresholds below one act as one", p: Policy{}, script: "DU",
+			wantEvents: []string{"opened@0", "resolved@1"}, wantStatus: StatusUp},
+		{name: "flapping alerts once and suppresses the flips inside it", p: flap, script: "UDUDUDU",
+			// flips at 1 (open), 2 (resolve), 3 (open) → the 4th flip at 4 starts flapping.
+			wantEvents: []string{"opened@1", "resolved@2", "opened@3", "resolved@4", "flapping@4", "opened@5/s", "resolved@6/s"},
+			wantStatus: StatusUp,
+			check: func(t *testing.T, s State) {
+				if !s.Flapping {
+					t.Error("not flapping")
+				}
+			}},
+		{name: "flapping ends when the window empties, alerting a suppressed open incident", p: flap,
+			script:     "UDUDUDUD" + strings.Repeat("D", 12),
+			wantEvents: []string{"opened@1", "resolved@2", "opened@3", "resolved@4", "flapping@4", "opened@5/s", "resolved@6/s", "opened@7/s", "stable@15", "opened@15"},
+			wantStatus: StatusDown,
+			check: func(t *testing.T, s State) {
+				if s.Flapping || !s.Notified || !s.Since.Equal(t0.Add(7*time.Minute)) {
+					t.Errorf("flapping %v notified %v since %s", s.Flapping, s.Notified, s.Since)
+				}
+			}},
+		{name: "the resolution whose flip starts a flap is still alerted", p: flap,
+			script:     "UDUDU",
+			wantEvents: []string{"opened@1", "resolved@2", "opened@3", "resolved@4", "flapping@4"},
+			wantStatus: StatusUp},
+		{name: "flips outside the window do not count", p: flap,
+			script:     "UD" + strings.Repeat("D", 11) + "U" + strings.Repeat("U", 11) + "DU",
+			wantEvents: []string{"opened@1", "resolved@13", "opened@25", "resolved@26"},
+			wantStatus: StatusUp},
+	}
+	for _, tt := range tests {
+		for _, restart := range []bool{false, true} {
+			name := tt.name
+			if restart {
+				name += " (restarted between every step)"
+			}
+			t.Run(name, func(t *testing.T) {
+				s, got := run(t, tt.start, tt.p, tt.script, restart)
+				if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
+					t.Errorf("events (-want +got):\n%s", diff)
+				}
+				if s.Status != tt.wantStatus {
+					t.Errorf("status %s, want %s", s.Status, tt.wantStatus)
+				}
+				if tt.check != nil {
+					tt.check(t, s)
+				}
+			})
+		}
+	}
+}
+
+func TestStateNextEventDetails(t *testing.T) {
+	p := Policy{FailureThreshold: 2, SuccessThreshold: 1}
+	var s State
+	down := Result{Status: StatusDown, ErrorClass: ClassStatus, Error: "status 500",
+		Components: []Component{{Name: "db", Status: StatusDown}, {Name: "cache", Status: StatusUp}}}
+	down.StartedAt = t0
+	s, _ = s.Next(down, p, t0)
+	down.StartedAt = t0.Add(30 * time.Second)
+	s, evs := s.Next(down, p, t0)
+	if len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	want := Event{Type: EventIncidentOpened, At: t0.Add(30 * time.Second), Since: t0, Error: "status 500",
+		ErrorClass: ClassStatus, Failures: 2, Components: []Component{{Name: "db", Status: StatusDown}}}
+	if diff := cmp.Diff(want, evs[0]); diff != "" {
+		t.Errorf("opened event (-want +got):\n%s", diff)
+	}
+	_, evs = s.Next(Result{Status: StatusUp, StartedAt: t0.Add(5 * time.Minute)}, p, t0)
+	if len(evs) != 1 || evs[0].Type != EventIncidentResolved || evs[0].Duration() != 5*time.Minute || evs[0].Failures != 2 {
+		t.Errorf("resolved event %+v, want a 5m outage of 2 failures", evs)
+	}
+}
+
+func TestStateNextLeavesItsInputAlone(t *testing.T) {
+	p := Policy{FailureThreshold: 1, SuccessThreshold: 1, FlapThreshold: 10, FlapWindow: time.Hour}
+	s := State{Flips: make([]time.Time, 1, 8)}
+	s.Flips[0] = t0
+	before := s.Flips[:1:1]
+	_, _ = s.Next(Result{Status: StatusDown, StartedAt: t0.Add(time.Minute)}, p, t0)
+	if len(s.Flips) != 1 || !before[0].Equal(t0) || s.Flips[:2][1] != (time.Time{}) {
+		t.Errorf("Next wrote into its receiver's flips: %v", s.Flips[:2])
+	}
+}
