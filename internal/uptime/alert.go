@@ -1,0 +1,261 @@
+package uptime
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Defaults of a channel's noise control.
+const (
+	DefaultGroupWait      = 10 * time.Second
+	DefaultRepeatInterval = 4 * time.Hour
+)
+
+// Channel is where alerts go: a Slack incoming webhook or bot, or a signed
+// webhook. Its secrets marshal as "***"; the store keeps the real values.
+type Channel struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// URL is the Slack incoming-webhook URL (itself a credential) or the
+	// webhook endpoint.
+	URL Secret `json:"url,omitempty"`
+	// Secret is a webhook's Standard Webhooks signing secret ("whsec_…").
+	Secret Secret `json:"secret,omitempty"`
+	// Token and Channel are a Slack bot's, used instead of URL.
+	Token          Secret            `json:"token,omitempty"`
+	Channel        string            `json:"channel,omitempty"`
+	Default        bool              `json:"default"`
+	MatchLabels    map[string]string `json:"match_labels,omitempty"`
+	GroupWait      Duration          `json:"group_wait,omitempty"`
+	RepeatInterval Duration          `json:"repeat_interval,omitempty"`
+	CreatedAt      time.Time         `json:"created_at,omitzero"`
+	UpdatedAt      time.Time         `json:"updated_at,omitzero"`
+}
+
+// Normalize fills in the defaults.
+func (c *Channel) Normalize() {
+	c.Kind = strings.ToLower(strings.TrimSpace(c.Kind))
+	if c.GroupWait == 0 {
+		c.GroupWait = Duration(DefaultGroupWait)
+	}
+	if c.RepeatInterval == 0 {
+		c.RepeatInterval = Duration(DefaultRepeatInterval)
+	}
+}
+
+// Validate checks the fields every channel kind shares; the notifier checks
+// the kind's own. It returns a *ValidationError or nil.
+func (c *Channel) Validate() error {
+	var v ValidationError
+	switch {
+	case c.Name == "":
+		v.Add("name", "is required")
+	case !ValidName(c.Name):
+		v.Add("name", "must match [a-z0-9][a-z0-9._-]{0,62}")
+	}
+	if c.Kind == "" {
+		v.Add("kind", "is required (slack or webhook)")
+	}
+	if c.GroupWait < 0 || c.GroupWait.D() > time.Hour {
+		v.Add("group_wait", "must be between 0s and 1h")
+	}
+	if c.RepeatInterval < 0 || (c.RepeatInterval > 0 && c.RepeatInterval.D() < time.Minute) {
+		v.Add("repeat_interval", "must be at least 1m")
+	}
+	for k := range c.MatchLabels {
+		if !labelKeyRE.MatchString(k) {
+			v.Add("match_labels", fmt.Sprintf("label name %q is not valid", k))
+		}
+	}
+	return v.Err()
+}
+
+// Routes reports whether events of a target with these labels and
+// channels go to c: a target naming channels gets exactly those; a target
+// naming none gets the default channels; a channel with match_labels also
+// gets every target whose labels match them.
+func (c *Channel) Routes(labels map[string]string, channels []string) bool {
+	for _, n := range channels {
+		if n == c.Name {
+			return true
+		}
+	}
+	if len(c.MatchLabels) > 0 && Matches(labels, c.MatchLabels) {
+		return true
+	}
+	return len(channels) == 0 && c.Default && len(c.MatchLabels) == 0
+}
+
+// Incident is one outage of one target: from its first failing check to
+// the check that resolved it.
+type Incident struct {
+	ID       int64  `json:"id"`
+	TargetID int64  `json:"-"`
+	Target   string `json:"target"`
+	// StartedAt is the first failing check; DetectedAt when the threshold
+	// was met; ResolvedAt is zero while open.
+	StartedAt  time.Time  `json:"started_at"`
+	DetectedAt time.Time  `json:"detected_at"`
+	ResolvedAt time.Time  `json:"resolved_at,omitzero"`
+	Failures   int        `json:"failures"`
+	LastError  string     `json:"last_error,omitempty"`
+	ErrorClass ErrorClass `json:"error_class,omitempty"`
+	Cause      string     `json:"cause,omitempty"`
+	// Suppressed is why its opening was not alerted ("flapping").
+	Suppressed string `json:"suppressed,omitempty"`
+	AlertsSent int    `json:"alerts_sent"`
+}
+
+// Open reports whether the incident is still going on.
+func (i *Incident) Open() bool { return i.ResolvedAt.IsZero() }
+
+// Duration is the outage's length so far (until now when still open).
+func (i *Incident) Duration(now time.Time) time.Duration {
+	end := i.ResolvedAt
+	if end.IsZero() {
+		end = now
+	}
+	if end.Before(i.StartedAt) {
+		return 0
+	}
+	return end.Sub(i.StartedAt)
+}
+
+// IncidentFilter selects incidents.
+type IncidentFilter struct {
+	Target   string
+	OpenOnly bool
+	From, To time.Time
+	Limit    int
+	// Before is the pagination cursor: incidents with a smaller id.
+	Before int64
+}
+
+// DeliveryStatus is where an alert's delivery to one channel stands.
+type DeliveryStatus string
+
+// The delivery statuses.
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliveryDelivered DeliveryStatus = "delivered"
+	DeliveryDead      DeliveryStatus = "dead"  // gave up: permanent error or too old
+	DeliveryMuted     DeliveryStatus = "muted" // a silence or maintenance window held it; Reason says which
+	DeliverySkipped   DeliveryStatus = "skipped"
+)
+
+// Delivery is one event on its way to one channel: the delivery log's row.
+type Delivery struct {
+	ID         int64          `json:"id"`
+	EventID    int64          `json:"event_id"`
+	Event      Event          `json:"event"`
+	Channel    string         `json:"channel"`
+	Status     DeliveryStatus `json:"status"`
+	Attempts   int            `json:"attempts"`
+	NextAt     time.Time      `json:"next_attempt_at,omitzero"`
+	LastError  string         `json:"last_error,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+	FinishedAt time.Time      `json:"finished_at,omitzero"`
+
+	// Filled on claim, for the notifier only: when the event's incident
+	// resolved (zero while open), and the Slack thread of its opening on
+	// this channel, if one was recorded.
+	IncidentResolvedAt time.Time `json:"-"`
+	Thread             string    `json:"-"`
+}
+
+// DeliveryUpdate is the outcome of handling one claimed delivery.
+type DeliveryUpdate struct {
+	// Status is pending to retry at NextAt, or a final status.
+	Status DeliveryStatus
+	NextAt time.Time
+	// Attempted says a send was tried (counted in Attempts); muting or
+	// skipping is not an attempt.
+	Attempted bool
+	Error     string
+	Reason    string
+	// Thread is the Slack message ts of a delivered opening, so that the
+	// incident's reminders and resolution reply in its thread.
+	Thread string
+	At     time.Time
+}
+
+// DeliveryFilter selects deliveries for the delivery log.
+type DeliveryFilter struct {
+	Channel string
+	Target  string
+	Status  DeliveryStatus
+	Limit   int
+	Before  int64
+}
+
+// Silence mutes the alerts of matching targets for a while; checks go on.
+type Silence struct {
+	ID        int64             `json:"id"`
+	Matchers  map[string]string `json:"matchers"`
+	StartsAt  time.Time         `json:"starts_at"`
+	EndsAt    time.Time         `json:"ends_at"`
+	Comment   string            `json:"comment,omitempty"`
+	CreatedBy string            `json:"created_by,omitempty"`
+	CreatedAt time.Time         `json:"created_at,omitzero"`
+}
+
+// Active reports whether the silence mutes labels at t. A silence without
+// matchers matches nothing, so that an empty one cannot mute everything by
+// accident.
+func (s *Silence) Active(labels map[string]string, t time.Time) bool {
+	return len(s.Matchers) > 0 && !t.Before(s.StartsAt) && t.Before(s.EndsAt) && Matches(labels, s.Matchers)
+}
+
+// Validate returns a *ValidationError or nil.
+func (s *Silence) Validate() error {
+	var v ValidationError
+	if len(s.Matchers) == 0 {
+		v.Add("matchers", "at least one label matcher is required")
+	}
+	if s.EndsAt.IsZero() {
+		v.Add("ends_at", "is required")
+	} else if !s.EndsAt.After(s.StartsAt) {
+		v.Add("ends_at", "must be after starts_at")
+	}
+	return v.Err()
+}
+
+// Maintenance is a planned window: alerts of matching targets are muted and
+// the time is excluded from their uptime. It is one-off (StartsAt..EndsAt)
+// or recurring (Schedule, a cron expression, each occurrence lasting
+// Duration).
+type Maintenance struct {
+	ID        int64             `json:"id"`
+	Name      string            `json:"name,omitempty"`
+	Matchers  map[string]string `json:"matchers"`
+	StartsAt  time.Time         `json:"starts_at,omitzero"`
+	EndsAt    time.Time         `json:"ends_at,omitzero"`
+	Schedule  string            `json:"schedule,omitempty"`
+	Duration  Duration          `json:"duration,omitempty"`
+	Comment   string            `json:"comment,omitempty"`
+	CreatedAt time.Time         `json:"created_at,omitzero"`
+}
+
+// Validate checks the shape; the cron syntax of Schedule is checked by the
+// package that owns cron. It returns a *ValidationError or nil.
+func (m *Maintenance) Validate() error {
+	var v ValidationError
+	if len(m.Matchers) == 0 {
+		v.Add("matchers", "at least one label matcher is required")
+	}
+	switch {
+	case m.Schedule != "" && (!m.StartsAt.IsZero() || !m.EndsAt.IsZero()):
+		v.Add("schedule", "give either schedule with duration, or starts_at and ends_at, not both")
+	case m.Schedule != "":
+		if m.Duration <= 0 {
+			v.Add("duration", "is required with a schedule")
+		}
+	case m.EndsAt.IsZero() || m.StartsAt.IsZero():
+		v.Add("ends_at", "starts_at and ends_at are required for a one-off window")
+	case !m.EndsAt.After(m.StartsAt):
+		v.Add("ends_at", "must be after starts_at")
+	}
+	return v.Err()
+}
