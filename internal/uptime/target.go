@@ -225,6 +225,16 @@ func (t *Target) Validate() error {
 			v.Add(fmt.Sprintf("depends_on[%d]", i), "a target cannot depend on itself")
 		}
 	}
+	for comp, target := range t.Components {
+		switch {
+		case comp == "" || len(comp) > 200:
+			v.Add("components", "component names must be 1 to 200 characters")
+		case !ValidName(target):
+			v.Add("components", fmt.Sprintf("component %q maps to %q, which is not a valid target name", comp, target))
+		case target == t.Name:
+			v.Add("components", fmt.Sprintf("component %q cannot map to the target itself", comp))
+		}
+	}
 	for i, c := range t.Channels {
 		if !ValidName(c) {
 			v.Add(fmt.Sprintf("channels[%d]", i), fmt.Sprintf("%q is not a valid channel name", c))
