@@ -43,7 +43,10 @@ func TestTargetValidate(t *testing.T) {
 		{"uppercase name", func(t *Target) { t.Name = "API" }, "name"},
 		{"too long name", func(t *Target) { t.Name = strings.Repeat("a", 64) }, "name"},
 		{"no url", func(t *Target) { t.URL = " " }, "url"},
-		{"interval under a second", func(t *Target) { t.Interval = Duration(500 * time.Millisecond); t.Timeout = Duration(100 * time.Millisecond) }, "interval"},
+		{"interval under a second", func(t *Target) {
+			t.Interval = Duration(500 * time.Millisecond)
+			t.Timeout = Duration(100 * time.Millisecond)
+		}, "interval"},
 		{"timeout not under interval", func(t *Target) { t.Timeout = t.Interval }, "timeout"},
 		{"interval and schedule", func(t *Target) { t.Schedule = "@hourly" }, "schedule"},
 		{"zero failure threshold", func(t *Target) { t.FailureThreshold = 0 }, "failure_threshold"},
