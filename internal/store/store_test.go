@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/lookout/lookout/internal/uptime"
 )
@@ -249,8 +250,8 @@ func testDelete(t *testing.T, e *env) {
 	}
 	snap, err := e.GetTarget(bg, "api")
 	fatalIf(t, err, "get recreated")
-	if snap.State != (uptime.State{}) {
-		t.Errorf("recreated target inherited state %+v", snap.State)
+	if diff := cmp.Diff(uptime.State{}, snap.State); diff != "" {
+		t.Errorf("recreated target inherited state (-zero +read):\n%s", diff)
 	}
 }
 
@@ -372,33 +373,48 @@ func testState(t *testing.T, e *env) {
 	tg := e.mustCreate(t, "api", nil)
 	at := e.clock.Now()
 	p := tg.Policy()
+	p.FailureThreshold, p.SuccessThreshold = 1, 1
+	p.FlapThreshold, p.FlapWindow = 2, time.Hour
+	check := func(label string, want uptime.State) {
+		t.Helper()
+		e.mustFlush(t)
+		snap, err := e.GetTarget(bg, "api")
+		fatalIf(t, err, "get")
+		if diff := cmp.Diff(want, snap.State, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: GetTarget state (-recorded +stored):\n%s", label, diff)
+		}
+		all, err := e.AllTargets(bg)
+		fatalIf(t, err, "all")
+		if len(all) != 1 {
+			t.Fatalf("AllTargets returned %d", len(all))
+		}
+		if diff := cmp.Diff(want, all[0].State, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: AllTargets state (-recorded +stored):\n%s", label, diff)
+		}
+	}
+	// down, up, down, up, down, down: the first opening is alerted, then
+	// the flips make the target flapping with an incident open.
 	var s uptime.State
-	var last uptime.Observation
-	for i := range 4 {
-		r := uptime.Result{TargetID: tg.ID, StartedAt: at.Add(time.Duration(i) * time.Second), Status: uptime.StatusDown,
-			ErrorClass: uptime.ClassTimeout, Error: "timeout after 10s"}
+	for i, st := range []uptime.Status{uptime.StatusDown, uptime.StatusUp, uptime.StatusDown,
+		uptime.StatusUp, uptime.StatusDown, uptime.StatusDown} {
+		r := uptime.Result{TargetID: tg.ID, StartedAt: at.Add(time.Duration(i) * time.Second), Status: st}
+		if st == uptime.StatusDown {
+			r.ErrorClass, r.Error = uptime.ClassTimeout, "timeout after 10s"
+		}
 		var ev []uptime.Event
 		s, ev = s.Next(r, p, r.StartedAt)
-		last = uptime.Observation{Result: r, State: s, Events: ev}
-		e.Record(last)
+		e.Record(uptime.Observation{Result: r, State: s, Events: ev})
+		if i == 0 {
+			if !s.Notified || s.IncidentFailures != 1 || len(s.Flips) != 1 {
+				t.Fatalf("test setup: first state %+v", s)
+			}
+			check("first failure", s)
+		}
 	}
-	e.mustFlush(t)
-	if s.Status != uptime.StatusDown {
-		t.Fatalf("test setup: state machine says %v", s.Status)
+	if s.Status != uptime.StatusDown || !s.Flapping || s.Notified || s.IncidentFailures != 2 || len(s.Flips) != 5 {
+		t.Fatalf("test setup: state machine says %+v", s)
 	}
-	snap, err := e.GetTarget(bg, "api")
-	fatalIf(t, err, "get")
-	if diff := cmp.Diff(last.State, snap.State); diff != "" {
-		t.Errorf("GetTarget state (-recorded +stored):\n%s", diff)
-	}
-	all, err := e.AllTargets(bg)
-	fatalIf(t, err, "all")
-	if len(all) != 1 {
-		t.Fatalf("AllTargets returned %d", len(all))
-	}
-	if diff := cmp.Diff(last.State, all[0].State); diff != "" {
-		t.Errorf("AllTargets state (-recorded +stored):\n%s", diff)
-	}
+	check("flapping", s)
 }
 
 func testReopen(t *testing.T, e *env) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,8 @@ const snapshotSelect = `SELECT t.id, t.spec, t.paused, t.created_at, t.updated_a
 	COALESCE(s.status, 0), COALESCE(s.since, 0), COALESCE(s.last_check, 0),
 	COALESCE(s.last_result, 0), COALESCE(s.last_error, ''), COALESCE(s.last_error_class, 0),
 	COALESCE(s.consecutive_failures, 0), COALESCE(s.consecutive_successes, 0),
-	COALESCE(s.failing_since, 0)
+	COALESCE(s.failing_since, 0), COALESCE(s.incident_failures, 0),
+	COALESCE(s.notified, false), COALESCE(s.flapping, false), COALESCE(s.flips, '')
 FROM targets t LEFT JOIN target_state s ON s.target_id = t.id`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -39,15 +41,19 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		status, lastResult, class      int64
 		since, lastCheck, failingSince int64
 		failures, successes            int64
-		lastError                      string
+		lastError, flips               string
+		incidentFailures               int64
+		notified, flapping             bool
 	)
 	if err := sc.Scan(&snap.Target.ID, &spec, &paused, &created, &updated,
 		&status, &since, &lastCheck, &lastResult, &lastError, &class,
-		&failures, &successes, &failingSince); err != nil {
+		&failures, &successes, &failingSince, &incidentFailures,
+		&notified, &flapping, &flips); err != nil {
 		return uptime.Snapshot{}, err
 	}
 	id := snap.Target.ID
-	if err := json.Unmarshal([]byte(spec), &snap.Target); err != nil {
+	err := json.Unmarshal([]byte(spec), &snap.Target)
+	if err != nil {
 		return uptime.Snapshot{}, fmt.Errorf("decode target %d: %w", id, err)
 	}
 	t := &snap.Target
@@ -63,6 +69,12 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		ConsecutiveFailures:  int(failures),
 		ConsecutiveSuccesses: int(successes),
 		FailingSince:         msTime(failingSince),
+		IncidentFailures:     int(incidentFailures),
+		Notified:             notified,
+		Flapping:             flapping,
+	}
+	if snap.State.Flips, err = decodeFlips(flips); err != nil {
+		return uptime.Snapshot{}, fmt.Errorf("decode state of target %d: %w", id, err)
 	}
 	return snap, nil
 }
@@ -428,4 +440,36 @@ func timeMS(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixMilli()
+}
+
+// encodeFlips and decodeFlips convert State.Flips to and from the stored
+// comma-separated Unix milliseconds.
+func encodeFlips(flips []time.Time) string {
+	if len(flips) == 0 {
+		return ""
+	}
+	b := make([]byte, 0, len(flips)*14)
+	for i, f := range flips {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, f.UnixMilli(), 10)
+	}
+	return string(b)
+}
+
+func decodeFlips(s string) ([]time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]time.Time, len(parts))
+	for i, p := range parts {
+		ms, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("flips %q: %w", s, err)
+		}
+		out[i] = time.UnixMilli(ms).UTC()
+	}
+	return out, nil
 }

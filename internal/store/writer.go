@@ -19,7 +19,8 @@ import (
 const (
 	// rowsPerStatement is how many rows one prepared INSERT carries: big
 	// enough that statement overhead vanishes, small enough to stay far
-	// below both databases' parameter limits (700 and 1000 parameters).
+	// below both databases' parameter limits (700 and 1400 parameters,
+	// against SQLite's 32766 and PostgreSQL's 65535).
 	rowsPerStatement = 100
 	// collisionWindowMS: a result that starts at most this long before the
 	// last one written for its target is moved to just after it rather
@@ -276,6 +277,9 @@ type stateRow struct {
 	since, lastCheck, failingSince int64
 	lastError                      string
 	failures, successes            int64
+	incidentFailures               int64
+	notified, flapping             bool
+	flips                          string
 }
 
 // commit writes one batch, retrying until it commits or Shutdown gives up.
@@ -363,6 +367,11 @@ func (w *writer) rows(batch []*item) ([]resultRow, []stateRow) {
 			failures:     int64(s.ConsecutiveFailures),
 			successes:    int64(s.ConsecutiveSuccesses),
 			failingSince: timeMS(s.FailingSince),
+
+			incidentFailures: int64(s.IncidentFailures),
+			notified:         s.Notified,
+			flapping:         s.Flapping,
+			flips:            encodeFlips(s.Flips),
 		})
 	}
 	// Rows in key order, so that two instances sharing a PostgreSQL
@@ -423,7 +432,8 @@ func (w *writer) write(results []resultRow, states []stateRow) (int, error) {
 		args := w.args[:0]
 		for _, s := range part {
 			args = append(args, s.targetID, s.status, s.since, s.lastCheck, s.lastResult,
-				s.lastError, s.class, s.failures, s.successes, s.failingSince)
+				s.lastError, s.class, s.failures, s.successes, s.failingSince,
+				s.incidentFailures, s.notified, s.flapping, s.flips)
 		}
 		if _, err := w.exec(ctx, tx, stmtStates, len(part), args); err != nil {
 			return 0, fmt.Errorf("upsert target state: %w", err)
@@ -496,14 +506,18 @@ func (k stmtKind) sql(n int, anon bool) string {
 			`ON CONFLICT DO NOTHING`)
 	case stmtStates:
 		return valuesInsert(`INSERT INTO target_state (target_id, status, since, last_check, last_result,
-			last_error, last_error_class, consecutive_failures, consecutive_successes, failing_since)`,
-			[]string{"BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "INTEGER", "INTEGER", "INTEGER", "BIGINT"}, n, anon,
+			last_error, last_error_class, consecutive_failures, consecutive_successes, failing_since,
+			incident_failures, notified, flapping, flips)`,
+			[]string{"BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "INTEGER", "INTEGER", "INTEGER", "BIGINT",
+				"INTEGER", "BOOLEAN", "BOOLEAN", "TEXT"}, n, anon,
 			`ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since,
 			last_check = excluded.last_check, last_result = excluded.last_result,
 			last_error = excluded.last_error, last_error_class = excluded.last_error_class,
 			consecutive_failures = excluded.consecutive_failures,
 			consecutive_successes = excluded.consecutive_successes,
-			failing_since = excluded.failing_since`)
+			failing_since = excluded.failing_since,
+			incident_failures = excluded.incident_failures, notified = excluded.notified,
+			flapping = excluded.flapping, flips = excluded.flips`)
 	}
 	panic(fmt.Sprintf("store: unknown statement kind %d", k))
 }
