@@ -2,15 +2,19 @@ package web
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
 )
@@ -245,4 +249,54 @@ func mergeValue(target, patch any) any {
 		tm[k] = mergeValue(tm[k], v)
 	}
 	return tm
+}
+
+// queryTime parses the RFC 3339 query parameter field; absent is the zero
+// time. A bad value is added to verr.
+func queryTime(v url.Values, field string, verr *uptime.ValidationError) time.Time {
+	s := v.Get(field)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		verr.Add(field, fmt.Sprintf("%q is not an RFC 3339 time such as 2025-01-02T15:04:05Z", s))
+	}
+	return t.UTC()
+}
+
+// queryLimit parses ?limit=, from 1 to maxLimit, def when absent. A bad
+// value is added to verr.
+func queryLimit(v url.Values, def, maxLimit int, verr *uptime.ValidationError) int {
+	s := v.Get("limit")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		verr.Add("limit", fmt.Sprintf("must be a number from 1 to %d", maxLimit))
+		return def
+	}
+	return n
+}
+
+// queryCursor parses the ?cursor= of a listing paged by id, newest first:
+// the id of the last item of the previous page. 0 means the first page.
+func queryCursor(v url.Values, verr *uptime.ValidationError) int64 {
+	c := v.Get("cursor")
+	if c == "" {
+		return 0
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	id, perr := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || perr != nil || id < 1 {
+		verr.Add("cursor", "is not a cursor this API returned")
+		return 0
+	}
+	return id
+}
+
+// idCursor is the opaque cursor of the page after the item with this id.
+func idCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
 }

@@ -51,6 +51,7 @@ type env struct {
 	s     *Server
 	store *fakeStore
 	sched *fakeScheduler
+	notif *fakeNotifier
 	clock *clock
 	token string // sent as a bearer token when set
 }
@@ -58,12 +59,12 @@ type env struct {
 func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	t.Helper()
 	c := newClock()
-	cfg := Config{Validate: testValidate, Now: c.Now, Version: "v1.2.3"}
+	cfg := Config{Validate: testValidate, ValidateSchedule: testValidateSchedule, Now: c.Now, Version: "v1.2.3"}
 	for _, m := range mod {
 		m(&cfg)
 	}
-	e := &env{t: t, clock: c, store: newFakeStore(c.Now), sched: &fakeScheduler{}}
-	e.s = New(cfg, e.store, e.sched)
+	e := &env{t: t, clock: c, store: newFakeStore(c.Now), sched: &fakeScheduler{}, notif: &fakeNotifier{}}
+	e.s = New(cfg, e.store, e.sched, e.notif)
 	e.srv = httptest.NewServer(e.s)
 	t.Cleanup(e.srv.Close)
 	return e

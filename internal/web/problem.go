@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -96,6 +98,14 @@ func writeProblem(w http.ResponseWriter, p problem) {
 }
 
 func notFoundDetail(r *http.Request) string {
+	switch routeResource(r) {
+	case "channels":
+		return "no channel named " + quote(routeName(r))
+	case "silences":
+		return "no silence with id " + quote(chi.URLParam(r, "id"))
+	case "maintenance":
+		return "no maintenance window with id " + quote(chi.URLParam(r, "id"))
+	}
 	if name := routeName(r); name != "" {
 		return "no target named " + quote(name)
 	}
@@ -103,7 +113,25 @@ func notFoundDetail(r *http.Request) string {
 }
 
 func conflictDetail(r *http.Request) string {
+	if routeResource(r) == "channels" {
+		return "a channel with that name already exists; use PUT /api/v1/channels/{name} to replace it"
+	}
 	return "a target with that name already exists; use PUT /api/v1/targets/{name} to replace it"
+}
+
+// routeResource is the collection a matched /api/v1 route belongs to
+// ("targets", "channels"), or "" outside of one.
+func routeResource(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(rc.RoutePattern(), "/api/v1/")
+	if !ok {
+		return ""
+	}
+	res, _, _ := strings.Cut(rest, "/")
+	return res
 }
 
 // quote quotes s for a detail message without JSON-escaping twice.

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
 )
@@ -53,28 +50,10 @@ func parseResultQuery(r *http.Request) (ResultQuery, error) {
 	v := r.URL.Query()
 	q := ResultQuery{Limit: defaultResultLimit, Cursor: v.Get("cursor")}
 	var verr uptime.ValidationError
-	parseTime := func(field string) time.Time {
-		s := v.Get(field)
-		if s == "" {
-			return time.Time{}
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			verr.Add(field, fmt.Sprintf("%q is not an RFC 3339 time such as 2025-01-02T15:04:05Z", s))
-		}
-		return t.UTC()
-	}
-	q.From, q.To = parseTime("from"), parseTime("to")
+	q.From, q.To = queryTime(v, "from", &verr), queryTime(v, "to", &verr)
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
 		verr.Add("to", "must be after from")
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxResultLimit {
-			verr.Add("limit", fmt.Sprintf("must be a number from 1 to %d", maxResultLimit))
-		} else {
-			q.Limit = n
-		}
-	}
+	q.Limit = queryLimit(v, defaultResultLimit, maxResultLimit, &verr)
 	return q, verr.Err()
 }

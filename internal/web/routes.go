@@ -41,6 +41,26 @@ func (s *Server) routes() http.Handler {
 			r.Post("/targets/{name}/pause", s.handleTargetPause)
 			r.Post("/targets/{name}/resume", s.handleTargetResume)
 			r.Get("/targets/{name}/results", s.handleResultList)
+
+			r.Get("/channels", s.handleChannelList)
+			r.Post("/channels", s.handleChannelCreate)
+			r.Get("/channels/{name}", s.handleChannelGet)
+			r.Put("/channels/{name}", s.handleChannelPut)
+			r.Patch("/channels/{name}", s.handleChannelPatch)
+			r.Delete("/channels/{name}", s.handleChannelDelete)
+			r.Post("/channels/{name}/test", s.handleChannelTest)
+
+			r.Get("/incidents", s.handleIncidentList)
+			r.Get("/notifications", s.handleNotificationList)
+
+			r.Get("/silences", s.handleSilenceList)
+			r.Post("/silences", s.handleSilenceCreate)
+			r.Get("/silences/{id}", s.handleSilenceGet)
+			r.Delete("/silences/{id}", s.handleSilenceDelete)
+			r.Get("/maintenance", s.handleMaintenanceList)
+			r.Post("/maintenance", s.handleMaintenanceCreate)
+			r.Get("/maintenance/{id}", s.handleMaintenanceGet)
+			r.Delete("/maintenance/{id}", s.handleMaintenanceDelete)
 		})
 		// A check may take the target's whole timeout: it sets its own deadline.
 		r.Post("/targets/{name}/check", s.handleTargetCheck)

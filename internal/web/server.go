@@ -1,8 +1,8 @@
 // Package web serves Lookout's HTTP API under /api/v1, its own health
 // probes, /metrics, /openapi.json and the dashboard.
 //
-// It reads and writes through the small Store and Scheduler interfaces it
-// declares here; cmd/lookout passes the real implementations.
+// It reads and writes through the small Store, Scheduler and Notifier
+// interfaces it declares here; cmd/lookout passes the real implementations.
 package web
 
 import (
@@ -16,7 +16,8 @@ import (
 	"github.com/lookout/lookout/internal/uptime"
 )
 
-// Store is what the API reads and writes targets and results through.
+// Store is what the API reads and writes targets, results, alert channels,
+// incidents, the delivery log, silences and maintenance windows through.
 type Store interface {
 	// CreateTarget inserts t and sets its ID, CreatedAt and UpdatedAt. It
 	// returns an error wrapping uptime.ErrConflict when the name is taken.
@@ -37,6 +38,59 @@ type Store interface {
 	// the next page ("" when done). A bad cursor is a *uptime.ValidationError
 	// on field "cursor".
 	Results(ctx context.Context, q ResultQuery) ([]uptime.Result, string, error)
+
+	// CreateChannel inserts c and sets its CreatedAt and UpdatedAt. It
+	// returns an error wrapping uptime.ErrConflict when the name is taken.
+	CreateChannel(ctx context.Context, c *uptime.Channel) error
+	// PutChannel creates c or replaces the channel of the same name.
+	// changed is false when the stored channel was already the same.
+	PutChannel(ctx context.Context, c *uptime.Channel) (created, changed bool, err error)
+	// GetChannel returns a channel with its secrets' real values, or
+	// uptime.ErrNotFound.
+	GetChannel(ctx context.Context, name string) (uptime.Channel, error)
+	// ListChannels returns every channel, sorted by name.
+	ListChannels(ctx context.Context) ([]uptime.Channel, error)
+	// UpdateChannel runs fn on the stored channel inside one transaction and
+	// stores what fn leaves. It returns uptime.ErrNotFound, or fn's error as is.
+	UpdateChannel(ctx context.Context, name string, fn func(*uptime.Channel) error) (uptime.Channel, error)
+	// DeleteChannel removes a channel, or returns uptime.ErrNotFound.
+	DeleteChannel(ctx context.Context, name string) error
+
+	// ListIncidents returns incidents newest first (by id), those with an
+	// id below f.Before when it is set, at most f.Limit.
+	ListIncidents(ctx context.Context, f uptime.IncidentFilter) ([]uptime.Incident, error)
+	// OpenIncident returns the target's open incident, or uptime.ErrNotFound
+	// when it has none.
+	OpenIncident(ctx context.Context, targetID int64) (uptime.Incident, error)
+
+	// CreateSilence inserts s and sets its ID and CreatedAt.
+	CreateSilence(ctx context.Context, s *uptime.Silence) error
+	// ListSilences returns every silence, expired ones included.
+	ListSilences(ctx context.Context) ([]uptime.Silence, error)
+	// DeleteSilence removes a silence, or returns uptime.ErrNotFound.
+	DeleteSilence(ctx context.Context, id int64) error
+
+	// CreateMaintenance inserts m and sets its ID and CreatedAt.
+	CreateMaintenance(ctx context.Context, m *uptime.Maintenance) error
+	// ListMaintenance returns every maintenance window.
+	ListMaintenance(ctx context.Context) ([]uptime.Maintenance, error)
+	// DeleteMaintenance removes a maintenance window, or returns uptime.ErrNotFound.
+	DeleteMaintenance(ctx context.Context, id int64) error
+
+	// ListDeliveries returns the delivery log newest first (by id), those
+	// with an id below f.Before when it is set, at most f.Limit.
+	ListDeliveries(ctx context.Context, f uptime.DeliveryFilter) ([]uptime.Delivery, error)
+}
+
+// Notifier knows the channel kinds: it validates their own fields and sends
+// test notifications.
+type Notifier interface {
+	// Validate checks the fields of c's kind (an unknown kind included) and
+	// returns a *uptime.ValidationError or nil.
+	Validate(c *uptime.Channel) error
+	// Test sends a channel.test event to c now. Its error's text is shown
+	// to the client (after the channel's secret values are scrubbed from it).
+	Test(ctx context.Context, c uptime.Channel) error
 }
 
 // ResultQuery selects a page of one target's raw results.
@@ -80,6 +134,11 @@ type Config struct {
 	// Validate fully validates a normalised target and returns a
 	// *uptime.ValidationError; nil means uptime.Target.Validate alone.
 	Validate func(t *uptime.Target) error
+	// ValidateSchedule checks the cron syntax of a recurring maintenance
+	// window. A *uptime.ValidationError is merged as is; any other error's
+	// text becomes the problem of field "schedule". nil accepts any
+	// non-empty schedule.
+	ValidateSchedule func(spec string) error
 	// Logger receives access and error logs; nil discards them.
 	Logger *slog.Logger
 	// Version is reported by /health/* and lookout_build_info.
@@ -102,6 +161,7 @@ type Server struct {
 	cfg      Config
 	store    Store
 	sched    Scheduler
+	notifier Notifier
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *Metrics
@@ -113,9 +173,10 @@ type Server struct {
 }
 
 // New returns the handler serving every route. It never fails: a nil
-// Logger, Now, Validate or Metrics gets a working default.
-func New(cfg Config, st Store, sch Scheduler) *Server {
-	s := &Server{cfg: cfg, store: st, sched: sch}
+// Logger, Now, Validate, ValidateSchedule or Metrics gets a working
+// default. st, sch and n must not be nil.
+func New(cfg Config, st Store, sch Scheduler, n Notifier) *Server {
+	s := &Server{cfg: cfg, store: st, sched: sch, notifier: n}
 	s.log = cfg.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

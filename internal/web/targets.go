@@ -33,6 +33,8 @@ const (
 type targetView struct {
 	uptime.Target
 	State stateView `json:"state"`
+	// Incident is the open incident, shown by GET /api/v1/targets/{name} only.
+	Incident *incidentView `json:"incident,omitempty"`
 }
 
 // stateView is the API's view of uptime.State; its status is "paused"
@@ -73,7 +75,8 @@ func shownStatus(sn uptime.Snapshot) string {
 // read. Those are ignored.
 type targetInput struct {
 	uptime.Target
-	State json.RawMessage `json:"state,omitempty"`
+	State    json.RawMessage `json:"state,omitempty"`
+	Incident json.RawMessage `json:"incident,omitempty"`
 }
 
 // decodeTarget decodes a target from a request body, drops the fields the
@@ -175,14 +178,25 @@ func (s *Server) handleTargetPut(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, status, viewOf(sn))
 }
 
-// handleTargetGet returns one target with its state.
+// handleTargetGet returns one target with its state and its open
+// incident, if any.
 func (s *Server) handleTargetGet(w http.ResponseWriter, r *http.Request) {
 	sn, err := s.store.GetTarget(r.Context(), routeName(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, viewOf(sn))
+	v := viewOf(sn)
+	inc, err := s.store.OpenIncident(r.Context(), sn.Target.ID)
+	switch {
+	case err == nil:
+		iv := incidentViewOf(inc, s.now())
+		v.Incident = &iv
+	case !errors.Is(err, uptime.ErrNotFound):
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, v)
 }
 
 // handleTargetPatch applies a JSON merge patch (RFC 7386) to the stored

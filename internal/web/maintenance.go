@@ -1,0 +1,123 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+func maintenanceView(m uptime.Maintenance) uptime.Maintenance {
+	m.StartsAt, m.EndsAt, m.CreatedAt = m.StartsAt.UTC(), m.EndsAt.UTC(), m.CreatedAt.UTC()
+	return m
+}
+
+func maintenanceLocation(id int64) string { return "/api/v1/maintenance/" + strconv.FormatInt(id, 10) }
+
+// maintenanceList is the body of GET /api/v1/maintenance.
+type maintenanceList struct {
+	Maintenance []uptime.Maintenance `json:"maintenance"`
+}
+
+// handleMaintenanceList lists every maintenance window.
+func (s *Server) handleMaintenanceList(w http.ResponseWriter, r *http.Request) {
+	ms, err := s.store.ListMaintenance(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := maintenanceList{Maintenance: make([]uptime.Maintenance, len(ms))}
+	for i, m := range ms {
+		out.Maintenance[i] = maintenanceView(m)
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// handleMaintenanceCreate adds a one-off (starts_at, ends_at) or recurring
+// (schedule, duration) maintenance window: 201 with Location.
+func (s *Server) handleMaintenanceCreate(w http.ResponseWriter, r *http.Request) {
+	b, err := readBody(w, r, "application/json")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var m uptime.Maintenance
+	if err := decodeJSON(b, &m); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m.ID, m.CreatedAt = 0, time.Time{}
+	m.StartsAt, m.EndsAt = m.StartsAt.UTC(), m.EndsAt.UTC()
+	if err := s.validateMaintenance(&m); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.CreateMaintenance(r.Context(), &m); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", maintenanceLocation(m.ID))
+	s.writeJSON(w, r, http.StatusCreated, maintenanceView(m))
+}
+
+// validateMaintenance runs the domain rules and, for a recurring window,
+// the cron syntax check cmd/lookout passes in.
+func (s *Server) validateMaintenance(m *uptime.Maintenance) error {
+	var v uptime.ValidationError
+	if err := m.Validate(); !v.Merge(err) {
+		return err
+	}
+	if m.Schedule != "" && s.cfg.ValidateSchedule != nil {
+		if err := s.checkSchedule(m.Schedule); !v.Merge(err) {
+			v.Add("schedule", fmt.Sprintf("%q is not a cron expression: %v", m.Schedule, err))
+		}
+	}
+	return v.Err()
+}
+
+// checkSchedule calls ValidateSchedule, turning a panic of the cron parser
+// on a malformed spec into a validation error rather than a 500.
+func (s *Server) checkSchedule(spec string) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = uptime.Invalid("schedule", fmt.Sprintf("%q is not a cron expression", spec))
+		}
+	}()
+	return s.cfg.ValidateSchedule(spec)
+}
+
+// handleMaintenanceGet returns one maintenance window.
+func (s *Server) handleMaintenanceGet(w http.ResponseWriter, r *http.Request) {
+	id, err := routeID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ms, err := s.store.ListMaintenance(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			s.writeJSON(w, r, http.StatusOK, maintenanceView(m))
+			return
+		}
+	}
+	s.writeError(w, r, uptime.ErrNotFound)
+}
+
+// handleMaintenanceDelete removes a maintenance window: 204.
+func (s *Server) handleMaintenanceDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := routeID(r)
+	if err == nil {
+		err = s.store.DeleteMaintenance(r.Context(), id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
