@@ -1,0 +1,414 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// storeTimeout bounds one outbox write made after shutdown began.
+const storeTimeout = 5 * time.Second
+
+// job is one send to one channel: a single delivery, or the openings
+// grouped into one message.
+type job struct {
+	channel string
+	ds      []uptime.Delivery
+	w       *world
+	claimed time.Time // wall clock of the claim, for the lease
+}
+
+// world is the configuration read once per claim.
+type world struct {
+	channels map[string]uptime.Channel
+	silences []uptime.Silence
+	maint    []uptime.Maintenance
+}
+
+// lane holds one channel's jobs in order; one goroutine drains it, so a
+// slow receiver delays only its own channel.
+type lane struct {
+	jobs    []job
+	running bool
+}
+
+// poll claims the due deliveries and hands them to their channels' lanes.
+// It never waits on a send.
+func (d *Dispatcher) poll(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	now := d.now()
+	ds, err := d.out.ClaimDeliveries(ctx, now, d.cfg.Lease, claimLimit)
+	if err != nil {
+		d.log.Error("claim deliveries", "err", err)
+		return
+	}
+	ds = d.take(ds)
+	if len(ds) == 0 {
+		return
+	}
+	claimed := time.Now()
+	w, err := d.load(ctx)
+	if err != nil {
+		// The leases run out and the deliveries come back.
+		d.log.Error("load channels", "err", err)
+		d.release(ds)
+		return
+	}
+	var order []string
+	byChan := map[string][]uptime.Delivery{}
+	for _, dl := range ds {
+		if _, ok := byChan[dl.Channel]; !ok {
+			order = append(order, dl.Channel)
+		}
+		byChan[dl.Channel] = append(byChan[dl.Channel], dl)
+	}
+	for _, ch := range order {
+		d.enqueue(ctx, ch, d.plan(ctx, ch, byChan[ch], now, w, claimed))
+	}
+}
+
+// plan turns one channel's claimed deliveries into jobs in id order; its
+// openings, with every other opening pending for the channel, become one
+// grouped job where the first of them stood.
+func (d *Dispatcher) plan(ctx context.Context, ch string, ds []uptime.Delivery, now time.Time, w *world, claimed time.Time) []job {
+	var openings []uptime.Delivery
+	for _, dl := range ds {
+		if dl.Event.Type == uptime.EventIncidentOpened {
+			openings = append(openings, dl)
+		}
+	}
+	if len(openings) > 0 {
+		more, err := d.out.ClaimPendingOpened(ctx, ch, now, d.cfg.Lease)
+		if err != nil {
+			d.log.Warn("claim pending openings", "channel", ch, "err", err)
+		}
+		for _, dl := range d.take(more) {
+			if !slices.ContainsFunc(openings, func(o uptime.Delivery) bool { return o.ID == dl.ID }) {
+				openings = append(openings, dl)
+			}
+		}
+		slices.SortFunc(openings, func(a, b uptime.Delivery) int { return cmpInt(a.ID, b.ID) })
+	}
+	var jobs []job
+	grouped := false
+	for _, dl := range ds {
+		if dl.Event.Type == uptime.EventIncidentOpened {
+			if !grouped {
+				jobs = append(jobs, job{channel: ch, ds: openings, w: w, claimed: claimed})
+				grouped = true
+			}
+			continue
+		}
+		jobs = append(jobs, job{channel: ch, ds: []uptime.Delivery{dl}, w: w, claimed: claimed})
+	}
+	return jobs
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// take drops the deliveries already queued here (a lease ran out while
+// they waited) and marks the rest as ours.
+func (d *Dispatcher) take(ds []uptime.Delivery) []uptime.Delivery {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := ds[:0:0]
+	for _, dl := range ds {
+		if !d.inFlight[dl.ID] {
+			d.inFlight[dl.ID] = true
+			out = append(out, dl)
+		}
+	}
+	return out
+}
+
+func (d *Dispatcher) release(ds []uptime.Delivery) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, dl := range ds {
+		delete(d.inFlight, dl.ID)
+	}
+}
+
+func (d *Dispatcher) load(ctx context.Context) (*world, error) {
+	cs, err := d.out.ListChannels(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list channels: %w", err)
+	}
+	ss, err := d.out.ListSilences(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list silences: %w", err)
+	}
+	ms, err := d.out.ListMaintenance(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list maintenance: %w", err)
+	}
+	w := &world{channels: make(map[string]uptime.Channel, len(cs)), silences: ss, maint: ms}
+	for _, c := range cs {
+		c.Normalize()
+		w.channels[c.Name] = c
+	}
+	return w, nil
+}
+
+func (d *Dispatcher) enqueue(ctx context.Context, ch string, jobs []job) {
+	if len(jobs) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.lanes[ch]
+	if l == nil {
+		l = &lane{}
+		d.lanes[ch] = l
+	}
+	l.jobs = append(l.jobs, jobs...)
+	if !l.running {
+		l.running = true
+		d.lanesWG.Add(1)
+		go d.drain(ctx, ch, l)
+	}
+}
+
+// drain runs a lane's jobs one after another until it is empty or ctx is
+// done; what is left then waits for its lease to run out.
+func (d *Dispatcher) drain(ctx context.Context, ch string, l *lane) {
+	defer d.lanesWG.Done()
+	for {
+		d.mu.Lock()
+		if len(l.jobs) == 0 || ctx.Err() != nil {
+			for _, j := range l.jobs {
+				for _, dl := range j.ds {
+					delete(d.inFlight, dl.ID)
+				}
+			}
+			l.jobs, l.running = nil, false
+			delete(d.lanes, ch)
+			d.mu.Unlock()
+			return
+		}
+		j := l.jobs[0]
+		l.jobs = l.jobs[1:]
+		d.mu.Unlock()
+		d.handle(ctx, j)
+		d.release(j.ds)
+	}
+}
+
+// handle screens a job's deliveries, sends what is left as one message and
+// records every outcome.
+func (d *Dispatcher) handle(ctx context.Context, j job) {
+	if time.Since(j.claimed) > d.cfg.Lease {
+		// Another instance may own them now; they will be claimed again.
+		d.log.Debug("lease ran out before send", "channel", j.channel, "delivery_id", j.ds[0].ID)
+		return
+	}
+	// Outcomes are recorded even when shutdown began mid-send.
+	bg := context.WithoutCancel(ctx)
+	c, exists := j.w.channels[j.channel]
+	var send []uptime.Delivery
+	for _, dl := range j.ds {
+		u, outcome, leave := d.screen(ctx, dl, c, exists, j.w)
+		switch {
+		case leave:
+		case outcome != "":
+			d.finish(bg, dl, u, outcome)
+		default:
+			send = append(send, dl)
+		}
+	}
+	if len(send) == 0 {
+		return
+	}
+	k, ok := lookup(c.Kind)
+	if !ok {
+		for _, dl := range send {
+			d.finish(bg, dl, uptime.DeliveryUpdate{Status: uptime.DeliveryDead, Reason: fmt.Sprintf("unknown channel kind %q", c.Kind), At: d.now()}, OutcomeDead)
+		}
+		return
+	}
+	ids := make([]int64, len(send))
+	evs := make([]uptime.Event, len(send))
+	for i, dl := range send {
+		ids[i], evs[i] = dl.ID, dl.Event
+	}
+	m := message{
+		Type: send[0].Event.Type, Events: evs, Channel: c.Name, ID: messageID(ids),
+		Thread: send[0].Thread, Dashboard: d.cfg.DashboardURL,
+	}
+	if err := d.limiter.wait(ctx, k.rateKey(c), d.gap(k)); err != nil {
+		return // shutting down; the leases run out
+	}
+	select {
+	case d.workers <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	m.Attempt = d.now()
+	res, err := k.send(bg, d, c, m)
+	<-d.workers
+	now := d.now()
+	if err != nil {
+		v := classify(err)
+		msg := safeError(err, c)
+		for _, dl := range send {
+			d.failed(bg, dl, v, msg, now)
+		}
+		return
+	}
+	for _, dl := range send {
+		d.finish(bg, dl, uptime.DeliveryUpdate{Status: uptime.DeliveryDelivered, Attempted: true, Thread: res.Thread, At: now}, OutcomeDelivered)
+		switch dl.Event.Type {
+		case uptime.EventIncidentOpened, uptime.EventIncidentReminder:
+			if dl.Event.IncidentID == 0 {
+				break
+			}
+			sctx, cancel := context.WithTimeout(bg, storeTimeout)
+			err := d.out.EnqueueReminder(sctx, dl.Event.IncidentID, c.Name, now.Add(c.RepeatInterval.D()))
+			cancel()
+			if err != nil {
+				d.log.Error("enqueue reminder", "channel", c.Name, "delivery_id", dl.ID, "err", err)
+			}
+		}
+	}
+}
+
+// gap is the rate limit of a kind; tests may lift it.
+func (d *Dispatcher) gap(k kind) time.Duration {
+	if d.noRateLimit {
+		return 0
+	}
+	return k.minGap
+}
+
+// screen decides what happens to a delivery before any send: an outcome
+// ("skipped", "muted") with its update, nothing (send it), or leave (the
+// store could not tell; the lease will bring it back).
+func (d *Dispatcher) screen(ctx context.Context, dl uptime.Delivery, c uptime.Channel, exists bool, w *world) (u uptime.DeliveryUpdate, outcome string, leave bool) {
+	now := d.now()
+	ev := dl.Event
+	skip := func(reason string) (uptime.DeliveryUpdate, string, bool) {
+		return uptime.DeliveryUpdate{Status: uptime.DeliverySkipped, Reason: reason, At: now}, OutcomeSkipped, false
+	}
+	if !exists {
+		return skip("channel deleted")
+	}
+	if ev.Suppressed != "" {
+		return skip("suppressed: " + ev.Suppressed)
+	}
+	resolved := !dl.IncidentResolvedAt.IsZero()
+	switch ev.Type {
+	case uptime.EventIncidentOpened:
+		if resolved && !dl.IncidentResolvedAt.After(ev.At.Add(c.GroupWait.D())) {
+			return skip("resolved within group_wait")
+		}
+	case uptime.EventIncidentReminder, uptime.EventIncidentResolved:
+		if ev.Type == uptime.EventIncidentReminder && resolved {
+			return skip("incident resolved")
+		}
+		if dl.Thread == "" && ev.IncidentID != 0 {
+			sent, err := d.out.OpeningDelivered(ctx, ev.IncidentID, c.Name)
+			if err != nil {
+				d.log.Error("look up opening", "channel", c.Name, "delivery_id", dl.ID, "err", err)
+				return u, "", true
+			}
+			if !sent {
+				return skip("its opening was not sent")
+			}
+		}
+	}
+	if ev.Type == uptime.EventChannelTest {
+		return u, "", false
+	}
+	for _, s := range w.silences {
+		if s.Active(ev.Labels, now) {
+			reason := fmt.Sprintf("silenced by silence %d", s.ID)
+			if s.Comment != "" {
+				reason += ": " + s.Comment
+			}
+			return uptime.DeliveryUpdate{Status: uptime.DeliveryMuted, Reason: reason, At: now}, OutcomeMuted, false
+		}
+	}
+	for _, m := range w.maint {
+		if MaintenanceActive(m, ev.Labels, now) {
+			reason := fmt.Sprintf("maintenance %d", m.ID)
+			if m.Name != "" {
+				reason += " (" + m.Name + ")"
+			}
+			return uptime.DeliveryUpdate{Status: uptime.DeliveryMuted, Reason: reason, At: now}, OutcomeMuted, false
+		}
+	}
+	return u, "", false
+}
+
+// failed records a failed attempt: retried with backoff, or dead when the
+// error is permanent and was tried enough, or the event is too old.
+func (d *Dispatcher) failed(ctx context.Context, dl uptime.Delivery, v verdict, msg string, now time.Time) {
+	attempt := dl.Attempts + 1
+	at := dl.Event.At
+	if at.IsZero() {
+		at = dl.CreatedAt
+	}
+	u := uptime.DeliveryUpdate{Attempted: true, Error: msg, At: now}
+	outcome := OutcomeRetried
+	switch {
+	case now.Sub(at) > d.cfg.MaxAge:
+		u.Status, outcome = uptime.DeliveryDead, OutcomeDead
+		u.Reason = fmt.Sprintf("gave up after %d attempts over %s", attempt, human(d.cfg.MaxAge))
+	case !v.retryable && attempt >= maxPermanentAttempts:
+		u.Status, outcome = uptime.DeliveryDead, OutcomeDead
+		u.Reason = fmt.Sprintf("permanent error after %d attempts", attempt)
+	default:
+		wait := v.retryAfter
+		if wait <= 0 {
+			wait = backoff(attempt)
+		}
+		u.Status, u.NextAt = uptime.DeliveryPending, now.Add(wait)
+	}
+	d.finish(ctx, dl, u, outcome)
+}
+
+// finish records an outcome, counts it and logs it.
+func (d *Dispatcher) finish(ctx context.Context, dl uptime.Delivery, u uptime.DeliveryUpdate, outcome string) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	err := d.out.FinishDelivery(sctx, dl.ID, u)
+	cancel()
+	attrs := []any{"channel", dl.Channel, "delivery_id", dl.ID, "event", string(dl.Event.Type), "target", dl.Event.Target}
+	if err != nil {
+		d.log.Error("record delivery outcome", append(attrs, "outcome", outcome, "err", err)...)
+		return
+	}
+	attempt := dl.Attempts
+	if u.Attempted {
+		attempt++
+	}
+	switch outcome {
+	case OutcomeDelivered:
+		d.stats.delivered.Add(1)
+		d.log.Info("alert delivered", append(attrs, "attempt", attempt)...)
+	case OutcomeRetried:
+		d.stats.retried.Add(1)
+		d.log.Warn("alert send failed, will retry", append(attrs, "attempt", attempt, "next_at", u.NextAt, "err", u.Error)...)
+	case OutcomeDead:
+		d.stats.dead.Add(1)
+		d.log.Error("alert given up", append(attrs, "attempt", attempt, "reason", u.Reason, "err", u.Error)...)
+	case OutcomeMuted:
+		d.stats.muted.Add(1)
+		d.log.Info("alert muted", append(attrs, "reason", u.Reason)...)
+	case OutcomeSkipped:
+		d.stats.skipped.Add(1)
+		d.log.Info("alert skipped", append(attrs, "reason", u.Reason)...)
+	}
+}

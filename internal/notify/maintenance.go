@@ -1,0 +1,88 @@
+package notify
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// MaintenanceActive reports whether m covers a target with these labels at
+// t: a one-off window from StartsAt until EndsAt, or a recurring one whose
+// every occurrence of Schedule (a standard five-field cron expression or a
+// descriptor such as @daily, with an optional CRON_TZ= prefix) lasts
+// Duration. A window without matchers matches nothing; an unparsable
+// schedule is never active.
+func MaintenanceActive(m uptime.Maintenance, labels map[string]string, t time.Time) bool {
+	if len(m.Matchers) == 0 || !uptime.Matches(labels, m.Matchers) {
+		return false
+	}
+	if m.Schedule == "" {
+		return !t.Before(m.StartsAt) && t.Before(m.EndsAt)
+	}
+	dur := m.Duration.D()
+	if dur <= 0 {
+		return false
+	}
+	s, err := parseSchedule(m.Schedule)
+	if err != nil {
+		return false
+	}
+	// The first occurrence after t-dur is active at t if it has begun.
+	next := s.Next(t.Add(-dur))
+	return !next.IsZero() && !next.After(t)
+}
+
+// ValidateMaintenance checks what uptime.Maintenance.Validate leaves to
+// the owner of cron: the syntax of Schedule. It returns a
+// *uptime.ValidationError naming "schedule", or nil.
+func ValidateMaintenance(m *uptime.Maintenance) error {
+	if m.Schedule == "" {
+		return nil
+	}
+	if _, err := parseSchedule(m.Schedule); err != nil {
+		return uptime.Invalid("schedule", err.Error())
+	}
+	return nil
+}
+
+var (
+	schedMu    sync.Mutex
+	schedCache = map[string]schedResult{}
+)
+
+type schedResult struct {
+	s   cron.Schedule
+	err error
+}
+
+// parseSchedule parses a cron spec once and remembers it. The parser
+// panics on some malformed TZ= prefixes (robfig/cron#554); that is an
+// error here, not a crash.
+func parseSchedule(spec string) (cron.Schedule, error) {
+	schedMu.Lock()
+	defer schedMu.Unlock()
+	if r, ok := schedCache[spec]; ok {
+		return r.s, r.err
+	}
+	r := func() (r schedResult) {
+		defer func() {
+			if p := recover(); p != nil {
+				r = schedResult{err: fmt.Errorf("%q is not a valid cron expression", spec)}
+			}
+		}()
+		s, err := cron.ParseStandard(spec)
+		if err != nil {
+			return schedResult{err: fmt.Errorf("%q is not a valid cron expression: %v", spec, err)}
+		}
+		return schedResult{s: s}
+	}()
+	if len(schedCache) > 1000 {
+		clear(schedCache)
+	}
+	schedCache[spec] = r
+	return r.s, r.err
+}

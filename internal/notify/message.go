@@ -1,0 +1,126 @@
+package notify
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// message is one alert to render for one channel: a single event, or the
+// openings of several targets grouped into one.
+type message struct {
+	Type uptime.EventType
+	// Events holds one event, or every opening of a grouped message.
+	Events []uptime.Event
+	// Channel is the Lookout channel's name.
+	Channel string
+	// ID is stable across retries of the same deliveries: the webhook-id.
+	ID string
+	// Thread is the Slack ts of the incident's opening, for replies.
+	Thread string
+	// Attempt is when this send is tried.
+	Attempt   time.Time
+	Dashboard string
+}
+
+// grouped reports whether m speaks of several targets.
+func (m message) grouped() bool { return len(m.Events) > 1 }
+
+// first is the event a single message is about.
+func (m message) first() uptime.Event { return m.Events[0] }
+
+// at is when the message's news happened: its latest event.
+func (m message) at() time.Time {
+	var t time.Time
+	for _, e := range m.Events {
+		if e.At.After(t) {
+			t = e.At
+		}
+	}
+	return t
+}
+
+// targetURL links to a target on the dashboard, or "" without a dashboard.
+func (m message) targetURL(name string) string {
+	if m.Dashboard == "" || name == "" {
+		return ""
+	}
+	return strings.TrimRight(m.Dashboard, "/") + "/#/targets/" + url.PathEscape(name)
+}
+
+// dashboardURL is the dashboard's home, or "".
+func (m message) dashboardURL() string {
+	if m.Dashboard == "" {
+		return ""
+	}
+	return strings.TrimRight(m.Dashboard, "/") + "/"
+}
+
+// messageID derives the webhook-id from the deliveries a message carries,
+// so that every retry of the same deliveries has the same id.
+func messageID(ids []int64) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("msg_%d", ids[0])
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	if len(ids) <= 8 {
+		return "msg_" + strings.Join(parts, "_")
+	}
+	// A header must stay short: name the first and hash the set.
+	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
+	return fmt.Sprintf("msg_%d_%x", ids[0], sum[:8])
+}
+
+// human formats a duration for people: "3d4h", "1h30m", "12m30s", "45s".
+func human(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	d = d.Round(time.Second)
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h := d / time.Hour
+	d -= h * time.Hour
+	m := d / time.Minute
+	s := (d - m*time.Minute) / time.Second
+	switch {
+	case days > 0 && h > 0:
+		return fmt.Sprintf("%dd%dh", days, h)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%dh%dm", h, m)
+	case h > 0:
+		return fmt.Sprintf("%dh", h)
+	case m > 0 && s > 0:
+		return fmt.Sprintf("%dm%ds", m, s)
+	case m > 0:
+		return fmt.Sprintf("%dm", m)
+	default:
+		return fmt.Sprintf("%ds", s)
+	}
+}
+
+// clock formats a time for people, in UTC so that every reader of a shared
+// channel sees the same thing.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// since is when the event's outage began, falling back to its time.
+func since(e uptime.Event) time.Time {
+	if !e.Since.IsZero() {
+		return e.Since
+	}
+	return e.At
+}

@@ -1,0 +1,292 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Slack: an incoming webhook (Channel.URL, itself a credential, so never
+// shown anywhere) or a bot token and channel. With a bot, reminders and the
+// resolution reply in the opening's thread and the opening is updated once
+// resolved. chat.update needs the channel's id (C…), so a bot channel
+// should name its channel by id; with a name, only that update fails.
+func init() {
+	register(kind{
+		name:     "slack",
+		validate: validateSlack,
+		send:     sendSlack,
+		render: func(_ *Dispatcher, _ uptime.Channel, m message) ([]byte, error) {
+			text, blocks := slackRender(m)
+			return json.MarshalIndent(slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}, "", "  ")
+		},
+		// Slack accepts about one message per second per channel.
+		minGap: time.Second,
+	})
+}
+
+// groupSuffix marks the Thread of a grouped opening: its parent speaks of
+// several targets, so one target's resolution must not rewrite it.
+const groupSuffix = ";group"
+
+func validateSlack(c *uptime.Channel) error {
+	var v uptime.ValidationError
+	switch {
+	case c.URL != "" && c.Token != "":
+		v.Add("url", "give either url (an incoming webhook) or token with channel, not both")
+	case c.URL == "" && c.Token == "":
+		v.Add("url", "is required: a Slack incoming-webhook URL, or a bot token with channel")
+	case c.URL != "":
+		if !httpURL(c.URL.Reveal()) {
+			v.Add("url", "must be an http(s) URL such as https://hooks.slack.com/services/…")
+		}
+		if c.Channel != "" {
+			v.Add("channel", "is only used with a bot token; an incoming webhook posts to its own channel")
+		}
+	default:
+		if !strings.HasPrefix(c.Token.Reveal(), "xox") || strings.ContainsAny(c.Token.Reveal(), " \t\r\n") {
+			v.Add("token", "must be a Slack token (xoxb-…)")
+		}
+		if strings.TrimSpace(c.Channel) == "" {
+			v.Add("channel", "is required with token (a channel id such as C0123456789)")
+		}
+	}
+	if c.Secret != "" {
+		v.Add("secret", "is only used by webhook channels")
+	}
+	return v.Err()
+}
+
+// httpURL reports whether s is an absolute http(s) URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func sendSlack(ctx context.Context, d *Dispatcher, c uptime.Channel, m message) (result, error) {
+	text, blocks := slackRender(m)
+	if c.URL != "" {
+		msg := &slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
+		if err := slack.PostWebhookCustomHTTPContext(ctx, c.URL.Reveal(), d.http, msg); err != nil {
+			return result{}, slackError("slack incoming webhook", err)
+		}
+		return result{}, nil
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(d.http)}
+	if d.cfg.SlackAPIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(strings.TrimRight(d.cfg.SlackAPIURL, "/")+"/"))
+	}
+	api := slack.New(c.Token.Reveal(), opts...)
+	parent, grouped := strings.CutSuffix(m.Thread, groupSuffix)
+	msgOpts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	reply := parent != "" && (m.Type == uptime.EventIncidentReminder || m.Type == uptime.EventIncidentResolved)
+	if reply {
+		msgOpts = append(msgOpts, slack.MsgOptionTS(parent))
+	}
+	_, ts, err := api.PostMessageContext(ctx, c.Channel, msgOpts...)
+	if err != nil {
+		return result{}, slackError("slack chat.postMessage", err)
+	}
+	if reply && !grouped && m.Type == uptime.EventIncidentResolved {
+		// The reply is what matters; a failed update is only logged, so
+		// that a retry does not post the reply twice.
+		ut, ub := slackResolvedParent(m)
+		if _, _, _, err := api.UpdateMessageContext(ctx, c.Channel, parent, slack.MsgOptionText(ut, false), slack.MsgOptionBlocks(ub...)); err != nil {
+			d.log.Warn("update slack opening", "channel", c.Name, "err", safeError(slackError("slack chat.update", err), c))
+		}
+	}
+	if m.Type == uptime.EventIncidentOpened && ts != "" {
+		if m.grouped() {
+			ts += groupSuffix
+		}
+		return result{Thread: ts}, nil
+	}
+	return result{}, nil
+}
+
+// slackError describes a Slack failure from what is known not to be
+// secret: the library's typed errors, or the network error without its URL.
+func slackError(what string, err error) error {
+	var (
+		rl *slack.RateLimitedError
+		sc slack.StatusCodeError
+		sr slack.SlackErrorResponse
+	)
+	msg := ""
+	switch {
+	case errors.As(err, &rl):
+		msg = fmt.Sprintf("rate limited, retry after %s", rl.RetryAfter)
+	case errors.As(err, &sc):
+		msg = fmt.Sprintf("answered %d %s", sc.Code, strings.TrimSpace(strings.TrimPrefix(sc.Status, fmt.Sprint(sc.Code))))
+	case errors.As(err, &sr):
+		msg = "slack said " + sr.Err
+	default:
+		msg = netError(err)
+	}
+	return &sendError{msg: what + ": " + msg, err: err}
+}
+
+// slackRender returns a message's fallback text and its Block Kit blocks.
+func slackRender(m message) (string, []slack.Block) {
+	e := m.first()
+	switch {
+	case m.Type == uptime.EventIncidentOpened && m.grouped():
+		return slackGrouped(m)
+	case m.Type == uptime.EventIncidentOpened:
+		text := fmt.Sprintf("🔴 %s is down since %s", e.Target, clock(since(e)))
+		if e.Error != "" {
+			text += ": " + e.Error
+		}
+		blocks := []slack.Block{
+			header(fmt.Sprintf("🔴 %s is down", e.Target)),
+			mrkdwn(fmt.Sprintf("*%s* has been down since %s (%s).", esc(e.Target), clock(since(e)), human(e.Duration()))),
+		}
+		blocks = append(blocks, details(e)...)
+		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+	case m.Type == uptime.EventIncidentReminder:
+		text := fmt.Sprintf("🔴 %s is still down, for %s", e.Target, human(e.Duration()))
+		blocks := []slack.Block{
+			header(fmt.Sprintf("🔴 %s is still down", e.Target)),
+			mrkdwn(fmt.Sprintf("*%s* has been down for *%s*, since %s.", esc(e.Target), human(e.Duration()), clock(since(e)))),
+		}
+		blocks = append(blocks, details(e)...)
+		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+	case m.Type == uptime.EventIncidentResolved:
+		text := fmt.Sprintf("✅ %s is back up after %s", e.Target, human(e.Duration()))
+		blocks := []slack.Block{
+			header(fmt.Sprintf("✅ %s is back up", e.Target)),
+			mrkdwn(fmt.Sprintf("*%s* was down for *%s*, from %s to %s.", esc(e.Target), human(e.Duration()), clock(since(e)), clock(e.At))),
+		}
+		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+	case m.Type == uptime.EventFlapping:
+		text := fmt.Sprintf("⚠️ %s is flapping: its status has changed often since %s; its alerts are held until it is stable", e.Target, clock(since(e)))
+		blocks := []slack.Block{mrkdwn(fmt.Sprintf("⚠️ *%s* is flapping: its status has changed often since %s. Its alerts are held until it is stable.", esc(e.Target), clock(since(e))))}
+		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+	case m.Type == uptime.EventStable:
+		text := fmt.Sprintf("✅ %s is stable again", e.Target)
+		blocks := []slack.Block{mrkdwn(fmt.Sprintf("✅ *%s* is stable again (since %s); its alerts are sent as usual.", esc(e.Target), clock(e.At)))}
+		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+	case m.Type == uptime.EventChannelTest:
+		text := fmt.Sprintf("👋 Test message from Lookout for channel %s", m.Channel)
+		blocks := []slack.Block{mrkdwn(fmt.Sprintf("👋 This is a test message from Lookout for channel *%s*. Alerts will arrive here.", esc(m.Channel)))}
+		return text, append(blocks, link(m.dashboardURL(), "Open Lookout")...)
+	}
+	text := fmt.Sprintf("%s: %s", m.Type, e.Target)
+	return text, []slack.Block{mrkdwn(esc(text))}
+}
+
+// maxGroupLines caps the targets listed in a grouped message; Slack
+// refuses a section over 3000 characters.
+const maxGroupLines = 20
+
+func slackGrouped(m message) (string, []slack.Block) {
+	names := make([]string, len(m.Events))
+	var lines []string
+	for i, e := range m.Events {
+		names[i] = e.Target
+		if i >= maxGroupLines {
+			continue
+		}
+		name := "*" + esc(e.Target) + "*"
+		if u := m.targetURL(e.Target); u != "" {
+			name = fmt.Sprintf("<%s|%s>", u, esc(e.Target))
+		}
+		line := fmt.Sprintf("• %s since %s", name, clock(since(e)))
+		if e.Error != "" {
+			line += ": " + esc(uptime.Truncate(classed(e), 100))
+		}
+		lines = append(lines, line)
+	}
+	if n := len(m.Events) - maxGroupLines; n > 0 {
+		lines = append(lines, fmt.Sprintf("…and %d more", n))
+	}
+	list := strings.Join(names, ", ")
+	text := fmt.Sprintf("🔴 %d targets are down: %s", len(m.Events), uptime.Truncate(list, 500))
+	blocks := []slack.Block{
+		header(fmt.Sprintf("🔴 %d targets are down", len(m.Events))),
+		mrkdwn(uptime.Truncate(strings.Join(lines, "\n"), 2900)),
+	}
+	return text, append(blocks, link(m.dashboardURL(), "Open Lookout")...)
+}
+
+// slackResolvedParent is what a bot's opening turns into once resolved.
+func slackResolvedParent(m message) (string, []slack.Block) {
+	e := m.first()
+	text := fmt.Sprintf("✅ %s was down for %s (resolved)", e.Target, human(e.Duration()))
+	blocks := []slack.Block{
+		mrkdwn(fmt.Sprintf("✅ ~%s is down~ *resolved*: down for *%s*, from %s to %s.", esc(e.Target), human(e.Duration()), clock(since(e)), clock(e.At))),
+	}
+	return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+}
+
+// details are the error, failing components and cause of an event.
+func details(e uptime.Event) []slack.Block {
+	var out []slack.Block
+	if e.Error != "" {
+		out = append(out, mrkdwn("*Error*"+classNote(e)+"\n```"+esc(uptime.Truncate(strings.ReplaceAll(e.Error, "```", "'''"), 1000))+"```"))
+	}
+	if len(e.Components) > 0 {
+		var lines []string
+		for i, c := range e.Components {
+			if i == 10 {
+				lines = append(lines, fmt.Sprintf("…and %d more", len(e.Components)-10))
+				break
+			}
+			line := "• *" + esc(c.Name) + "*"
+			if c.Output != "" {
+				line += ": " + esc(uptime.Truncate(c.Output, 200))
+			}
+			lines = append(lines, line)
+		}
+		out = append(out, mrkdwn("*Failing components*\n"+strings.Join(lines, "\n")))
+	}
+	if e.Cause != "" {
+		out = append(out, mrkdwn("*Probable cause*: "+esc(e.Cause)))
+	}
+	return out
+}
+
+func classNote(e uptime.Event) string {
+	if e.ErrorClass == uptime.ClassNone {
+		return ""
+	}
+	return " (" + e.ErrorClass.String() + ")"
+}
+
+// classed is "timeout: dial tcp …" or the bare error.
+func classed(e uptime.Event) string {
+	if e.ErrorClass == uptime.ClassNone {
+		return e.Error
+	}
+	return e.ErrorClass.String() + ": " + e.Error
+}
+
+func header(s string) slack.Block {
+	return slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, uptime.Truncate(s, 150), true, false))
+}
+
+func mrkdwn(s string) slack.Block {
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, s, false, false), nil, nil)
+}
+
+// link is a button to the dashboard, or nothing without one.
+func link(u, label string) []slack.Block {
+	if u == "" {
+		return nil
+	}
+	b := slack.NewButtonBlockElement("open", "open", slack.NewTextBlockObject(slack.PlainTextType, label, false, false)).WithURL(u)
+	return []slack.Block{slack.NewActionBlock("links", b)}
+}
+
+// esc escapes the three characters Slack's mrkdwn treats as markup.
+func esc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
