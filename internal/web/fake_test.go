@@ -559,10 +559,11 @@ func validCron(s string) bool {
 	return true
 }
 
-// testValidateSchedule stands in for the scheduler's cron parser.
+// testValidateSchedule stands in for scheduler.ValidateSchedule, whose
+// plain errors name the spec.
 func testValidateSchedule(spec string) error {
 	if !validCron(spec) {
-		return errors.New("expected exactly 5 fields")
+		return fmt.Errorf("invalid schedule %q: expected exactly 5 fields", spec)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func (s *Server) validateMaintenance(m *uptime.Maintenance) error {
 	}
 	if m.Schedule != "" && s.cfg.ValidateSchedule != nil {
 		if err := s.checkSchedule(m.Schedule); !v.Merge(err) {
-			v.Add("schedule", fmt.Sprintf("%q is not a cron expression: %v", m.Schedule, err))
+			v.Add("schedule", err.Error())
 		}
 	}
 	return v.Err()

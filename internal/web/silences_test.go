@@ -120,7 +120,7 @@ func TestMaintenanceLifecycle(t *testing.T) {
 func TestMaintenanceRejectsInvalid(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct{ name, body, field, detail string }{
-		{"bad cron", `{"matchers":{"a":"b"},"schedule":"every sunday","duration":"1h"}`, "schedule", "not a cron expression"},
+		{"bad cron", `{"matchers":{"a":"b"},"schedule":"every sunday","duration":"1h"}`, "schedule", `invalid schedule "every sunday"`},
 		{"schedule without duration", `{"matchers":{"a":"b"},"schedule":"0 3 * * 0"}`, "duration", "required"},
 		{"schedule and window", `{"matchers":{"a":"b"},"schedule":"0 3 * * 0","duration":"1h","starts_at":"2030-01-01T00:00:00Z"}`, "schedule", "not both"},
 		{"ends before it starts", `{"matchers":{"a":"b"},"starts_at":"2030-01-02T00:00:00Z","ends_at":"2030-01-01T00:00:00Z"}`, "ends_at", "after starts_at"},
