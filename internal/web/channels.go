@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -248,37 +247,17 @@ func (s *Server) handleChannelPut(w http.ResponseWriter, r *http.Request) {
 // handleChannelPatch applies a JSON merge patch (RFC 7386) to the stored
 // channel and validates the result as a whole; the name cannot change.
 func (s *Server) handleChannelPatch(w http.ResponseWriter, r *http.Request) {
-	b, err := readBody(w, r, "application/merge-patch+json", "application/json")
+	b, err := readMergePatch(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	var members map[string]json.RawMessage
-	if err := decodeJSON(b, &members); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if members == nil {
-		s.writeError(w, r, uptime.Invalid("body", "a merge patch must be a JSON object"))
 		return
 	}
 	c, err := s.store.UpdateChannel(r.Context(), routeName(r), func(cur *uptime.Channel) error {
 		// The stored channel marshals its secrets as "***", which
 		// keepChannelSecrets resolves again after the merge.
-		doc, err := json.Marshal(cur)
-		if err != nil {
-			return fmt.Errorf("encode channel %q: %w", cur.Name, err)
-		}
-		merged, err := mergePatch(doc, b)
+		c, err := patched(cur, cur.Name, b, decodeChannel, func(c uptime.Channel) string { return c.Name })
 		if err != nil {
 			return err
-		}
-		c, err := decodeChannel(merged)
-		if err != nil {
-			return err
-		}
-		if c.Name != cur.Name {
-			return uptime.Invalid("name", "cannot be changed; create the channel under its new name and delete this one")
 		}
 		if err := keepChannelSecrets(&c, cur); err != nil {
 			return err

@@ -205,6 +205,45 @@ func article(v string) string {
 	}
 }
 
+// readMergePatch reads a PATCH body and checks that it is a JSON object,
+// reporting syntax and shape errors with offsets into what the client sent.
+func readMergePatch(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := readBody(w, r, "application/merge-patch+json", "application/json")
+	if err != nil {
+		return nil, err
+	}
+	var members map[string]json.RawMessage
+	if err := decodeJSON(b, &members); err != nil {
+		return nil, err
+	}
+	if members == nil {
+		return nil, uptime.Invalid("body", "a merge patch must be a JSON object")
+	}
+	return b, nil
+}
+
+// patched returns cur, marshalled as the API shows it, with patch merged in
+// and decoded again by decode. It refuses a change of name.
+func patched[T any](cur any, name string, patch []byte, decode func([]byte) (T, error), nameOf func(T) string) (T, error) {
+	var zero T
+	doc, err := json.Marshal(cur)
+	if err != nil {
+		return zero, fmt.Errorf("encode %q: %w", name, err)
+	}
+	merged, err := mergePatch(doc, patch)
+	if err != nil {
+		return zero, err
+	}
+	v, err := decode(merged)
+	if err != nil {
+		return zero, err
+	}
+	if nameOf(v) != name {
+		return zero, uptime.Invalid("name", "cannot be changed; create it under its new name and delete this one")
+	}
+	return v, nil
+}
+
 // mergePatch applies an RFC 7386 JSON merge patch to the JSON object doc.
 func mergePatch(doc, patch []byte) ([]byte, error) {
 	p, err := decodeAny(patch)

@@ -202,36 +202,15 @@ func (s *Server) handleTargetGet(w http.ResponseWriter, r *http.Request) {
 // handleTargetPatch applies a JSON merge patch (RFC 7386) to the stored
 // target and validates the result as a whole; the name cannot change.
 func (s *Server) handleTargetPatch(w http.ResponseWriter, r *http.Request) {
-	b, err := readBody(w, r, "application/merge-patch+json", "application/json")
+	b, err := readMergePatch(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	// Syntax and shape errors first, with offsets into what the client sent.
-	var members map[string]json.RawMessage
-	if err := decodeJSON(b, &members); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if members == nil {
-		s.writeError(w, r, uptime.Invalid("body", "a merge patch must be a JSON object"))
-		return
-	}
 	t, err := s.store.UpdateTarget(r.Context(), routeName(r), func(cur *uptime.Target) error {
-		doc, err := json.Marshal(cur)
-		if err != nil {
-			return fmt.Errorf("encode target %q: %w", cur.Name, err)
-		}
-		merged, err := mergePatch(doc, b)
+		t, err := patched(cur, cur.Name, b, decodeTarget, func(t uptime.Target) string { return t.Name })
 		if err != nil {
 			return err
-		}
-		t, err := decodeTarget(merged)
-		if err != nil {
-			return err
-		}
-		if t.Name != cur.Name {
-			return uptime.Invalid("name", "cannot be changed; create the target under its new name and delete this one")
 		}
 		t.KeepSecrets(cur)
 		if err := s.validate(&t); err != nil {
