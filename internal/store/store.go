@@ -93,6 +93,8 @@ type DB struct {
 	log      *slog.Logger
 	now      func() time.Time
 	w        *writer
+	// chans is the channel list the writer routes events with.
+	chans channelCache
 
 	closeOnce sync.Once
 	closeErr  error
