@@ -390,8 +390,13 @@ func (db *DB) querySnapshots(ctx context.Context, q string, args ...any) ([]upti
 	return out, nil
 }
 
-// DeleteTarget removes the named target, its state and all its results in
-// one transaction. Results of it still queued in the writer are dropped
+// ReasonTargetDeleted is the Reason of deliveries skipped because their
+// target was deleted before they were sent.
+const ReasonTargetDeleted = "target deleted"
+
+// DeleteTarget removes the named target, its state, its incidents and all
+// its results in one transaction; its pending deliveries become skipped
+// with reason "target deleted". Results of it still queued in the writer are dropped
 // when their batch is written. It returns an error wrapping
 // uptime.ErrNotFound when there is no such target.
 func (db *DB) DeleteTarget(ctx context.Context, name string) error {
@@ -408,9 +413,17 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
 	}
+	// Its pending alerts have no one left to speak of; the delivery log and
+	// the events stay.
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $1, reason = $2, finished_at = $3,
+		lease_until = 0 WHERE target_id = $4 AND status = $5`, string(uptime.DeliverySkipped),
+		ReasonTargetDeleted, db.stamp().UnixMilli(), id, string(uptime.DeliveryPending)); err != nil {
+		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+	}
 	// Explicit deletes rather than trusting ON DELETE CASCADE alone: the
 	// cascade depends on the foreign_keys pragma of whoever connects.
 	for _, q := range []string{
+		`DELETE FROM incidents WHERE target_id = $1`,
 		`DELETE FROM results WHERE target_id = $1`,
 		`DELETE FROM target_state WHERE target_id = $1`,
 		`DELETE FROM target_labels WHERE target_id = $1`,

@@ -288,9 +288,10 @@ func (w *writer) commit(batch []*item) error {
 		return nil
 	}
 	results, states := w.rows(batch)
+	events := batchEvents(batch)
 	backoff := minBackoff
 	for {
-		n, err := w.write(results, states)
+		n, err := w.write(results, states, events)
 		if err == nil {
 			w.written.Add(uint64(n))
 			w.dropped.Add(uint64(len(batch) - n))
@@ -392,9 +393,9 @@ func cleanText(s string) string {
 	return uptime.Truncate(s, uptime.MaxErrorLen)
 }
 
-// write commits one batch's results and states in one transaction and
-// returns how many results were inserted.
-func (w *writer) write(results []resultRow, states []stateRow) (int, error) {
+// write commits one batch's results, states and events in one transaction
+// and returns how many results were inserted.
+func (w *writer) write(results []resultRow, states []stateRow, events []uptime.Event) (int, error) {
 	ctx, cancel := context.WithTimeout(w.ctx, writeTimeout)
 	defer cancel()
 	// Prepare before BEGIN: on SQLite the pool's only connection is the
@@ -439,9 +440,11 @@ func (w *writer) write(results []resultRow, states []stateRow) (int, error) {
 			return 0, fmt.Errorf("upsert target state: %w", err)
 		}
 	}
-	// Incidents and their outbox rows (from each Observation's Events) will
-	// be written here, in this same transaction, so that an alert exists
-	// if and only if the state change that caused it does.
+	// Incidents and their outbox rows go in this same transaction, so that
+	// an alert exists if and only if the state change that caused it does.
+	if err := w.writeEvents(ctx, tx, events); err != nil {
+		return 0, err
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
