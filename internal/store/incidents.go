@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Page sizes of ListIncidents and ListDeliveries.
+const (
+	DefaultIncidentLimit = 100
+	MaxIncidentLimit     = 1000
+)
+
+// incidentSelect reads incidents with their target's name. alerts_sent is
+// counted from the delivery log rather than kept as a counter, so that it
+// cannot drift from it.
+const incidentSelect = `SELECT i.id, i.target_id, t.name, i.started_at, i.detected_at, i.resolved_at,
+	i.failures, i.last_error, i.error_class, i.cause, i.suppressed,
+	(SELECT COUNT(*) FROM deliveries d WHERE d.incident_id = i.id AND d.status = 'delivered')
+FROM incidents i JOIN targets t ON t.id = i.target_id`
+
+func scanIncident(sc scanner) (uptime.Incident, error) {
+	var (
+		in                          uptime.Incident
+		started, detected, resolved int64
+		class, sent                 int64
+	)
+	if err := sc.Scan(&in.ID, &in.TargetID, &in.Target, &started, &detected, &resolved,
+		&in.Failures, &in.LastError, &class, &in.Cause, &in.Suppressed, &sent); err != nil {
+		return uptime.Incident{}, err
+	}
+	in.StartedAt, in.DetectedAt, in.ResolvedAt = msTime(started), msTime(detected), msTime(resolved)
+	in.ErrorClass, in.AlertsSent = uptime.ErrorClass(class), int(sent)
+	return in, nil
+}
+
+// ListIncidents returns a page of incidents, newest first: those of the
+// target named f.Target, only open ones with f.OpenOnly, and with From or
+// To set those overlapping [From, To) (an open incident lasts until now).
+// f.Limit defaults to 100 and is capped at 1000; f.Before continues below
+// the last id returned. An empty page is an empty slice. Errors are the
+// database's.
+func (db *DB) ListIncidents(ctx context.Context, f uptime.IncidentFilter) ([]uptime.Incident, error) {
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultIncidentLimit
+	case limit > MaxIncidentLimit:
+		limit = MaxIncidentLimit
+	}
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, vals ...any) {
+		for _, v := range vals {
+			args = append(args, v)
+			cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
+		}
+		where = append(where, cond)
+	}
+	if f.Target != "" {
+		add(`t.name = ?`, f.Target)
+	}
+	if f.OpenOnly {
+		add(`i.resolved_at = 0`)
+	}
+	if !f.From.IsZero() {
+		add(`CASE WHEN i.resolved_at = 0 THEN ? ELSE i.resolved_at END > ?`, db.now().UnixMilli(), f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		add(`i.started_at < ?`, f.To.UnixMilli())
+	}
+	if f.Before > 0 {
+		add(`i.id < ?`, f.Before)
+	}
+	q := incidentSelect
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	args = append(args, limit)
+	q += fmt.Sprintf(` ORDER BY i.id DESC LIMIT $%d`, len(args))
+	rows, err := db.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", dbErr(err))
+	}
+	defer rows.Close()
+	out := []uptime.Incident{}
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", dbErr(err))
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list incidents: %w", dbErr(err))
+	}
+	return out, nil
+}
+
+// OpenIncident returns the target's open incident. It returns an error
+// wrapping uptime.ErrNotFound when the target has none (or does not exist).
+func (db *DB) OpenIncident(ctx context.Context, targetID int64) (uptime.Incident, error) {
+	in, err := scanIncident(db.rdb.QueryRowContext(ctx,
+		incidentSelect+` WHERE i.target_id = $1 AND i.resolved_at = 0`, targetID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return uptime.Incident{}, fmt.Errorf("open incident of target %d: %w", targetID, uptime.ErrNotFound)
+	}
+	if err != nil {
+		return uptime.Incident{}, fmt.Errorf("open incident of target %d: %w", targetID, dbErr(err))
+	}
+	return in, nil
+}
