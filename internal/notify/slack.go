@@ -134,8 +134,14 @@ func slackError(what string, err error) error {
 	return &sendError{msg: what + ": " + msg, err: err}
 }
 
-// slackRender returns a message's fallback text and its Block Kit blocks.
+// slackRender returns a message's fallback text, escaped like the
+// blocks' mrkdwn, and its Block Kit blocks.
 func slackRender(m message) (string, []slack.Block) {
+	text, blocks := slackCompose(m)
+	return esc(text), blocks
+}
+
+func slackCompose(m message) (string, []slack.Block) {
 	e := m.first()
 	switch {
 	case m.Type == uptime.EventIncidentOpened && m.grouped():
@@ -220,7 +226,7 @@ func slackGrouped(m message) (string, []slack.Block) {
 // slackResolvedParent is what a bot's opening turns into once resolved.
 func slackResolvedParent(m message) (string, []slack.Block) {
 	e := m.first()
-	text := fmt.Sprintf("✅ %s was down for %s (resolved)", e.Target, human(e.Duration()))
+	text := esc(fmt.Sprintf("✅ %s was down for %s (resolved)", e.Target, human(e.Duration())))
 	blocks := []slack.Block{
 		mrkdwn(fmt.Sprintf("✅ ~%s is down~ *resolved*: down for *%s*, from %s to %s.", esc(e.Target), human(e.Duration()), clock(since(e)), clock(e.At))),
 	}

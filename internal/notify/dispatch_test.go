@@ -1,0 +1,366 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// TestGroupingFiveOpenings: five targets opening within group_wait make one
+// webhook listing them all.
+func TestGroupingFiveOpenings(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{}, hookChannel(rc))
+	var ids []int64
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		ids = append(ids, h.opened(int64(i+1), name, "hook"))
+		h.clk.Advance(time.Second)
+		h.cycle() // none is due yet
+	}
+	if n := len(rc.received()); n != 0 {
+		t.Fatalf("%d sent before group_wait", n)
+	}
+	h.clk.Advance(5 * time.Second)
+	h.cycle()
+	got := rc.received()
+	if len(got) != 1 {
+		t.Fatalf("%d messages, want 1", len(got))
+	}
+	var env struct {
+		Type string `json:"type"`
+		Data struct {
+			Target  string `json:"target"`
+			Targets []struct {
+				Target     string `json:"target"`
+				IncidentID int64  `json:"incident_id"`
+			} `json:"targets"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(got[0].Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tg := range env.Data.Targets {
+		names = append(names, tg.Target)
+	}
+	if env.Type != "incident.opened" || env.Data.Target != "" || strings.Join(names, ",") != "a,b,c,d,e" {
+		t.Errorf("body = %s", got[0].Body)
+	}
+	if id := got[0].Header.Get("webhook-id"); id != "msg_1_2_3_4_5" {
+		t.Errorf("webhook-id = %q", id)
+	}
+	for _, id := range ids {
+		if d := h.out.delivery(id); d.Status != uptime.DeliveryDelivered {
+			t.Errorf("delivery %d: %s", id, d.Status)
+		}
+	}
+	if st := h.d.Stats(); st.Delivered != 5 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestOpenResolveWithinGroupWaitSendsNothing: a blip shorter than
+// group_wait is never alerted, neither its opening nor its resolution.
+func TestOpenResolveWithinGroupWaitSendsNothing(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{}, hookChannel(rc))
+	open := h.opened(1, "api", "hook")
+	h.clk.Advance(3 * time.Second)
+	res := h.resolved(1, "api", "hook")
+	for range 3 {
+		h.clk.Advance(10 * time.Second)
+		h.cycle()
+	}
+	if n := len(rc.received()); n != 0 {
+		t.Fatalf("%d messages sent", n)
+	}
+	for id, reason := range map[int64]string{open: "resolved within group_wait", res: "its opening was not sent"} {
+		d := h.out.delivery(id)
+		if d.Status != uptime.DeliverySkipped || d.Reason != reason || d.Attempts != 0 {
+			t.Errorf("delivery %d: %s %q after %d attempts, want skipped %q", id, d.Status, d.Reason, d.Attempts, reason)
+		}
+	}
+	if st := h.d.Stats(); st != (Stats{Skipped: 2}) {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestOpeningSentBeforeResolvedIsSentAfterAnOutage: an incident longer
+// than group_wait is alerted even when its resolution is known by send
+// time (the receiver was down); then its resolution follows.
+func TestOpeningSentBeforeResolvedIsSentAfterAnOutage(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{}, hookChannel(rc))
+	open := h.opened(1, "api", "hook")
+	h.clk.Advance(time.Minute)
+	res := h.resolved(1, "api", "hook")
+	h.cycle()
+	h.cycle()
+	if a, b := h.out.delivery(open), h.out.delivery(res); a.Status != uptime.DeliveryDelivered || b.Status != uptime.DeliveryDelivered {
+		t.Fatalf("opening %s, resolution %s", a.Status, b.Status)
+	}
+	if got := rc.received(); len(got) != 2 || !strings.Contains(string(got[1].Body), `"incident.resolved"`) || !strings.Contains(string(got[1].Body), `"duration":"2m30s"`) {
+		t.Errorf("received %d, last %s", len(got), got[len(got)-1].Body)
+	}
+}
+
+// TestSilenceMutes: a matching active silence mutes and says which; a
+// channel test is never muted.
+func TestSilenceMutes(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{}, hookChannel(rc))
+	h.out.silences = []uptime.Silence{
+		{ID: 11, Matchers: map[string]string{"env": "staging"}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(time.Hour), Comment: "other env"},
+		{ID: 12, Matchers: map[string]string{"env": "prod"}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(time.Hour), Comment: "deploy of v2"},
+	}
+	open := h.opened(1, "api", "hook")
+	test := h.out.add(uptime.Event{Type: uptime.EventChannelTest, At: t0, Labels: map[string]string{"env": "prod"}}, "hook", t0)
+	h.clk.Advance(10 * time.Second)
+	h.cycle()
+	d := h.out.delivery(open)
+	if d.Status != uptime.DeliveryMuted || d.Reason != "silenced by silence 12: deploy of v2" || d.Attempts != 0 {
+		t.Errorf("opening: %s %q (%d attempts)", d.Status, d.Reason, d.Attempts)
+	}
+	if d := h.out.delivery(test); d.Status != uptime.DeliveryDelivered {
+		t.Errorf("test: %s %q", d.Status, d.Reason)
+	}
+	if len(h.out.reminders) != 0 {
+		t.Errorf("a muted opening scheduled reminders: %+v", h.out.reminders)
+	}
+	if st := h.d.Stats(); st.Muted != 1 || st.Delivered != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestCronMaintenanceMutes: a recurring window mutes while an occurrence
+// lasts, and only then.
+func TestCronMaintenanceMutes(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{}, hookChannel(rc))
+	// t0 is 09:26:53 UTC; the window opens daily at 09:00 for an hour.
+	h.out.maint = []uptime.Maintenance{{ID: 3, Name: "nightly backup", Matchers: map[string]string{"team": "core"},
+		Schedule: "0 9 * * *", Duration: uptime.Duration(time.Hour)}}
+	first := h.opened(1, "api", "hook")
+	h.clk.Advance(10 * time.Second)
+	h.cycle()
+	if d := h.out.delivery(first); d.Status != uptime.DeliveryMuted || d.Reason != "maintenance 3 (nightly backup)" {
+		t.Errorf("inside the window: %s %q", d.Status, d.Reason)
+	}
+	h.clk.Advance(time.Hour)
+	second := h.opened(2, "web", "hook")
+	h.clk.Advance(10 * time.Second)
+	h.cycle()
+	if d := h.out.delivery(second); d.Status != uptime.DeliveryDelivered {
+		t.Errorf("after the window: %s %q", d.Status, d.Reason)
+	}
+}
+
+func TestMaintenanceActive(t *testing.T) {
+	prod := map[string]string{"env": "prod"}
+	m := func(schedule string, d time.Duration) uptime.Maintenance {
+		return uptime.Maintenance{Matchers: prod, Schedule: schedule, Duration: uptime.Duration(d)}
+	}
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	oneOff := uptime.Maintenance{Matchers: prod, StartsAt: at("2026-03-14T09:00:00Z"), EndsAt: at("2026-03-14T10:00:00Z")}
+	cases := []struct {
+		name   string
+		m      uptime.Maintenance
+		labels map[string]string
+		t      string
+		want   bool
+	}{
+		{"one-off inside", oneOff, prod, "2026-03-14T09:30:00Z", true},
+		{"one-off start", oneOff, prod, "2026-03-14T09:00:00Z", true},
+		{"one-off end", oneOff, prod, "2026-03-14T10:00:00Z", false},
+		{"one-off other labels", oneOff, map[string]string{"env": "dev"}, "2026-03-14T09:30:00Z", false},
+		{"no matchers", uptime.Maintenance{StartsAt: oneOff.StartsAt, EndsAt: oneOff.EndsAt}, prod, "2026-03-14T09:30:00Z", false},
+		{"cron inside", m("0 2 * * *", time.Hour), prod, "2026-03-14T02:59:59Z", true},
+		{"cron at start", m("0 2 * * *", time.Hour), prod, "2026-03-14T02:00:00Z", true},
+		{"cron at end", m("0 2 * * *", time.Hour), prod, "2026-03-14T03:00:00Z", false},
+		{"cron before", m("0 2 * * *", time.Hour), prod, "2026-03-14T01:59:59Z", false},
+		{"cron across midnight", m("30 23 * * *", time.Hour), prod, "2026-03-15T00:15:00Z", true},
+		{"cron weekly, other day", m("0 2 * * 0", 3*time.Hour), prod, "2026-03-14T03:00:00Z", false},
+		{"cron descriptor", m("@daily", 30*time.Minute), prod, "2026-03-14T00:10:00Z", true},
+		{"cron time zone", m("CRON_TZ=Europe/Berlin 0 3 * * *", time.Hour), prod, "2026-03-14T02:30:00Z", true},
+		{"cron no duration", m("0 2 * * *", 0), prod, "2026-03-14T02:30:00Z", false},
+		{"cron bad", m("every night", time.Hour), prod, "2026-03-14T02:30:00Z", false},
+		{"cron that panics the parser", m("TZ=Europe/Berlin", time.Hour), prod, "2026-03-14T02:30:00Z", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MaintenanceActive(tc.m, tc.labels, at(tc.t)); got != tc.want {
+				t.Errorf("MaintenanceActive = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	for spec, ok := range map[string]bool{"0 2 * * *": true, "@weekly": true, "TZ=Europe/Berlin": false, "61 * * * *": false} {
+		err := ValidateMaintenance(&uptime.Maintenance{Schedule: spec})
+		if (err == nil) != ok {
+			t.Errorf("ValidateMaintenance(%q) = %v", spec, err)
+		}
+	}
+}
+
+// TestRemindersEnqueued: a delivered opening schedules a reminder at
+// repeat_interval, and so does each delivered reminder.
+func TestRemindersEnqueued(t *testing.T) {
+	rc := newReceiver(t)
+	c := hookChannel(rc)
+	c.RepeatInterval = uptime.Duration(30 * time.Minute)
+	h := newHarness(t, Config{}, c)
+	h.opened(7, "api", "hook")
+	h.clk.Advance(10 * time.Second)
+	h.cycle()
+	want := []reminderRec{{7, "hook", t0.Add(10*time.Second + 30*time.Minute)}}
+	if diff := cmp.Diff(want, h.out.reminders, cmp.AllowUnexported(reminderRec{})); diff != "" {
+		t.Fatalf("reminders (-want +got):\n%s", diff)
+	}
+	h.clk.Advance(30 * time.Minute)
+	h.cycle()
+	want = append(want, reminderRec{7, "hook", t0.Add(10*time.Second + time.Hour)})
+	if diff := cmp.Diff(want, h.out.reminders, cmp.AllowUnexported(reminderRec{})); diff != "" {
+		t.Fatalf("reminders (-want +got):\n%s", diff)
+	}
+	got := rc.received()
+	if len(got) != 2 || !strings.Contains(string(got[1].Body), `"type":"incident.reminder"`) {
+		t.Fatalf("received %d: %s", len(got), got[len(got)-1].Body)
+	}
+}
+
+// TestChannelDeletedIsSkipped: a delivery to a channel that is gone is
+// finished, not retried.
+func TestChannelDeletedIsSkipped(t *testing.T) {
+	h := newHarness(t, Config{})
+	id := h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "api"}, "gone", t0)
+	h.cycle()
+	if d := h.out.delivery(id); d.Status != uptime.DeliverySkipped || d.Reason != "channel deleted" {
+		t.Errorf("%s %q", d.Status, d.Reason)
+	}
+}
+
+// TestGivesUpAfterMaxAge: a retryable failure is dead once the event is
+// older than MaxAge.
+func TestGivesUpAfterMaxAge(t *testing.T) {
+	rc := newReceiver(t)
+	rc.setAnswer(func(*http.Request, []byte) int { return http.StatusBadGateway })
+	h := newHarness(t, Config{MaxAge: 3 * time.Hour}, hookChannel(rc))
+	id := h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "api"}, "hook", t0)
+	for range 30 {
+		h.cycle()
+		h.clk.Advance(15 * time.Minute)
+	}
+	d := h.out.delivery(id)
+	if d.Status != uptime.DeliveryDead || d.Reason != "gave up after "+strconv.Itoa(d.Attempts)+" attempts over 3h" {
+		t.Errorf("%s %q after %d attempts", d.Status, d.Reason, d.Attempts)
+	}
+	if st := h.d.Stats(); st.Dead != 1 || st.Retried != uint64(d.Attempts-1) {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for attempt, base := range map[int]time.Duration{1: 5 * time.Second, 2: 10 * time.Second, 3: 20 * time.Second, 8: 640 * time.Second, 10: 2560 * time.Second, 11: time.Hour, 40: time.Hour} {
+		for range 50 {
+			d := backoff(attempt)
+			if lo, hi := time.Duration(float64(base)*0.8), time.Duration(float64(base)*1.2); d < lo || d > hi {
+				t.Fatalf("backoff(%d) = %s, want %s..%s", attempt, d, lo, hi)
+			}
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	for h, want := range map[string]time.Duration{
+		"":     0,
+		"2":    2 * time.Second,
+		"-1":   0,
+		"soon": 0,
+		t0.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		t0.Add(-time.Hour).Format(http.TimeFormat):       0,
+	} {
+		if got := parseRetryAfter(h, t0); got != want {
+			t.Errorf("parseRetryAfter(%q) = %s, want %s", h, got, want)
+		}
+	}
+}
+
+// TestRunDoesNotWaitOnSlowReceivers: a receiver taking seconds per
+// request holds up neither other channels nor Kick, and shutdown waits for
+// the send in flight.
+func TestRunDoesNotWaitOnSlowReceivers(t *testing.T) {
+	var slowDone atomic.Bool
+	slow := newReceiver(t)
+	slow.setAnswer(func(*http.Request, []byte) int {
+		time.Sleep(2 * time.Second)
+		slowDone.Store(true)
+		return http.StatusOK
+	})
+	fast := newReceiver(t)
+	slowC := hookChannel(slow)
+	slowC.Name = "slow"
+	h := newHarness(t, Config{PollInterval: time.Hour, HTTPClient: &http.Client{Timeout: 10 * time.Second}}, slowC, hookChannel(fast))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- h.d.Run(ctx) }()
+
+	h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "a"}, "slow", t0)
+	h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "b"}, "slow", t0)
+	start := time.Now()
+	for range 100 {
+		h.d.Kick() // never blocks
+	}
+	waitFor(t, func() bool { return len(slow.received()) > 0 || time.Since(start) > 100*time.Millisecond })
+	h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "c"}, "hook", t0)
+	h.d.Kick()
+	waitFor(t, func() bool { return len(fast.received()) == 1 })
+	if slowDone.Load() {
+		t.Fatal("the fast channel waited for the slow one")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !slowDone.Load() {
+		t.Error("Run returned before the send in flight finished")
+	}
+	if st := h.d.Stats(); st.Delivered != 2 {
+		t.Errorf("stats = %+v: want the fast one and the slow one in flight", st)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStatsKeys(t *testing.T) {
+	got := Stats{Delivered: 1, Retried: 2, Dead: 3, Muted: 4, Skipped: 5}.ByOutcome()
+	want := map[string]uint64{"delivered": 1, "retried": 2, "dead": 3, "muted": 4, "skipped": 5}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+	if len(Outcomes) != len(want) {
+		t.Errorf("Outcomes = %v", Outcomes)
+	}
+}

@@ -1,0 +1,475 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// memOutbox is an in-memory Outbox keeping the store's contract: claims in
+// id order, leases, and never a delivery while an earlier one for the same
+// target and channel is unfinished.
+type memOutbox struct {
+	mu        sync.Mutex
+	nextID    int64
+	ds        []*memDelivery
+	incidents map[int64]*memIncident
+	threads   map[string]string
+	channels  []uptime.Channel
+	silences  []uptime.Silence
+	maint     []uptime.Maintenance
+	finishes  []finishRec
+	reminders []reminderRec
+}
+
+type memDelivery struct {
+	d      uptime.Delivery
+	leased time.Time
+}
+
+type memIncident struct {
+	resolvedAt time.Time
+	opened     uptime.Event
+}
+
+type finishRec struct {
+	id int64
+	u  uptime.DeliveryUpdate
+}
+
+type reminderRec struct {
+	incident int64
+	channel  string
+	at       time.Time
+}
+
+func newOutbox(channels ...uptime.Channel) *memOutbox {
+	return &memOutbox{incidents: map[int64]*memIncident{}, threads: map[string]string{}, channels: channels}
+}
+
+func threadKey(incident int64, channel string) string { return fmt.Sprint(incident, "/", channel) }
+
+// add writes an event's delivery to a channel as the store would: an
+// opening becomes due after the channel's group_wait.
+func (o *memOutbox) add(ev uptime.Event, channel string, created time.Time) int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.nextID++
+	ev.ID = o.nextID
+	next := created
+	if ev.Type == uptime.EventIncidentOpened {
+		for _, c := range o.channels {
+			if c.Name == channel {
+				c.Normalize()
+				next = created.Add(c.GroupWait.D())
+			}
+		}
+		if ev.IncidentID != 0 && o.incidents[ev.IncidentID] == nil {
+			o.incidents[ev.IncidentID] = &memIncident{opened: ev}
+		}
+	}
+	o.ds = append(o.ds, &memDelivery{d: uptime.Delivery{
+		ID: o.nextID, EventID: ev.ID, Event: ev, Channel: channel, Status: uptime.DeliveryPending,
+		NextAt: next, CreatedAt: created,
+	}})
+	return o.nextID
+}
+
+// resolve marks the incident resolved and, as the store does in the same
+// transaction, skips its pending reminders: they would otherwise hold up
+// the resolution behind them.
+func (o *memOutbox) resolve(incident int64, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.incidents[incident].resolvedAt = at
+	for _, m := range o.ds {
+		if m.d.Event.IncidentID == incident && m.d.Event.Type == uptime.EventIncidentReminder && m.d.Status == uptime.DeliveryPending && !m.leased.After(at) {
+			m.d.Status, m.d.Reason, m.d.FinishedAt = uptime.DeliverySkipped, "incident resolved", at
+		}
+	}
+}
+
+func (o *memOutbox) blocked(i int) bool {
+	d := o.ds[i].d
+	for _, e := range o.ds[:i] {
+		if e.d.Status == uptime.DeliveryPending && e.d.Channel == d.Channel && e.d.Event.Target == d.Event.Target {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *memOutbox) fill(m *memDelivery) uptime.Delivery {
+	d := m.d
+	if inc := o.incidents[d.Event.IncidentID]; inc != nil {
+		d.IncidentResolvedAt = inc.resolvedAt
+	}
+	d.Thread = o.threads[threadKey(d.Event.IncidentID, d.Channel)]
+	return d
+}
+
+func (o *memOutbox) ClaimDeliveries(_ context.Context, now time.Time, lease time.Duration, limit int) ([]uptime.Delivery, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []uptime.Delivery
+	for i, m := range o.ds {
+		if len(out) == limit {
+			break
+		}
+		if m.d.Status != uptime.DeliveryPending || m.d.NextAt.After(now) || m.leased.After(now) || o.blocked(i) {
+			continue
+		}
+		m.leased = now.Add(lease)
+		out = append(out, o.fill(m))
+	}
+	return out, nil
+}
+
+func (o *memOutbox) ClaimPendingOpened(_ context.Context, channel string, now time.Time, lease time.Duration) ([]uptime.Delivery, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []uptime.Delivery
+	for i, m := range o.ds {
+		if m.d.Status != uptime.DeliveryPending || m.d.Channel != channel || m.d.Event.Type != uptime.EventIncidentOpened ||
+			m.d.CreatedAt.After(now) || m.leased.After(now) || o.blocked(i) {
+			continue
+		}
+		m.leased = now.Add(lease)
+		out = append(out, o.fill(m))
+	}
+	return out, nil
+}
+
+func (o *memOutbox) FinishDelivery(_ context.Context, id int64, u uptime.DeliveryUpdate) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range o.ds {
+		if m.d.ID != id {
+			continue
+		}
+		if m.d.Status != uptime.DeliveryPending {
+			return fmt.Errorf("finish delivery %d: already %s", id, m.d.Status)
+		}
+		m.d.Status, m.d.NextAt, m.d.LastError, m.d.Reason = u.Status, u.NextAt, u.Error, u.Reason
+		if u.Attempted {
+			m.d.Attempts++
+		}
+		if u.Status != uptime.DeliveryPending {
+			m.d.FinishedAt = u.At
+		}
+		m.leased = time.Time{}
+		if u.Thread != "" {
+			o.threads[threadKey(m.d.Event.IncidentID, m.d.Channel)] = u.Thread
+		}
+		o.finishes = append(o.finishes, finishRec{id, u})
+		return nil
+	}
+	return fmt.Errorf("finish delivery %d: %w", id, uptime.ErrNotFound)
+}
+
+func (o *memOutbox) EnqueueReminder(_ context.Context, incidentID int64, channel string, at time.Time) error {
+	o.mu.Lock()
+	inc := o.incidents[incidentID]
+	if inc == nil || !inc.resolvedAt.IsZero() {
+		o.mu.Unlock()
+		return nil
+	}
+	for _, m := range o.ds {
+		if m.d.Status == uptime.DeliveryPending && m.d.Channel == channel && m.d.Event.IncidentID == incidentID && m.d.Event.Type == uptime.EventIncidentReminder {
+			o.mu.Unlock()
+			return nil
+		}
+	}
+	o.reminders = append(o.reminders, reminderRec{incidentID, channel, at})
+	ev := inc.opened
+	ev.Type, ev.At = uptime.EventIncidentReminder, at
+	o.mu.Unlock()
+	o.add(ev, channel, at)
+	return nil
+}
+
+func (o *memOutbox) OpeningDelivered(_ context.Context, incidentID int64, channel string) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range o.ds {
+		if m.d.Channel == channel && m.d.Event.IncidentID == incidentID && m.d.Event.Type == uptime.EventIncidentOpened && m.d.Status == uptime.DeliveryDelivered {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (o *memOutbox) ListChannels(context.Context) ([]uptime.Channel, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.channels), nil
+}
+
+func (o *memOutbox) ListSilences(context.Context) ([]uptime.Silence, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.silences), nil
+}
+
+func (o *memOutbox) ListMaintenance(context.Context) ([]uptime.Maintenance, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.maint), nil
+}
+
+// delivery returns the current row of a delivery.
+func (o *memOutbox) delivery(id int64) uptime.Delivery {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range o.ds {
+		if m.d.ID == id {
+			return m.d
+		}
+	}
+	panic(fmt.Sprint("no delivery ", id))
+}
+
+// updates returns the updates recorded for a delivery, oldest first.
+func (o *memOutbox) updates(id int64) []uptime.DeliveryUpdate {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []uptime.DeliveryUpdate
+	for _, f := range o.finishes {
+		if f.id == id {
+			out = append(out, f.u)
+		}
+	}
+	return out
+}
+
+func (o *memOutbox) all() []uptime.Delivery {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]uptime.Delivery, len(o.ds))
+	for i, m := range o.ds {
+		out[i] = m.d
+	}
+	return out
+}
+
+// fakeClock is the injected clock; tests move it, never sleep on it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer collects log output from concurrent senders.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+// harness is a dispatcher on an in-memory outbox and a fake clock, driven
+// one poll at a time.
+type harness struct {
+	t    *testing.T
+	clk  *fakeClock
+	out  *memOutbox
+	d    *Dispatcher
+	logs *syncBuffer
+}
+
+func newHarness(t *testing.T, cfg Config, channels ...uptime.Channel) *harness {
+	t.Helper()
+	h := &harness{t: t, clk: &fakeClock{t: t0}, out: newOutbox(channels...), logs: &syncBuffer{}}
+	cfg.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Now = h.clk.Now
+	if cfg.DashboardURL == "" {
+		cfg.DashboardURL = "http://lookout.test:8080"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 2 * time.Second}
+	}
+	h.d = New(h.out, cfg)
+	h.d.noRateLimit = true
+	return h
+}
+
+// cycle claims once and waits until every claimed delivery is handled.
+func (h *harness) cycle() {
+	h.d.poll(context.Background())
+	h.d.lanesWG.Wait()
+}
+
+// opened adds an incident.opened of target to channel now.
+func (h *harness) opened(incident int64, target, channel string) int64 {
+	return h.out.add(uptime.Event{
+		Type: uptime.EventIncidentOpened, At: h.clk.Now(), Since: h.clk.Now().Add(-90 * time.Second),
+		Error: "dial tcp 10.0.0.7:443: connect: connection refused", ErrorClass: uptime.ClassRefused, Failures: 3,
+		IncidentID: incident, Target: target, Labels: map[string]string{"env": "prod", "team": "core"},
+	}, channel, h.clk.Now())
+}
+
+// resolved resolves the incident and adds its incident.resolved now.
+func (h *harness) resolved(incident int64, target, channel string) int64 {
+	h.out.resolve(incident, h.clk.Now())
+	h.out.mu.Lock()
+	since := h.out.incidents[incident].opened.Since
+	h.out.mu.Unlock()
+	return h.out.add(uptime.Event{
+		Type: uptime.EventIncidentResolved, At: h.clk.Now(), Since: since, IncidentID: incident, Target: target,
+		Labels: map[string]string{"env": "prod", "team": "core"},
+	}, channel, h.clk.Now())
+}
+
+// fakeSlack answers the Web API's chat.postMessage and chat.update and an
+// incoming webhook at /hooks/…, recording every call. fail, when set,
+// answers a call instead (n counts calls from 1) and returns true.
+type fakeSlack struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	calls []slackCall
+	fail  func(w http.ResponseWriter, r *http.Request, n int) bool
+	n     int
+}
+
+type slackCall struct {
+	Path   string
+	Form   url.Values // Web API calls
+	Body   string     // incoming-webhook JSON
+	Header http.Header
+}
+
+func newFakeSlack(t *testing.T) *fakeSlack {
+	f := &fakeSlack{}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	f.mu.Lock()
+	f.n++
+	n, fail := f.n, f.fail
+	f.mu.Unlock()
+	if fail != nil && fail(w, r, n) {
+		return
+	}
+	call := slackCall{Path: r.URL.Path, Header: r.Header.Clone()}
+	if strings.HasPrefix(r.URL.Path, "/hooks/") {
+		call.Body = string(body)
+	} else {
+		call.Form, _ = url.ParseQuery(string(body))
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	ts := fmt.Sprintf("1773480413.%06d", len(f.calls))
+	f.mu.Unlock()
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/hooks/"):
+		_, _ = io.WriteString(w, "ok")
+	case r.URL.Path == "/api/chat.postMessage", r.URL.Path == "/api/chat.update":
+		if call.Form.Get("ts") != "" {
+			ts = call.Form.Get("ts")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": call.Form.Get("channel"), "ts": ts})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (f *fakeSlack) recorded() []slackCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeSlack) setFail(fn func(w http.ResponseWriter, r *http.Request, n int) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail, f.n = fn, 0
+}
+
+// receiver is a webhook endpoint recording what it accepts.
+type receiver struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	got    []received
+	answer func(r *http.Request, body []byte) int // status; nil is 204
+}
+
+type received struct {
+	Header http.Header
+	Body   []byte
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		answer := rc.answer
+		rc.mu.Unlock()
+		status := http.StatusNoContent
+		if answer != nil {
+			status = answer(r, body)
+		}
+		if status < 300 {
+			rc.mu.Lock()
+			rc.got = append(rc.got, received{r.Header.Clone(), body})
+			rc.mu.Unlock()
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) setAnswer(fn func(r *http.Request, body []byte) int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.answer = fn
+}
+
+func (rc *receiver) received() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.got)
+}
