@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/lookout/lookout/internal/notify"
 	"github.com/lookout/lookout/internal/probe"
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
@@ -23,13 +24,15 @@ type app struct {
 	prober  *probe.Prober
 	sched   *scheduler.Scheduler
 	metrics *web.Metrics
+	notify  *notify.Dispatcher
 	web     *web.Server
 	loaded  int // targets loaded at start-up
 }
 
 // newApp opens and migrates the store, loads every target into a scheduler
-// and builds the HTTP handler. onStart, when set, also sees each scheduled
-// check's start lateness. The caller runs app.sched and closes app.db.
+// and builds the alert dispatcher and the HTTP handler. onStart, when set,
+// also sees each scheduled check's start lateness. The caller runs
+// app.sched and app.notify and closes app.db.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) (*app, error) {
 	db, err := store.Open(ctx, cfg.DB, store.Options{Logger: log.With("component", "store")})
 	if err != nil {
@@ -70,10 +73,22 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 	}
 	a.loaded = len(snaps)
 
+	a.notify = notify.New(a.db, notify.Config{
+		Logger:       log.With("component", "notify"),
+		DashboardURL: cfg.PublicURL,
+	})
+
 	if err := a.metrics.RegisterFuncs(web.MetricFuncs{
 		SchedulerLag:   func() time.Duration { return a.sched.Stats().Lag },
 		ResultsWritten: func() uint64 { return a.db.WriterStats().Written },
 		ResultsPending: func() int { return a.db.WriterStats().Pending },
+		OutboxPending: func() int {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, _ := a.db.OutboxPending(ctx)
+			return n
+		},
+		Notifications: func() map[string]uint64 { return a.notify.Stats().ByOutcome() },
 	}); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
@@ -86,12 +101,16 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		Ready:      a.readyChecks(),
 		Live:       a.live,
 		Metrics:    a.metrics,
-	}, storeAPI{a.db}, a.sched)
+		// Maintenance windows' cron schedules follow the same syntax.
+		ValidateSchedule: scheduler.ValidateSchedule,
+	}, storeAPI{a.db}, a.sched, a.notify)
 	return nil
 }
 
 // Readiness thresholds.
 const (
+	outboxWarn   = time.Minute
+	outboxFail   = 5 * time.Minute
 	lagWarn      = time.Second
 	lagFail      = 30 * time.Second
 	diskWarnFrac = 0.10
@@ -131,6 +150,26 @@ func (a *app) readyChecks() []web.ReadyCheck {
 			return lag.Seconds(), "s", uptime.StatusUp, nil
 		}},
 	}
+	checks = append(checks, web.ReadyCheck{Name: "outbox:due", Check: func(ctx context.Context) (any, string, uptime.Status, error) {
+		// A due delivery is claimed within a second; one long overdue
+		// means the dispatcher is stuck (a failing receiver only moves
+		// its delivery's due time on).
+		due, err := a.db.OldestPending(ctx)
+		if err != nil {
+			return nil, "s", uptime.StatusDown, errors.New("cannot read the outbox")
+		}
+		var late time.Duration
+		if !due.IsZero() {
+			late = max(0, time.Since(due))
+		}
+		switch {
+		case late >= outboxFail:
+			return late.Seconds(), "s", uptime.StatusDown, fmt.Errorf("an alert has waited %s past its due time", late.Round(time.Second))
+		case late >= outboxWarn:
+			return late.Seconds(), "s", uptime.StatusDegraded, fmt.Errorf("an alert has waited %s past its due time", late.Round(time.Second))
+		}
+		return late.Seconds(), "s", uptime.StatusUp, nil
+	}})
 	if a.db.Driver() == store.DriverSQLite {
 		checks = append(checks, web.ReadyCheck{Name: "store:disk", Check: func(context.Context) (any, string, uptime.Status, error) {
 			free, total, err := a.db.DiskFree()

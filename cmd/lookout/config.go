@@ -18,6 +18,7 @@ import (
 // environment variable and its flag.
 type config struct {
 	Addr            string        `yaml:"addr"`
+	PublicURL       string        `yaml:"public_url"`
 	DB              string        `yaml:"db"`
 	APIToken        string        `yaml:"api_token"`
 	ReadTokens      []string      `yaml:"read_tokens"`
@@ -97,6 +98,8 @@ func (c *config) settings() []setting {
 	add := func(s setting) { out = append(out, s) }
 	b, e := str(&c.Addr)
 	add(mk("addr", "LOOKOUT_ADDR", "address to listen on; anything but loopback needs an API token", false, b, e))
+	b, e = str(&c.PublicURL)
+	add(mk("public-url", "LOOKOUT_PUBLIC_URL", "the dashboard's address as people reach it, for links in alerts (default http:// and --addr)", false, b, e))
 	b, e = str(&c.DB)
 	add(mk("db", "LOOKOUT_DB", "SQLite file, or a postgres:// URL", true, b, e))
 	b, e = str(&c.APIToken)

@@ -114,9 +114,13 @@ func (s storeAPI) Results(ctx context.Context, q web.ResultQuery) ([]uptime.Resu
 	return s.DB.Results(ctx, store.ResultQuery(q))
 }
 
+// outboxDrain is how long a shutdown waits for the dispatcher to send the
+// alerts of the last checks.
+const outboxDrain = 2 * time.Second
+
 // serve runs Lookout until ctx is cancelled, then shuts down in order:
 // readiness 503, stop scheduling and let in-flight checks finish, stop the
-// API, flush pending results, close the store.
+// API, flush pending results, drain the outbox briefly, close the store.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.APIToken == "" && !isLoopback(cfg.Addr) {
 		return fmt.Errorf("refusing to listen on %s without an API token: set LOOKOUT_API_TOKEN (or --api-token), or listen on 127.0.0.1", cfg.Addr)
@@ -129,6 +133,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer ln.Close()
 
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
 	a, err := newApp(ctx, cfg, log, nil)
 	if err != nil {
 		return err
@@ -150,6 +157,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer stopSched()
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- a.sched.Run(schedCtx) }()
+	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNotify()
+	notifyDone := make(chan error, 1)
+	go func() { notifyDone <- a.notify.Run(notifyCtx) }()
 
 	log.Info("lookout listening", "addr", "http://"+ln.Addr().String(), "db", uptime.RedactURL(cfg.DB),
 		"targets", a.loaded, "version", buildVersion())
@@ -158,7 +169,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		stopSched()
+		stopNotify()
 		<-schedDone
+		<-notifyDone
 		return fmt.Errorf("http server: %w", err)
 	}
 
@@ -181,6 +194,20 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := a.db.Flush(deadline); err != nil {
 		return fmt.Errorf("flush results: %w", err)
 	}
+	// The alerts the last checks raised are in the outbox now: give the
+	// dispatcher a moment to send them. What it cannot send in time stays
+	// in the outbox and goes out after the restart.
+	a.notify.Kick()
+	drain, cancelDrain := context.WithTimeout(deadline, outboxDrain)
+	defer cancelDrain()
+	for {
+		due, err := a.db.OldestPending(drain)
+		if err != nil || due.IsZero() || due.After(time.Now()) || !sleepCtx(drain, 50*time.Millisecond) {
+			break
+		}
+	}
+	stopNotify()
+	<-notifyDone
 	log.Info("stopped", "results_written", a.db.WriterStats().Written)
 	return nil
 }

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// receiver is a webhook endpoint that verifies Standard Webhooks signatures
+// and keeps what it received.
+type receiver struct {
+	t   *testing.T
+	key []byte
+	mu  sync.Mutex
+	got []received
+}
+
+type received struct {
+	ID   string
+	Type string
+	Data map[string]any
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	id, ts := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp")
+	mac := hmac.New(sha256.New, rc.key)
+	mac.Write([]byte(id + "." + ts + "." + string(body)))
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if r.Header.Get("webhook-signature") != want {
+		rc.t.Errorf("bad signature on %s: %q", id, r.Header.Get("webhook-signature"))
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var msg struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		rc.t.Errorf("webhook body is not JSON: %v", err)
+	}
+	rc.mu.Lock()
+	rc.got = append(rc.got, received{ID: id, Type: msg.Type, Data: msg.Data})
+	rc.mu.Unlock()
+}
+
+func (rc *receiver) received() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.got...)
+}
+
+func (rc *receiver) waitFor(t *testing.T, typ string, logs func() string) received {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range rc.received() {
+			if m.Type == typ {
+				return m
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no %s webhook within 30s; got %+v\n%s", typ, rc.received(), logs())
+	return received{}
+}
+
+// TestAlertsSurviveAKill kills Lookout after an incident's alert is
+// committed to the outbox but before it is sent (it waits out group_wait),
+// and expects the restarted process to send it, once, and never to re-alert
+// the open incident.
+func TestAlertsSurviveAKill(t *testing.T) {
+	bin := binary(t)
+	key := []byte("0123456789abcdef0123456789abcdef")
+	rc := &receiver{t: t, key: key}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	var healthy atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			http.Error(w, "payments database unreachable", http.StatusServiceUnavailable)
+		}
+	}))
+	defer target.Close()
+
+	db := filepath.Join(t.TempDir(), "lookout.db")
+	in := start(t, bin, db)
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hook.URL+`","secret":"`+secret+`","default":true,"group_wait":"3s"}`, http.StatusCreated)
+	ch := string(in.do(t, "GET", "/api/v1/channels/ops", "", 200))
+	if strings.Contains(ch, secret) || strings.Contains(ch, hook.URL) {
+		t.Errorf("the channel's secrets show on read: %s", ch)
+	}
+	in.do(t, "PUT", "/api/v1/targets/payments", `{"url":"`+target.URL+`","interval":"1s","failure_threshold":2}`, http.StatusCreated)
+
+	// Wait for the incident, then kill before group_wait lets it out.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var page struct {
+			Incidents []struct {
+				ID int64 `json:"id"`
+			} `json:"incidents"`
+		}
+		_ = json.Unmarshal(in.do(t, "GET", "/api/v1/incidents?open=true", "", 200), &page)
+		if len(page.Incidents) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no open incident after 20s\n%s", in.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := in.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-in.done
+	if got := rc.received(); len(got) != 0 {
+		t.Fatalf("alerts went out before the kill, the test cannot tell anything: %+v", got)
+	}
+
+	in = start(t, bin, db)
+	opened := rc.waitFor(t, "incident.opened", in.logs.String)
+	if opened.Data["target"] != "payments" || !strings.Contains(opened.Data["error"].(string), "503") {
+		t.Errorf("opened alert data %+v, want payments' 503", opened.Data)
+	}
+	// Still down for a few more checks: no second page.
+	time.Sleep(3 * time.Second)
+	healthy.Store(true)
+	resolved := rc.waitFor(t, "incident.resolved", in.logs.String)
+	counts := map[string]int{}
+	ids := map[string]bool{}
+	for _, m := range rc.received() {
+		counts[m.Type]++
+		if ids[m.ID] {
+			t.Errorf("webhook-id %s delivered twice", m.ID)
+		}
+		ids[m.ID] = true
+	}
+	if counts["incident.opened"] != 1 || counts["incident.resolved"] != 1 {
+		t.Errorf("got %v, want exactly one opened and one resolved", counts)
+	}
+	if resolved.Data["duration"] == nil || resolved.Data["duration"] == "" {
+		t.Errorf("resolved alert without the outage's duration: %+v", resolved.Data)
+	}
+
+	var log struct {
+		Notifications []struct {
+			Status string `json:"status"`
+		} `json:"notifications"`
+	}
+	_ = json.Unmarshal(in.do(t, "GET", "/api/v1/notifications?channel=ops", "", 200), &log)
+	delivered := 0
+	for _, n := range log.Notifications {
+		if n.Status == "delivered" {
+			delivered++
+		}
+	}
+	if delivered < 2 {
+		t.Errorf("delivery log shows %d delivered, want the opened and the resolved: %+v", delivered, log.Notifications)
+	}
+	in.stop(t)
+}
