@@ -67,6 +67,10 @@ type writer struct {
 	batchSize int
 	interval  time.Duration
 	ch        chan *item
+	// wake tells a waiting run that a batch is full, a flush was asked
+	// for, or the queue closed. Otherwise run sleeps out its interval and
+	// takes the queue in bulk: one wake-up per batch, not one per result.
+	wake chan struct{}
 
 	// mu guards closed and the closing of ch: Record and Flush send under
 	// the read lock, stop closes ch under the write lock, so no send can
@@ -103,6 +107,7 @@ func newWriter(db *DB, o Options) *writer {
 		// Pointers, so that a 64k queue costs 512 KiB up front, not the
 		// size of 64k Observations.
 		ch:     make(chan *item, o.QueueSize),
+		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		lastTS: map[int64]int64{},
 		stmts:  map[stmtKey]*sql.Stmt{},
@@ -130,6 +135,17 @@ func (db *DB) Record(obs uptime.Observation) {
 	}
 	w.pending.Add(1)
 	w.ch <- &item{obs: obs}
+	if len(w.ch) >= w.batchSize {
+		w.signal()
+	}
+}
+
+// signal wakes run if it is waiting; it never blocks.
+func (w *writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Flush waits until every observation recorded before the call is
@@ -152,6 +168,7 @@ func (db *DB) Flush(ctx context.Context) error {
 	select {
 	case w.ch <- it:
 		w.mu.RUnlock()
+		w.signal()
 	case <-ctx.Done():
 		w.mu.RUnlock()
 		return fmt.Errorf("flush results: %w", ctx.Err())
@@ -196,6 +213,7 @@ func (w *writer) stop(ctx context.Context) error {
 		close(w.ch)
 	}
 	w.mu.Unlock()
+	w.signal()
 	<-w.done
 	w.abandon() // release the context's resources
 	return w.stopErr
@@ -231,6 +249,8 @@ func (w *writer) run() {
 		timer.Reset(w.interval)
 	collect:
 		for len(batch) < w.batchSize && len(flushes) == 0 {
+			// Take whatever is queued without waiting, then sleep until
+			// the deadline or a signal rather than waking per result.
 			select {
 			case it, ok := <-w.ch:
 				if !ok {
@@ -238,7 +258,26 @@ func (w *writer) run() {
 					break collect
 				}
 				add(it)
+				continue
+			default:
+			}
+			select {
+			case <-w.wake:
 			case <-timer.C:
+				// Take what arrived while asleep, up to a batch.
+				for len(batch) < w.batchSize {
+					select {
+					case it, ok := <-w.ch:
+						if !ok {
+							open = false
+							break collect
+						}
+						add(it)
+						continue
+					default:
+					}
+					break
+				}
 				break collect
 			}
 		}
