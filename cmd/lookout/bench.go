@@ -48,6 +48,13 @@ type benchReport struct {
 	ReaderRequests   uint64  `json:"reader_requests"`
 	ReaderReqsPerSec float64 `json:"reader_requests_per_sec"`
 	ReaderErrors     uint64  `json:"reader_errors"`
+	// With --outage-after: checks per second before and during the outage,
+	// and what the alert receiver saw.
+	ChecksPerSecBefore float64 `json:"checks_per_sec_before_outage,omitempty"`
+	ChecksPerSecDuring float64 `json:"checks_per_sec_during_outage,omitempty"`
+	OutageRateRatio    float64 `json:"outage_rate_ratio,omitempty"`
+	WebhookRequests    int64   `json:"webhook_requests,omitempty"`
+	IncidentsOpened    int     `json:"incidents_opened,omitempty"`
 }
 
 // runBench starts a farm of healthy HTTP targets on loopback and N targets
@@ -66,6 +73,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		dbPath   = fs.String("db", "", "SQLite file to use (default: a new temporary one)")
 		asJSON   = fs.Bool("json", false, "print the report as JSON")
 		cpuProf  = fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
+		outage   = fs.Duration("outage-after", 0, "make every target fail this long into the measurement (0: never)")
+		slowHook = fs.Duration("slow-webhook", 0, "add a default webhook channel whose receiver takes this long per request")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: lookout bench [flags]\n\nMeasures checks/s, scheduling lateness, CPU per check, write rate, RSS and\nDB bytes per result against an in-process target farm on loopback.\n\nFlags:\n")
@@ -82,7 +91,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUnknown
 	}
 	rep, err := bench(ctx, benchOpts{targets: *n, interval: *interval, duration: *duration, readers: *readers,
-		workers: *workers, listeners: *listen, db: *dbPath, cpuProfile: *cpuProf}, stderr)
+		workers: *workers, listeners: *listen, db: *dbPath, cpuProfile: *cpuProf,
+		outageAfter: *outage, slowWebhook: *slowHook}, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "lookout bench: %v\n", err)
 		return exitWarn
@@ -100,6 +110,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 type benchOpts struct {
 	targets, readers, workers, listeners int
 	interval, duration                   time.Duration
+	outageAfter, slowWebhook             time.Duration
 	db, cpuProfile                       string
 }
 
@@ -164,9 +175,39 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	}
 	defer a.db.Close()
 
+	var hookReqs atomic.Int64
+	stopAlerts := func() {}
+	defer func() { stopAlerts() }()
+	if o.slowWebhook > 0 {
+		hook, url, err := serveLoopback(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hookReqs.Add(1)
+			_, _ = io.Copy(io.Discard, r.Body)
+			select {
+			case <-time.After(o.slowWebhook):
+			case <-r.Context().Done():
+			}
+		}))
+		if err != nil {
+			return rep, err
+		}
+		defer hook.Close()
+		ch := &uptime.Channel{Name: "bench-hook", Kind: "webhook", URL: uptime.Secret(url), Default: true}
+		ch.Normalize()
+		if err := a.db.CreateChannel(ctx, ch); err != nil {
+			return rep, fmt.Errorf("create webhook channel: %w", err)
+		}
+		notifyCtx, cancel := context.WithCancel(ctx)
+		notifyDone := make(chan struct{})
+		go func() { _ = a.notify.Run(notifyCtx); close(notifyDone) }()
+		stopAlerts = func() { cancel(); <-notifyDone }
+	}
+
 	say("registering %d targets at %s against %d loopback listeners", o.targets, o.interval, o.listeners)
 	for i := range o.targets {
 		t := &uptime.Target{Name: fmt.Sprintf("bench-%06d", i), URL: farm.url(i), Interval: uptime.Duration(o.interval)}
+		if o.outageAfter > 0 {
+			t.FailureThreshold = 1 // every target opens an incident at its first failure
+		}
 		t.Normalize()
 		if err := a.db.CreateTarget(ctx, t); err != nil {
 			return rep, fmt.Errorf("register target: %w", err)
@@ -226,10 +267,19 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	w0 := a.db.WriterStats().Written
 	start := time.Now()
 	tick := time.NewTicker(5 * time.Second)
+	var outage <-chan time.Time
+	var atOutage uint64
+	if o.outageAfter > 0 {
+		outage = time.After(o.outageAfter)
+	}
 	for end := start.Add(o.duration); time.Now().Before(end); {
 		select {
 		case <-ctx.Done():
 			return rep, ctx.Err()
+		case <-outage:
+			atOutage = a.sched.Stats().Checks - st0.Checks
+			farm.failing.Store(true)
+			say("every target fails from now on")
 		case <-tick.C:
 			st := a.sched.Stats()
 			say("%4.0fs  checks %d  written %d  in flight %d  lag %s  late p99 %s",
@@ -268,6 +318,19 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	rep.RSSMiB, rep.PeakRSSMiB = rss()
 	rep.ReaderRequests, rep.ReaderErrors = reqs.Load(), reqErrs.Load()
 	rep.ReaderReqsPerSec = float64(rep.ReaderRequests) / elapsed.Seconds()
+	if o.outageAfter > 0 && o.outageAfter < elapsed {
+		rep.ChecksPerSecBefore = float64(atOutage) / o.outageAfter.Seconds()
+		rep.ChecksPerSecDuring = float64(rep.Achieved-atOutage) / (elapsed - o.outageAfter).Seconds()
+		rep.OutageRateRatio = rep.ChecksPerSecDuring / rep.ChecksPerSecBefore
+		open, err := a.db.ListIncidents(ctx, uptime.IncidentFilter{OpenOnly: true, Limit: 1000})
+		if err != nil {
+			return rep, err
+		}
+		rep.IncidentsOpened = len(open)
+		rep.WebhookRequests = hookReqs.Load()
+	}
+	stopAlerts()
+	stopAlerts = func() {}
 	if err := a.db.Close(); err != nil {
 		return rep, err
 	}
@@ -295,10 +358,13 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // net/http server, so that the CPU the bench measures is Lookout's, not the
 // targets': a net/http server would add ~30 µs a check to the figure.
 type farm struct {
-	lns   []net.Listener
-	addrs []string
-	wg    sync.WaitGroup
+	lns     []net.Listener
+	addrs   []string
+	wg      sync.WaitGroup
+	failing atomic.Bool
 }
+
+const farmDown = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"status\":\"DOWN\"}"
 
 const farmResponse = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"UP\"}"
 
@@ -323,14 +389,14 @@ func (f *farm) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		go serveFarmConn(c)
+		go f.serveConn(c)
 	}
 }
 
 // serveFarmConn answers each request on a kept-alive connection: it reads
 // header lines up to the blank one (checks send no body) and writes the
 // fixed response.
-func serveFarmConn(c net.Conn) {
+func (f *farm) serveConn(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReader(c)
 	for {
@@ -343,7 +409,11 @@ func serveFarmConn(c net.Conn) {
 				break
 			}
 		}
-		if _, err := io.WriteString(c, farmResponse); err != nil {
+		resp := farmResponse
+		if f.failing.Load() {
+			resp = farmDown
+		}
+		if _, err := io.WriteString(c, resp); err != nil {
 			return
 		}
 	}
@@ -454,6 +524,11 @@ func printReport(w io.Writer, r benchReport) {
 		{"results persisted per second", fmt.Sprintf("%.1f", r.PersistedPerSec)},
 		{"RSS now / peak", fmt.Sprintf("%.0f / %.0f MiB", r.RSSMiB, r.PeakRSSMiB)},
 		{"DB bytes per result", fmt.Sprintf("%.1f", r.BytesPerResult)},
+	}
+	if r.ChecksPerSecBefore > 0 {
+		rows = append(rows,
+			[2]string{"checks/s before / during outage", fmt.Sprintf("%.1f / %.1f (ratio %.3f)", r.ChecksPerSecBefore, r.ChecksPerSecDuring, r.OutageRateRatio)},
+			[2]string{"incidents open, webhook requests", fmt.Sprintf("%d, %d", r.IncidentsOpened, r.WebhookRequests)})
 	}
 	if r.Readers > 0 {
 		rows = append(rows, [2]string{"reader requests per second", fmt.Sprintf("%.0f (%d errors)", r.ReaderReqsPerSec, r.ReaderErrors)})
