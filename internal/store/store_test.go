@@ -39,6 +39,7 @@ func TestStore(t *testing.T) {
 		{"secrets are stored as given", testSecretsStored},
 		{"reads are not blocked by a write in progress", testReadsDuringWrite},
 		{"ping writes and reads back", testPing},
+		{"a dependency cycle is refused on every write", testDependencyCycles},
 		{"migration status is current after migrate", testMigrationStatus},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {

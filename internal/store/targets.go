@@ -106,7 +106,7 @@ func (db *DB) CreateTarget(ctx context.Context, t *uptime.Target) error {
 		return fmt.Errorf("create target %q: %w", t.Name, dbErr(err))
 	}
 	defer tx.Rollback()
-	id, err := insertTarget(ctx, tx, t, now)
+	id, err := db.insertTarget(ctx, tx, t, now)
 	if err != nil {
 		return fmt.Errorf("create target %q: %w", t.Name, err)
 	}
@@ -142,7 +142,7 @@ func (db *DB) putTarget(ctx context.Context, t *uptime.Target) (created, changed
 	old, err := db.targetForUpdate(ctx, tx, t.Name)
 	switch {
 	case errors.Is(err, uptime.ErrNotFound):
-		id, err := insertTarget(ctx, tx, t, now)
+		id, err := db.insertTarget(ctx, tx, t, now)
 		if err != nil {
 			return false, false, fmt.Errorf("put target %q: %w", t.Name, err)
 		}
@@ -160,7 +160,7 @@ func (db *DB) putTarget(ctx context.Context, t *uptime.Target) (created, changed
 	}
 	next := *t
 	next.ID, next.CreatedAt, next.UpdatedAt = old.ID, old.CreatedAt, now
-	if err := updateTarget(ctx, tx, &next); err != nil {
+	if err := db.updateTarget(ctx, tx, &next); err != nil {
 		return false, false, fmt.Errorf("put target %q: %w", t.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -201,7 +201,7 @@ func (db *DB) UpdateTarget(ctx context.Context, name string, fn func(*uptime.Tar
 		return old, nil
 	}
 	next.UpdatedAt = now
-	if err := updateTarget(ctx, tx, &next); err != nil {
+	if err := db.updateTarget(ctx, tx, &next); err != nil {
 		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -252,7 +252,10 @@ func (db *DB) targetForUpdate(ctx context.Context, tx *sql.Tx, name string) (upt
 	return t, nil
 }
 
-func insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, now time.Time) (int64, error) {
+func (db *DB) insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, now time.Time) (int64, error) {
+	if err := db.refuseCycle(ctx, tx, t); err != nil {
+		return 0, err
+	}
 	spec, err := encodeSpec(t)
 	if err != nil {
 		return 0, err
@@ -271,7 +274,10 @@ func insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, now time.Ti
 }
 
 // updateTarget writes t over the row of t.ID, name included.
-func updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) error {
+func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) error {
+	if err := db.refuseCycle(ctx, tx, t); err != nil {
+		return err
+	}
 	spec, err := encodeSpec(t)
 	if err != nil {
 		return err
@@ -282,6 +288,56 @@ func updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) error {
 		return dbErr(err)
 	}
 	return writeLabels(ctx, tx, t.ID, t.Labels)
+}
+
+// graphLock is the PostgreSQL advisory lock that serialises writes of
+// targets with dependencies, so that two concurrent writes cannot each
+// close half of a cycle. SQLite's single writer serialises them already.
+const graphLock = 0x4c6f6f6b6f7574 // "Lookout"
+
+// refuseCycle returns a *uptime.ValidationError on depends_on when t's
+// dependencies lead back to t. Only the part of the graph reachable from t's
+// dependencies is read, one indexed lookup per target, so a target without
+// dependencies costs nothing.
+func (db *DB) refuseCycle(ctx context.Context, tx *sql.Tx, t *uptime.Target) error {
+	if len(t.DependsOn) == 0 {
+		return nil
+	}
+	if db.driver == DriverPostgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, graphLock); err != nil {
+			return dbErr(err)
+		}
+	}
+	graph := map[string][]string{t.Name: t.DependsOn}
+	queue := slices.Clone(t.DependsOn)
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if _, seen := graph[name]; seen {
+			continue
+		}
+		var spec string
+		err := tx.QueryRowContext(ctx, `SELECT spec FROM targets WHERE name = $1`, name).Scan(&spec)
+		if errors.Is(err, sql.ErrNoRows) {
+			graph[name] = nil // not registered (yet): a leaf
+			continue
+		}
+		if err != nil {
+			return dbErr(err)
+		}
+		var deps struct {
+			DependsOn []string `json:"depends_on"`
+		}
+		if err := json.Unmarshal([]byte(spec), &deps); err != nil {
+			return fmt.Errorf("decode dependencies of %q: %w", name, err)
+		}
+		graph[name] = deps.DependsOn
+		queue = append(queue, deps.DependsOn...)
+	}
+	if cycle := uptime.FindCycle(graph); cycle != nil {
+		return uptime.CycleError(cycle)
+	}
+	return nil
 }
 
 // writeLabels replaces a target's rows in target_labels, the indexed copy of
