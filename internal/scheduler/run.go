@@ -288,10 +288,18 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
 	st, events := e.st.Next(res, e.t.Policy(), now)
 	e.st = st
 	for i := range events {
-		// The state machine knows results, not targets: add who this is
-		// and where its alerts go.
-		events[i].TargetID, events[i].Target = e.t.ID, e.t.Name
-		events[i].Labels, events[i].Channels = e.t.Labels, e.t.Channels
+		// The state machine knows results, not targets: add who this is,
+		// where its alerts go and what its outage is attributed to.
+		ev := &events[i]
+		ev.TargetID, ev.Target = e.t.ID, e.t.Name
+		ev.Labels, ev.Channels = e.t.Labels, e.t.Channels
+		switch ev.Type {
+		case uptime.EventIncidentOpened:
+			ev.Cause = causeOf(&e.t, ev.Components, s.peer)
+			e.cause = ev.Cause
+		case uptime.EventIncidentResolved:
+			ev.Cause, e.cause = e.cause, ""
+		}
 	}
 	s.mu.Unlock()
 
@@ -300,6 +308,20 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
 			"duration_ms", res.Duration.Milliseconds(), "error_class", res.ErrorClass.String(), "err", res.Error)
 	}
 	s.recorder.Record(uptime.Observation{Result: res, State: st, Events: events})
+}
+
+// peer looks a target up by name for the cause rule. s.mu is held.
+func (s *Scheduler) peer(name string) (peer, bool) {
+	e, ok := s.byName[name]
+	if !ok {
+		return peer{}, false
+	}
+	down := e.st.Status == uptime.StatusDown && !e.t.Paused
+	p := peer{down: down}
+	if down {
+		p.cause = e.cause
+	}
+	return p, true
 }
 
 // warnOverload logs, at most once a minute, that slots are being skipped.

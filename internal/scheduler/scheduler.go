@@ -104,6 +104,7 @@ type Scheduler struct {
 
 	mu       sync.Mutex
 	targets  map[int64]*entry
+	byName   map[string]*entry // the same entries by target name, for causes
 	queue    queue
 	started  bool // Run was called
 	stopping bool // Run's context is done: no check starts any more
@@ -137,6 +138,11 @@ type entry struct {
 	// interval or schedule changed meanwhile.
 	retime  bool
 	removed bool
+	// cause is what the open incident's opening was attributed to, for its
+	// resolution and for the causes of its dependents. It is not persisted:
+	// after a restart the store fills a resolution's cause from the
+	// incident, and a dependent is attributed to this target itself.
+	cause string
 
 	// sem serialises the target's checks: the scheduled one and CheckNow.
 	sem chan struct{}
@@ -152,6 +158,7 @@ func New(p Prober, r Recorder, cfg Config) *Scheduler {
 		workers:  cfg.Workers,
 		onStart:  cfg.OnStart,
 		targets:  make(map[int64]*entry),
+		byName:   make(map[string]*entry),
 		wake:     make(chan struct{}, 1),
 	}
 	if s.log == nil {
@@ -196,9 +203,16 @@ func (s *Scheduler) put(t uptime.Target, st *uptime.State) {
 	}
 	same := known && err == nil && e.tmErr == nil &&
 		tm.every == e.tm.every && t.Schedule == e.t.Schedule
+	if known && e.t.Name != t.Name && s.byName[e.t.Name] == e {
+		delete(s.byName, e.t.Name)
+	}
+	s.byName[t.Name] = e
 	e.t, e.tm, e.tmErr = t, tm, err
 	if st != nil {
 		e.st = *st
+		if st.Status != uptime.StatusDown {
+			e.cause = ""
+		}
 	}
 	switch {
 	case e.running:
@@ -228,6 +242,9 @@ func (s *Scheduler) Remove(id int64) {
 	e.removed = true
 	s.dequeue(e)
 	delete(s.targets, id)
+	if s.byName[e.t.Name] == e {
+		delete(s.byName, e.t.Name)
+	}
 }
 
 // State returns a target's current state, and false when it is unknown.

@@ -1,0 +1,121 @@
+package scheduler
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+func TestCauseOf(t *testing.T) {
+	peers := map[string]peer{
+		"postgres-main": {down: true},
+		"redis":         {},
+		"auth":          {down: true, cause: "postgres-main"},
+		"queue":         {down: true},
+	}
+	lookup := func(name string) (peer, bool) { p, ok := peers[name]; return p, ok }
+	down := func(names ...string) []uptime.Component {
+		var cs []uptime.Component
+		for _, n := range names {
+			cs = append(cs, uptime.Component{Name: n, Status: uptime.StatusDown})
+		}
+		return cs
+	}
+	for _, tc := range []struct {
+		name      string
+		dependsOn []string
+		mapping   map[string]string
+		failing   []uptime.Component
+		want      string
+	}{
+		{name: "declared dependency down", dependsOn: []string{"postgres-main"}, want: "postgres-main"},
+		{name: "declared dependency up: no cause", dependsOn: []string{"redis"}, want: ""},
+		{name: "unknown declared dependency: no cause", dependsOn: []string{"gone"}, want: ""},
+		{name: "first down dependency in declared order", dependsOn: []string{"redis", "queue", "postgres-main"}, want: "queue"},
+		{name: "declared dependency wins over a component", dependsOn: []string{"queue"}, failing: down("postgres-main"), want: "queue"},
+		{name: "dependency down with its own cause: the root", dependsOn: []string{"auth"}, want: "postgres-main"},
+		{name: "component mapped to a target", mapping: map[string]string{"db": "postgres-main"}, failing: down("db"), want: "postgres-main"},
+		{name: "component mapped to a target that is up", mapping: map[string]string{"cache": "redis"}, failing: down("cache"), want: "redis"},
+		{name: "component named like a target", failing: down("redis"), want: "redis"},
+		{name: "component naming a target down with a cause: the root", failing: down("auth"), want: "postgres-main"},
+		{name: "unknown component: its name", failing: down("database"), want: "database"},
+		{name: "unknown component mapped: the mapped name", mapping: map[string]string{"db": "pg-replica"}, failing: down("db"), want: "pg-replica"},
+		{name: "a target wins over an unknown component", failing: down("aaa", "redis"), want: "redis"},
+		{name: "several unknown components: the first by name", failing: down("zeta", "database", "mq"), want: "database"},
+		{name: "several targets: the first by name", failing: down("redis", "queue"), want: "queue"},
+		{name: "component naming the target itself is not its cause", failing: down("api"), want: ""},
+		{name: "nothing failing: no cause", dependsOn: []string{"redis"}, failing: nil, want: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := uptime.Target{Name: "api", DependsOn: tc.dependsOn, Components: tc.mapping}
+			if got := causeOf(&tg, tc.failing, lookup); got != tc.want {
+				t.Errorf("causeOf = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The scheduler attributes an opening to a dependency it sees down, and
+// the resolution carries the opening's cause.
+func TestCauseOnEvents(t *testing.T) {
+	s, _, p, r := fixture(Config{})
+	dbDown := true
+	p.status = func(tg uptime.Target, _ int) uptime.Status {
+		if dbDown {
+			return uptime.StatusDown
+		}
+		return uptime.StatusUp
+	}
+	db := target(1, "postgres-main", 10*time.Second)
+	db.FailureThreshold = 1
+	api := target(2, "api", 10*time.Second)
+	api.FailureThreshold, api.DependsOn = 1, []string{"postgres-main"}
+	other := target(3, "other", 10*time.Second)
+	other.FailureThreshold = 1
+	for _, tg := range []uptime.Target{db, api, other} {
+		s.Upsert(tg)
+	}
+	check := func(id int64) {
+		t.Helper()
+		if _, err := s.CheckNow(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	event := func(id int64) uptime.Event {
+		t.Helper()
+		obs := r.of(id)
+		o := obs[len(obs)-1]
+		if len(o.Events) != 1 {
+			t.Fatalf("target %d: events %+v, want one", id, o.Events)
+		}
+		return o.Events[0]
+	}
+	check(1)
+	check(2)
+	check(3)
+	if ev := event(1); ev.Type != uptime.EventIncidentOpened || ev.Cause != "" {
+		t.Errorf("the cause's own opening: %s cause %q, want opened without a cause", ev.Type, ev.Cause)
+	}
+	if ev := event(2); ev.Type != uptime.EventIncidentOpened || ev.Cause != "postgres-main" {
+		t.Errorf("dependent's opening: %s cause %q, want opened caused by postgres-main", ev.Type, ev.Cause)
+	}
+	if ev := event(3); ev.Cause != "" {
+		t.Errorf("unrelated target's opening has cause %q", ev.Cause)
+	}
+	dbDown = false
+	check(2)
+	if ev := event(2); ev.Type != uptime.EventIncidentResolved || ev.Cause != "postgres-main" {
+		t.Errorf("dependent's resolution: %s cause %q, want resolved caused by postgres-main", ev.Type, ev.Cause)
+	}
+
+	// Renamed, the cause is found under its new name only.
+	db.Name = "pg"
+	s.Upsert(db)
+	dbDown = true
+	check(2)
+	if ev := event(2); ev.Cause != "" {
+		t.Errorf("after the rename, cause %q; the old name is no target any more", ev.Cause)
+	}
+}
