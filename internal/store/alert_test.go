@@ -30,6 +30,7 @@ func TestAlerting(t *testing.T) {
 		{"the opening's thread is handed to later alerts", testThread},
 		{"reminders are queued once and not after resolve", testReminder},
 		{"pending openings are claimed for grouping", testClaimPendingOpened},
+		{"resolutions sharing a cause wait and are claimed together", testClaimPendingByCause},
 		{"channels are stored with their secrets", testChannelsCRUD},
 		{"deleting a channel skips its pending deliveries", testDeleteChannel},
 		{"deleting a target skips its pending deliveries", testDeleteTargetAlerts},
@@ -567,7 +568,7 @@ func testClaimPendingOpened(t *testing.T, e *env) {
 		t.Fatalf("claimed %v before group_wait", got)
 	}
 	now := t0.Add(10 * time.Second)
-	ds, err := e.ClaimPendingOpened(bg, "ops", now, time.Hour)
+	ds, err := e.ClaimPending(bg, "ops", uptime.EventIncidentOpened, "", now, time.Hour)
 	fatalIf(t, err, "claim pending opened")
 	var got []string
 	for _, d := range ds {
@@ -576,7 +577,7 @@ func testClaimPendingOpened(t *testing.T, e *env) {
 	if diff := cmp.Diff([]string{"ops:a", "ops:b"}, got); diff != "" {
 		t.Errorf("pending openings (-want +got):\n%s", diff)
 	}
-	ds, err = e.ClaimPendingOpened(bg, "ops", now, time.Hour)
+	ds, err = e.ClaimPending(bg, "ops", uptime.EventIncidentOpened, "", now, time.Hour)
 	fatalIf(t, err, "claim again")
 	if len(ds) != 0 {
 		t.Errorf("claimed leased openings again: %+v", ds)
@@ -590,6 +591,95 @@ func testClaimPendingOpened(t *testing.T, e *env) {
 	}
 	if diff := cmp.Diff([]string{"other:a", "other:b", "ops:c", "other:c"}, left); diff != "" {
 		t.Errorf("left to claim (-want +got):\n%s", diff)
+	}
+}
+
+// targetsOf lists "channel:target" of deliveries, in their order.
+func targetsOf(ds []uptime.Delivery) []string {
+	out := []string{}
+	for _, d := range ds {
+		out = append(out, d.Channel+":"+d.Event.Target)
+	}
+	return out
+}
+
+func testClaimPendingByCause(t *testing.T, e *env) {
+	const wait = time.Minute
+	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(wait) })
+	t0 := e.clock.Now()
+	pg := e.mustTarget(t, "pg", nil)
+	a := e.mustTarget(t, "a", nil)
+	b := e.mustTarget(t, "b", nil)
+	c := e.mustTarget(t, "c", nil)
+	d := e.mustTarget(t, "d", nil)
+	caused := func(ev uptime.Event, cause string) uptime.Event { ev.Cause = cause; return ev }
+	e.recordEvents(t, pg, t0, opened(t0))
+	e.recordEvents(t, a, t0, caused(opened(t0), "pg"))
+	e.recordEvents(t, b, t0.Add(time.Second), caused(opened(t0), "pg"))
+	e.recordEvents(t, c, t0.Add(time.Second), opened(t0))
+	e.recordEvents(t, d, t0.Add(2*time.Second), caused(opened(t0), "database"))
+	in, err := e.OpenIncident(bg, a.ID)
+	fatalIf(t, err, "open incident of a")
+	if in.Cause != "pg" {
+		t.Errorf("incident of a records cause %q, want pg", in.Cause)
+	}
+
+	// Openings by cause: the cause's own and its dependents'.
+	ds, err := e.ClaimPending(bg, "ops", uptime.EventIncidentOpened, "pg", t0.Add(5*time.Second), time.Hour)
+	fatalIf(t, err, "claim openings caused by pg")
+	if diff := cmp.Diff([]string{"ops:pg", "ops:a", "ops:b"}, targetsOf(ds)); diff != "" {
+		t.Errorf("openings caused by pg (-want +got):\n%s", diff)
+	}
+	rest, err := e.ClaimDeliveries(bg, t0.Add(2*wait), time.Minute, 10)
+	fatalIf(t, err, "claim the rest")
+	if diff := cmp.Diff([]string{"ops:c", "ops:d"}, targetsOf(rest)); diff != "" {
+		t.Errorf("the other openings (-want +got):\n%s", diff)
+	}
+	for _, dl := range append(ds, rest...) {
+		fatalIf(t, e.FinishDelivery(bg, dl.ID, uptime.DeliveryUpdate{Status: uptime.DeliveryDelivered}), "deliver %d", dl.ID)
+	}
+
+	// a's resolution comes without its cause (the scheduler restarted): the
+	// incident supplies it. pg's own resolution waits with its dependents';
+	// c's, which nothing is attributed to, is due at once.
+	t1 := t0.Add(10 * time.Minute)
+	e.recordEvents(t, a, t1, resolved(t0, 4))
+	e.recordEvents(t, b, t1, caused(resolved(t0, 4), "pg"))
+	e.recordEvents(t, pg, t1.Add(time.Second), resolved(t0, 4))
+	e.recordEvents(t, c, t1.Add(time.Second), resolved(t0, 4))
+	e.recordEvents(t, d, t1.Add(2*time.Second), resolved(t0, 4))
+	due := map[string]time.Time{}
+	for _, dl := range e.deliveries(t, uptime.DeliveryFilter{Status: uptime.DeliveryPending}) {
+		due[dl.Event.Target+":"+dl.Event.Cause] = dl.NextAt
+	}
+	want := map[string]time.Time{
+		"a:pg": t1.Add(wait), "b:pg": t1.Add(wait), "pg:": t1.Add(time.Second + wait),
+		"c:": t1.Add(time.Second), "d:database": t1.Add(2*time.Second + wait),
+	}
+	if diff := cmp.Diff(want, due); diff != "" {
+		t.Errorf("pending resolutions target:cause → due (-want +got):\n%s", diff)
+	}
+
+	now := t1.Add(5 * time.Second)
+	ds, err = e.ClaimPending(bg, "ops", uptime.EventIncidentResolved, "pg", now, time.Minute)
+	fatalIf(t, err, "claim resolutions caused by pg")
+	if diff := cmp.Diff([]string{"ops:a", "ops:b", "ops:pg"}, targetsOf(ds)); diff != "" {
+		t.Errorf("resolutions caused by pg (-want +got):\n%s", diff)
+	}
+	ds, err = e.ClaimPending(bg, "ops", uptime.EventIncidentResolved, "pg", now, time.Minute)
+	fatalIf(t, err, "claim again")
+	if len(ds) != 0 {
+		t.Errorf("claimed leased resolutions again: %v", targetsOf(ds))
+	}
+	ds, err = e.ClaimPending(bg, "ops", uptime.EventIncidentResolved, "database", now, time.Minute)
+	fatalIf(t, err, "claim resolutions caused by database")
+	if diff := cmp.Diff([]string{"ops:d"}, targetsOf(ds)); diff != "" {
+		t.Errorf("resolutions caused by database (-want +got):\n%s", diff)
+	}
+	ds, err = e.ClaimPending(bg, "ops", uptime.EventIncidentResolved, "", now, time.Minute)
+	fatalIf(t, err, "claim every resolution")
+	if diff := cmp.Diff([]string{"ops:c"}, targetsOf(ds)); diff != "" {
+		t.Errorf("resolutions left (-want +got):\n%s", diff)
 	}
 }
 

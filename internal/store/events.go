@@ -73,6 +73,9 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 		return err
 	}
 	ev.IncidentID = open
+	// grouped says a resolution waits group_wait like an opening: it is
+	// sent in one message with the others of its cause.
+	grouped := false
 	switch ev.Type {
 	case uptime.EventIncidentOpened:
 		if open != 0 {
@@ -80,8 +83,9 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 			// suppressed, alerted now that the target is stable.
 			_, err := tx.ExecContext(ctx, `UPDATE incidents SET failures = $2, suppressed = $3,
 				last_error = CASE WHEN $4 = '' THEN last_error ELSE $4 END,
-				error_class = CASE WHEN $4 = '' THEN error_class ELSE $5 END WHERE id = $1`,
-				open, ev.Failures, ev.Suppressed, cleanText(ev.Error), int64(ev.ErrorClass))
+				error_class = CASE WHEN $4 = '' THEN error_class ELSE $5 END,
+				cause = CASE WHEN $6 = '' THEN cause ELSE $6 END WHERE id = $1`,
+				open, ev.Failures, ev.Suppressed, cleanText(ev.Error), int64(ev.ErrorClass), cleanText(ev.Cause))
 			if err != nil {
 				return dbErr(err)
 			}
@@ -102,9 +106,27 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 		if open == 0 {
 			break // opened before incidents were kept
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET resolved_at = $2, failures = $3 WHERE id = $1`,
-			open, ev.At.UnixMilli(), ev.Failures); err != nil {
+		// The resolution speaks of the cause its opening was attributed
+		// to, even when the scheduler no longer knows it (a restart).
+		var cause string
+		var started int64
+		err := tx.QueryRowContext(ctx, `UPDATE incidents SET resolved_at = $2, failures = $3 WHERE id = $1
+			RETURNING cause, started_at`, open, ev.At.UnixMilli(), ev.Failures).Scan(&cause, &started)
+		if err != nil {
 			return dbErr(err)
+		}
+		if cause != "" {
+			ev.Cause = cause
+		}
+		grouped = ev.Cause != ""
+		if !grouped && ev.Target != "" {
+			// The resolution of a cause waits with its dependents', so that
+			// they recover in one message.
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM incidents
+				WHERE cause = $1 AND (resolved_at = 0 OR resolved_at >= $2))`,
+				ev.Target, started).Scan(&grouped); err != nil {
+				return dbErr(err)
+			}
 		}
 		// A reminder waiting for its time would hold the resolution back
 		// (deliveries go out in order); it has nothing left to remind of.
@@ -125,7 +147,7 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 			continue
 		}
 		next := ev.At
-		if ev.Type == uptime.EventIncidentOpened {
+		if ev.Type == uptime.EventIncidentOpened || grouped {
 			next = next.Add(ch.GroupWait.D())
 		}
 		if err := insertDelivery(ctx, tx, ev, ch.Name, next, now); err != nil {

@@ -146,19 +146,30 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 	return out, nil
 }
 
-// ClaimPendingOpened leases every pending incident.opened delivery of
-// channel whose event happened at or before now, even if it is not due
-// yet: the dispatcher folds the incidents that opened within a channel's
-// group_wait into one message. Deliveries leased by another claimer, or
-// queued behind an earlier unfinished one of their target, are left out.
-// It returns them ordered by id, as ClaimDeliveries does (at most 1000).
-// Errors are the database's.
-func (db *DB) ClaimPendingOpened(ctx context.Context, channel string, now time.Time, lease time.Duration) ([]uptime.Delivery, error) {
-	out, err := db.claim(ctx, now, lease, MaxClaimLimit,
-		`d.channel = $3 AND d.event_type = $4 AND EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id AND e.at <= $1)`,
-		channel, string(uptime.EventIncidentOpened))
+// ClaimPending leases every pending delivery of eventType to channel whose
+// event happened at or before now, even if it is not due yet: the
+// dispatcher folds the incidents that opened (or, sharing a cause,
+// resolved) within a channel's group_wait into one message. With cause
+// set, only the deliveries of incidents attributed to cause are claimed,
+// and those of the target named cause itself when its incident has no
+// cause: the cause and its dependents make one message. Deliveries leased
+// by another claimer, or queued behind an earlier unfinished one of their
+// target, are left out. It returns them ordered by id, as ClaimDeliveries
+// does (at most 1000). Errors are the database's.
+func (db *DB) ClaimPending(ctx context.Context, channel string, eventType uptime.EventType, cause string, now time.Time, lease time.Duration) ([]uptime.Delivery, error) {
+	cond := `d.channel = $3 AND d.event_type = $4 AND EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id AND e.at <= $1)`
+	args := []any{channel, string(eventType)}
+	if cause != "" {
+		cond += ` AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = d.incident_id
+			AND (i.cause = $5 OR (i.cause = '' AND i.target_id IN (SELECT t.id FROM targets t WHERE t.name = $5))))`
+		args = append(args, cause)
+	}
+	out, err := db.claim(ctx, now, lease, MaxClaimLimit, cond, args...)
 	if err != nil {
-		return nil, fmt.Errorf("claim opened deliveries of channel %q: %w", channel, err)
+		if cause != "" {
+			return nil, fmt.Errorf("claim %s deliveries of channel %q caused by %q: %w", eventType, channel, cause, err)
+		}
+		return nil, fmt.Errorf("claim %s deliveries of channel %q: %w", eventType, channel, err)
 	}
 	return out, nil
 }
@@ -395,4 +406,9 @@ func (db *DB) OpeningDelivered(ctx context.Context, incidentID int64, channel st
 		return false, fmt.Errorf("opening of incident %d delivered to %q: %w", incidentID, channel, dbErr(err))
 	}
 	return ok, nil
+}
+
+// ClaimPendingOpened is ClaimPending of every incident.opened delivery.
+func (db *DB) ClaimPendingOpened(ctx context.Context, channel string, now time.Time, lease time.Duration) ([]uptime.Delivery, error) {
+	return db.ClaimPending(ctx, channel, uptime.EventIncidentOpened, "", now, lease)
 }
