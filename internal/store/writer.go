@@ -327,10 +327,11 @@ func (w *writer) commit(batch []*item) error {
 		return nil
 	}
 	results, states := w.rows(batch)
+	comps := batchComponents(batch, results)
 	events := batchEvents(batch)
 	backoff := minBackoff
 	for {
-		n, err := w.write(results, states, events)
+		n, err := w.write(results, states, comps, events)
 		if err == nil {
 			w.written.Add(uint64(n))
 			w.dropped.Add(uint64(len(batch) - n))
@@ -432,9 +433,9 @@ func cleanText(s string) string {
 	return uptime.Truncate(s, uptime.MaxErrorLen)
 }
 
-// write commits one batch's results, states and events in one transaction
-// and returns how many results were inserted.
-func (w *writer) write(results []resultRow, states []stateRow, events []uptime.Event) (int, error) {
+// write commits one batch's results, states, components and events in one
+// transaction and returns how many results were inserted.
+func (w *writer) write(results []resultRow, states []stateRow, comps componentBatch, events []uptime.Event) (int, error) {
 	ctx, cancel := context.WithTimeout(w.ctx, writeTimeout)
 	defer cancel()
 	// Prepare before BEGIN: on SQLite the pool's only connection is the
@@ -450,6 +451,9 @@ func (w *writer) write(results []resultRow, states []stateRow, events []uptime.E
 				}
 			}
 		}
+	}
+	if err := w.prepareComponents(ctx, comps); err != nil {
+		return 0, fmt.Errorf("prepare: %w", err)
 	}
 	tx, err := w.db.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -478,6 +482,9 @@ func (w *writer) write(results []resultRow, states []stateRow, events []uptime.E
 		if _, err := w.exec(ctx, tx, stmtStates, len(part), args); err != nil {
 			return 0, fmt.Errorf("upsert target state: %w", err)
 		}
+	}
+	if err := w.writeComponents(ctx, tx, comps); err != nil {
+		return 0, err
 	}
 	// Incidents and their outbox rows go in this same transaction, so that
 	// an alert exists if and only if the state change that caused it does.
@@ -524,6 +531,8 @@ type stmtKind int
 const (
 	stmtResults stmtKind = iota
 	stmtStates
+	stmtComponents
+	stmtComponentResults
 )
 
 type stmtKey struct {
@@ -560,6 +569,10 @@ func (k stmtKind) sql(n int, anon bool) string {
 			failing_since = excluded.failing_since,
 			incident_failures = excluded.incident_failures, notified = excluded.notified,
 			flapping = excluded.flapping, flips = excluded.flips`)
+	case stmtComponents:
+		return componentsSQL(n, anon)
+	case stmtComponentResults:
+		return componentResultsSQL(n, anon)
 	}
 	panic(fmt.Sprintf("store: unknown statement kind %d", k))
 }
