@@ -12,11 +12,14 @@ import (
 // storeTimeout bounds one outbox write made after shutdown began.
 const storeTimeout = 5 * time.Second
 
-// job is one send to one channel: a single delivery, or the openings
-// grouped into one message.
+// job is one send to one channel: a single delivery, or the openings or
+// resolutions grouped into one message.
 type job struct {
 	channel string
 	ds      []uptime.Delivery
+	// cause, when set, is what every delivery of the group is attributed
+	// to (or the target of that name itself).
+	cause   string
 	w       *world
 	claimed time.Time // wall clock of the claim, for the lease
 }
@@ -72,9 +75,14 @@ func (d *Dispatcher) poll(ctx context.Context) {
 	}
 }
 
-// plan turns one channel's claimed deliveries into jobs in id order; its
+// plan turns one channel's claimed deliveries into jobs in id order. Its
 // openings, with every other opening pending for the channel, become one
-// grouped job where the first of them stood.
+// job per cause where the first of them stood: the openings attributed to
+// a cause, and that cause's own, make one message; those with no cause
+// another, as before. A resolution joins the other pending resolutions of
+// its cause (its cause, or itself when it has none: the dependents that
+// name it) into one job where the first of them stood, and so do the
+// reminders of one cause claimed together.
 func (d *Dispatcher) plan(ctx context.Context, ch string, ds []uptime.Delivery, now time.Time, w *world, claimed time.Time) []job {
 	var openings []uptime.Delivery
 	for _, dl := range ds {
@@ -83,30 +91,129 @@ func (d *Dispatcher) plan(ctx context.Context, ch string, ds []uptime.Delivery, 
 		}
 	}
 	if len(openings) > 0 {
-		more, err := d.out.ClaimPendingOpened(ctx, ch, now, d.cfg.Lease)
+		more, err := d.out.ClaimPending(ctx, ch, uptime.EventIncidentOpened, "", now, d.cfg.Lease)
 		if err != nil {
 			d.log.Warn("claim pending openings", "channel", ch, "err", err)
 		}
-		for _, dl := range d.take(more) {
-			if !slices.ContainsFunc(openings, func(o uptime.Delivery) bool { return o.ID == dl.ID }) {
-				openings = append(openings, dl)
+		openings = merge(openings, d.take(more))
+	}
+	resolutions := map[string][]uptime.Delivery{}
+	for _, dl := range ds {
+		if dl.Event.Type != uptime.EventIncidentResolved {
+			continue
+		}
+		key := resolvedKey(dl.Event)
+		if _, seen := resolutions[key]; !seen {
+			more, err := d.out.ClaimPending(ctx, ch, uptime.EventIncidentResolved, key, now, d.cfg.Lease)
+			if err != nil {
+				d.log.Warn("claim pending resolutions", "channel", ch, "cause", key, "err", err)
+			}
+			resolutions[key] = d.take(more)
+		}
+		resolutions[key] = merge(resolutions[key], []uptime.Delivery{dl})
+	}
+
+	// Reminders of one cause fall due together (they were queued when
+	// their grouped opening was sent): one message for them too.
+	var reminders []uptime.Delivery
+	for _, dl := range ds {
+		if dl.Event.Type == uptime.EventIncidentReminder {
+			reminders = append(reminders, dl)
+		}
+	}
+	reminded := map[int64]causeGroup{}
+	for _, g := range byCause(reminders) {
+		if g.cause != "" {
+			for _, dl := range g.ds {
+				reminded[dl.ID] = g
 			}
 		}
-		slices.SortFunc(openings, func(a, b uptime.Delivery) int { return cmpInt(a.ID, b.ID) })
 	}
+
 	var jobs []job
 	grouped := false
+	done := map[string]bool{}
 	for _, dl := range ds {
-		if dl.Event.Type == uptime.EventIncidentOpened {
-			if !grouped {
-				jobs = append(jobs, job{channel: ch, ds: openings, w: w, claimed: claimed})
-				grouped = true
+		if g, ok := reminded[dl.ID]; ok {
+			if g.ds[0].ID == dl.ID {
+				jobs = append(jobs, job{channel: ch, ds: g.ds, cause: g.cause, w: w, claimed: claimed})
 			}
 			continue
 		}
-		jobs = append(jobs, job{channel: ch, ds: []uptime.Delivery{dl}, w: w, claimed: claimed})
+		switch dl.Event.Type {
+		case uptime.EventIncidentOpened:
+			if !grouped {
+				for _, g := range byCause(openings) {
+					jobs = append(jobs, job{channel: ch, ds: g.ds, cause: g.cause, w: w, claimed: claimed})
+				}
+				grouped = true
+			}
+		case uptime.EventIncidentResolved:
+			key := resolvedKey(dl.Event)
+			if !done[key] {
+				jobs = append(jobs, job{channel: ch, ds: resolutions[key], cause: key, w: w, claimed: claimed})
+				done[key] = true
+			}
+		default:
+			jobs = append(jobs, job{channel: ch, ds: []uptime.Delivery{dl}, w: w, claimed: claimed})
+		}
 	}
 	return jobs
+}
+
+// resolvedKey is what a resolution is grouped under: its cause, or its own
+// target, whose dependents' resolutions name it as their cause.
+func resolvedKey(ev uptime.Event) string {
+	if ev.Cause != "" {
+		return ev.Cause
+	}
+	return ev.Target
+}
+
+// merge adds more to ds, leaving out those already there, in id order.
+func merge(ds, more []uptime.Delivery) []uptime.Delivery {
+	for _, dl := range more {
+		if !slices.ContainsFunc(ds, func(o uptime.Delivery) bool { return o.ID == dl.ID }) {
+			ds = append(ds, dl)
+		}
+	}
+	slices.SortFunc(ds, func(a, b uptime.Delivery) int { return cmpInt(a.ID, b.ID) })
+	return ds
+}
+
+// causeGroup is the openings of one message.
+type causeGroup struct {
+	cause string
+	ds    []uptime.Delivery
+}
+
+// byCause splits openings (in id order) by cause, in order of each group's
+// first opening. An opening without a cause joins the group of the
+// openings attributed to its target, if any: the cause is down too;
+// the others without a cause make one group, as before causes.
+func byCause(openings []uptime.Delivery) []causeGroup {
+	causes := map[string]bool{}
+	for _, dl := range openings {
+		if dl.Event.Cause != "" {
+			causes[dl.Event.Cause] = true
+		}
+	}
+	var out []causeGroup
+	at := map[string]int{}
+	for _, dl := range openings {
+		key := dl.Event.Cause
+		if key == "" && causes[dl.Event.Target] {
+			key = dl.Event.Target
+		}
+		i, ok := at[key]
+		if !ok {
+			i = len(out)
+			at[key] = i
+			out = append(out, causeGroup{cause: key})
+		}
+		out[i].ds = append(out[i].ds, dl)
+	}
+	return out
 }
 
 func cmpInt(a, b int64) int {
@@ -247,6 +354,9 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 	m := message{
 		Type: send[0].Event.Type, Events: evs, Channel: c.Name, ID: messageID(ids),
 		Thread: send[0].Thread, Dashboard: d.cfg.DashboardURL,
+	}
+	if len(send) > 1 {
+		m.Cause = j.cause
 	}
 	if err := d.limiter.wait(ctx, k.rateKey(c), d.gap(k)); err != nil {
 		return // shutting down; the leases run out

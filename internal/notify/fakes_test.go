@@ -70,7 +70,7 @@ func (o *memOutbox) add(ev uptime.Event, channel string, created time.Time) int6
 	o.nextID++
 	ev.ID = o.nextID
 	next := created
-	if ev.Type == uptime.EventIncidentOpened {
+	if ev.Type == uptime.EventIncidentOpened || ev.Type == uptime.EventIncidentResolved && o.isCaused(ev) {
 		for _, c := range o.channels {
 			if c.Name == channel {
 				c.Normalize()
@@ -138,13 +138,30 @@ func (o *memOutbox) ClaimDeliveries(_ context.Context, now time.Time, lease time
 	return out, nil
 }
 
-func (o *memOutbox) ClaimPendingOpened(_ context.Context, channel string, now time.Time, lease time.Duration) ([]uptime.Delivery, error) {
+// isCaused says a resolution waits group_wait as the store has it: it has
+// a cause, or an incident is attributed to its target. o.mu is held.
+func (o *memOutbox) isCaused(ev uptime.Event) bool {
+	if ev.Cause != "" {
+		return true
+	}
+	for _, inc := range o.incidents {
+		if inc.opened.Cause != "" && inc.opened.Cause == ev.Target {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *memOutbox) ClaimPending(_ context.Context, channel string, typ uptime.EventType, cause string, now time.Time, lease time.Duration) ([]uptime.Delivery, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []uptime.Delivery
 	for i, m := range o.ds {
-		if m.d.Status != uptime.DeliveryPending || m.d.Channel != channel || m.d.Event.Type != uptime.EventIncidentOpened ||
+		if m.d.Status != uptime.DeliveryPending || m.d.Channel != channel || m.d.Event.Type != typ ||
 			m.d.CreatedAt.After(now) || m.leased.After(now) || o.blocked(i) {
+			continue
+		}
+		if ev := m.d.Event; cause != "" && ev.Cause != cause && (ev.Cause != "" || ev.Target != cause) {
 			continue
 		}
 		m.leased = now.Add(lease)

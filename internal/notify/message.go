@@ -11,11 +11,15 @@ import (
 )
 
 // message is one alert to render for one channel: a single event, or the
-// openings of several targets grouped into one.
+// openings (or resolutions) of several targets grouped into one.
 type message struct {
 	Type uptime.EventType
-	// Events holds one event, or every opening of a grouped message.
+	// Events holds one event, or every event of a grouped message.
 	Events []uptime.Event
+	// Cause, set on a grouped message only, is what its events are
+	// attributed to; the cause's own event, when it is a target that is
+	// down too, is among them.
+	Cause string
 	// Channel is the Lookout channel's name.
 	Channel string
 	// ID is stable across retries of the same deliveries: the webhook-id.
@@ -29,6 +33,19 @@ type message struct {
 
 // grouped reports whether m speaks of several targets.
 func (m message) grouped() bool { return len(m.Events) > 1 }
+
+// byCause splits a grouped message's events into the cause's own, if it
+// is among them, and its dependents'.
+func (m message) byCause() (own *uptime.Event, dependents []uptime.Event) {
+	for i, e := range m.Events {
+		if own == nil && e.Target == m.Cause && e.Cause == "" {
+			own = &m.Events[i]
+			continue
+		}
+		dependents = append(dependents, e)
+	}
+	return own, dependents
+}
 
 // first is the event a single message is about.
 func (m message) first() uptime.Event { return m.Events[0] }

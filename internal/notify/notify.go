@@ -28,10 +28,12 @@ type Outbox interface {
 	// delivery while an earlier delivery for the same target and channel
 	// is unfinished. Event, IncidentResolvedAt and Thread are filled.
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]uptime.Delivery, error)
-	// ClaimPendingOpened leases and returns every pending, unleased
-	// incident.opened delivery of the channel created by now, even one
-	// whose group_wait has not passed, under the same ordering rule.
-	ClaimPendingOpened(ctx context.Context, channel string, now time.Time, lease time.Duration) ([]uptime.Delivery, error)
+	// ClaimPending leases and returns every pending, unleased delivery of
+	// eventType to the channel whose event happened by now, even one whose
+	// group_wait has not passed, under the same ordering rule. With cause
+	// set, only those of incidents attributed to cause, and of the target
+	// named cause when its own incident has none.
+	ClaimPending(ctx context.Context, channel string, eventType uptime.EventType, cause string, now time.Time, lease time.Duration) ([]uptime.Delivery, error)
 	// FinishDelivery records the outcome of handling a claimed delivery
 	// and releases its lease.
 	FinishDelivery(ctx context.Context, id int64, u uptime.DeliveryUpdate) error

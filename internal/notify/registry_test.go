@@ -47,14 +47,43 @@ func samples() map[string]message {
 	reminder := open
 	reminder.Type, reminder.At = uptime.EventIncidentReminder, t0.Add(4*time.Hour)
 	resolved := uptime.Event{Type: uptime.EventIncidentResolved, At: t0.Add(12*time.Minute + 30*time.Second), Since: since, Failures: 9, IncidentID: 41, Target: "api", Labels: labels}
+	// A database and three services that report it failing.
+	cause := uptime.Event{Type: uptime.EventIncidentOpened, At: t0, Since: since,
+		Error: "dial tcp 10.0.0.9:5432: connect: connection refused", ErrorClass: uptime.ClassRefused, Failures: 3,
+		IncidentID: 40, Target: "postgres-main", Labels: labels}
+	caused := []uptime.Event{cause}
+	for i, name := range []string{"api", "web", "billing"} {
+		e := open
+		e.Target, e.IncidentID, e.Cause = name, int64(41+i), "postgres-main"
+		e.At = t0.Add(time.Duration(i+1) * time.Second)
+		caused = append(caused, e)
+	}
+	var reminded []uptime.Event
+	for _, e := range caused {
+		e.Type, e.At = uptime.EventIncidentReminder, e.At.Add(4*time.Hour)
+		reminded = append(reminded, e)
+	}
+	var recovered []uptime.Event
+	for i, e := range caused {
+		recovered = append(recovered, uptime.Event{Type: uptime.EventIncidentResolved, At: t0.Add(12*time.Minute + time.Duration(i)*time.Second),
+			Since: e.Since, Failures: 9, IncidentID: e.IncidentID, Target: e.Target, Labels: labels, Cause: e.Cause})
+	}
+	byCause := func(typ uptime.EventType, evs []uptime.Event) message {
+		m := with(typ, evs...)
+		m.Cause = "postgres-main"
+		return m
+	}
 	return map[string]message{
-		"opened":   with(uptime.EventIncidentOpened, open),
-		"grouped":  with(uptime.EventIncidentOpened, group...),
-		"reminder": with(uptime.EventIncidentReminder, reminder),
-		"resolved": with(uptime.EventIncidentResolved, resolved),
-		"flapping": with(uptime.EventFlapping, uptime.Event{Type: uptime.EventFlapping, At: t0, Since: t0.Add(-20 * time.Minute), Target: "api", Labels: labels}),
-		"stable":   with(uptime.EventStable, uptime.Event{Type: uptime.EventStable, At: t0, Target: "api", Labels: labels}),
-		"test":     with(uptime.EventChannelTest, uptime.Event{Type: uptime.EventChannelTest, At: t0}),
+		"opened":         with(uptime.EventIncidentOpened, open),
+		"grouped":        with(uptime.EventIncidentOpened, group...),
+		"cause_opened":   byCause(uptime.EventIncidentOpened, caused),
+		"cause_reminder": byCause(uptime.EventIncidentReminder, reminded),
+		"cause_resolved": byCause(uptime.EventIncidentResolved, recovered),
+		"reminder":       with(uptime.EventIncidentReminder, reminder),
+		"resolved":       with(uptime.EventIncidentResolved, resolved),
+		"flapping":       with(uptime.EventFlapping, uptime.Event{Type: uptime.EventFlapping, At: t0, Since: t0.Add(-20 * time.Minute), Target: "api", Labels: labels}),
+		"stable":         with(uptime.EventStable, uptime.Event{Type: uptime.EventStable, At: t0, Target: "api", Labels: labels}),
+		"test":           with(uptime.EventChannelTest, uptime.Event{Type: uptime.EventChannelTest, At: t0}),
 	}
 }
 

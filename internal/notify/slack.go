@@ -144,6 +144,12 @@ func slackRender(m message) (string, []slack.Block) {
 func slackCompose(m message) (string, []slack.Block) {
 	e := m.first()
 	switch {
+	case m.Type == uptime.EventIncidentOpened && m.grouped() && m.Cause != "":
+		return slackCauseOpened(m)
+	case m.Type == uptime.EventIncidentReminder && m.grouped() && m.Cause != "":
+		return slackCauseOpened(m)
+	case m.Type == uptime.EventIncidentResolved && m.grouped() && m.Cause != "":
+		return slackCauseResolved(m)
 	case m.Type == uptime.EventIncidentOpened && m.grouped():
 		return slackGrouped(m)
 	case m.Type == uptime.EventIncidentOpened:
@@ -221,6 +227,94 @@ func slackGrouped(m message) (string, []slack.Block) {
 		mrkdwn(uptime.Truncate(strings.Join(lines, "\n"), 2900)),
 	}
 	return text, append(blocks, link(m.dashboardURL(), "Open Lookout")...)
+}
+
+// slackCauseOpened is one message for a cause and the dependents it took
+// down: "postgres-main down — 10 dependents affected"; a reminder of them
+// says "still down".
+func slackCauseOpened(m message) (string, []slack.Block) {
+	own, deps := m.byCause()
+	title := fmt.Sprintf("🔴 %s down — %s affected", m.Cause, dependents(len(deps)))
+	if m.Type == uptime.EventIncidentReminder {
+		title = fmt.Sprintf("🔴 %s still down — %s affected", m.Cause, dependents(len(deps)))
+	}
+	var first string
+	if own != nil {
+		first = fmt.Sprintf("%s has been down since %s", slackName(m, own.Target), clock(since(*own)))
+		if own.Error != "" {
+			first += ": " + esc(uptime.Truncate(classed(*own), 200))
+		}
+	} else {
+		first = fmt.Sprintf("*Probable cause*: *%s*, reported failing by its dependents.", esc(m.Cause))
+	}
+	lines := slackLines(m, deps, func(e uptime.Event) string {
+		line := fmt.Sprintf("• %s since %s", slackName(m, e.Target), clock(since(e)))
+		if e.Error != "" {
+			line += ": " + esc(uptime.Truncate(classed(e), 100))
+		}
+		return line
+	})
+	blocks := []slack.Block{
+		header(title),
+		mrkdwn(uptime.Truncate(first, 2900)),
+		mrkdwn(uptime.Truncate("*Affected dependents*\n"+strings.Join(lines, "\n"), 2900)),
+	}
+	return title + ": " + uptime.Truncate(targetList(deps), 500), append(blocks, link(m.dashboardURL(), "Open Lookout")...)
+}
+
+// slackCauseResolved is one message for a cause's recovery and its
+// dependents'.
+func slackCauseResolved(m message) (string, []slack.Block) {
+	own, deps := m.byCause()
+	title := fmt.Sprintf("✅ %s recovered — %s back up", m.Cause, dependents(len(deps)))
+	blocks := []slack.Block{header(title)}
+	if own != nil {
+		blocks = append(blocks, mrkdwn(fmt.Sprintf("%s was down for *%s*, from %s to %s.",
+			slackName(m, own.Target), human(own.Duration()), clock(since(*own)), clock(own.At))))
+	}
+	lines := slackLines(m, deps, func(e uptime.Event) string {
+		return fmt.Sprintf("• %s was down for %s, until %s", slackName(m, e.Target), human(e.Duration()), clock(e.At))
+	})
+	blocks = append(blocks, mrkdwn(uptime.Truncate("*Recovered dependents*\n"+strings.Join(lines, "\n"), 2900)))
+	return title + ": " + uptime.Truncate(targetList(deps), 500), append(blocks, link(m.dashboardURL(), "Open Lookout")...)
+}
+
+// dependents is "1 dependent" or "10 dependents".
+func dependents(n int) string {
+	if n == 1 {
+		return "1 dependent"
+	}
+	return fmt.Sprintf("%d dependents", n)
+}
+
+// targetList is "a, b, c".
+func targetList(evs []uptime.Event) string {
+	names := make([]string, len(evs))
+	for i, e := range evs {
+		names[i] = e.Target
+	}
+	return strings.Join(names, ", ")
+}
+
+// slackName is a target's name in mrkdwn, linked to the dashboard.
+func slackName(m message, name string) string {
+	if u := m.targetURL(name); u != "" {
+		return fmt.Sprintf("<%s|%s>", u, esc(name))
+	}
+	return "*" + esc(name) + "*"
+}
+
+// slackLines renders up to maxGroupLines events, then how many more.
+func slackLines(m message, evs []uptime.Event, line func(uptime.Event) string) []string {
+	var lines []string
+	for i, e := range evs {
+		if i == maxGroupLines {
+			lines = append(lines, fmt.Sprintf("…and %d more", len(evs)-maxGroupLines))
+			break
+		}
+		lines = append(lines, line(e))
+	}
+	return lines
 }
 
 // slackResolvedParent is what a bot's opening turns into once resolved.

@@ -105,7 +105,9 @@ type webhookTarget struct {
 
 type webhookData struct {
 	webhookTarget
-	// Targets lists every target of a grouped opening.
+	// Targets lists every target of a grouped message; Cause, then, is
+	// what they are attributed to, the cause's own event among them when
+	// it is a target that is down too.
 	Targets []webhookTarget `json:"targets,omitempty"`
 	// Channel and Message are a test's.
 	Channel string `json:"channel,omitempty"`
@@ -119,7 +121,7 @@ func webhookBody(m message) webhookEnvelope {
 		env.Data = webhookData{webhookTarget: webhookTarget{At: m.at().UTC()}, Channel: m.Channel,
 			Message: "This is a test message from Lookout. Alerts will arrive here."}
 	case m.grouped():
-		env.Data.At = m.at().UTC()
+		env.Data.At, env.Data.Cause = m.at().UTC(), m.Cause
 		for _, e := range m.Events {
 			env.Data.Targets = append(env.Data.Targets, webhookOf(m, e))
 		}

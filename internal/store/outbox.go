@@ -407,8 +407,3 @@ func (db *DB) OpeningDelivered(ctx context.Context, incidentID int64, channel st
 	}
 	return ok, nil
 }
-
-// ClaimPendingOpened is ClaimPending of every incident.opened delivery.
-func (db *DB) ClaimPendingOpened(ctx context.Context, channel string, now time.Time, lease time.Duration) ([]uptime.Delivery, error) {
-	return db.ClaimPending(ctx, channel, uptime.EventIncidentOpened, "", now, lease)
-}
