@@ -122,8 +122,9 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 		if !grouped && ev.Target != "" {
 			// The resolution of a cause waits with its dependents', so that
 			// they recover in one message.
+			// "cause <> ''" lets SQLite use the partial index.
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM incidents
-				WHERE cause = $1 AND (resolved_at = 0 OR resolved_at >= $2))`,
+				WHERE cause <> '' AND cause = $1 AND (resolved_at = 0 OR resolved_at >= $2))`,
 				ev.Target, started).Scan(&grouped); err != nil {
 				return dbErr(err)
 			}
