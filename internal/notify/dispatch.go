@@ -181,16 +181,16 @@ func merge(ds, more []uptime.Delivery) []uptime.Delivery {
 	return ds
 }
 
-// causeGroup is the openings of one message.
+// causeGroup is the openings (or reminders) of one message.
 type causeGroup struct {
 	cause string
 	ds    []uptime.Delivery
 }
 
-// byCause splits openings (in id order) by cause, in order of each group's
-// first opening. An opening without a cause joins the group of the
-// openings attributed to its target, if any: the cause is down too;
-// the others without a cause make one group, as before causes.
+// byCause splits openings (or reminders), in id order, by cause, in order
+// of each group's first. One without a cause joins the group of those
+// attributed to its target, if any: the cause is down too; the others
+// without a cause make one group (with cause ""), as before causes.
 func byCause(openings []uptime.Delivery) []causeGroup {
 	causes := map[string]bool{}
 	for _, dl := range openings {
