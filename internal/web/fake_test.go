@@ -30,6 +30,9 @@ type fakeStore struct {
 	deliveries  []uptime.Delivery // any order; listed by id descending
 	silences    []uptime.Silence
 	maintenance []uptime.Maintenance
+
+	// components holds each target's component points, oldest first.
+	components map[int64]map[string][]uptime.ComponentPoint
 }
 
 func newFakeStore(now func() time.Time) *fakeStore {
@@ -566,4 +569,103 @@ func testValidateSchedule(spec string) error {
 		return fmt.Errorf("invalid schedule %q: expected exactly 5 fields", spec)
 	}
 	return nil
+}
+
+// addComponentPoints records points of a target's component, oldest first.
+func (f *fakeStore) addComponentPoints(targetID int64, name string, pts ...uptime.ComponentPoint) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.components == nil {
+		f.components = map[int64]map[string][]uptime.ComponentPoint{}
+	}
+	if f.components[targetID] == nil {
+		f.components[targetID] = map[string][]uptime.ComponentPoint{}
+	}
+	f.components[targetID][name] = append(f.components[targetID][name], pts...)
+}
+
+// targetByID returns a stored target; the caller holds f.mu.
+func (f *fakeStore) targetByID(id int64) (uptime.Target, bool) {
+	for _, sn := range f.targets {
+		if sn.Target.ID == id {
+			return sn.Target, true
+		}
+	}
+	return uptime.Target{}, false
+}
+
+// component returns a component's points; the caller holds f.mu.
+func (f *fakeStore) component(targetID int64, name string) ([]uptime.ComponentPoint, uptime.Target, error) {
+	t, ok := f.targetByID(targetID)
+	if !ok {
+		return nil, t, fmt.Errorf("target %d: %w", targetID, uptime.ErrNotFound)
+	}
+	pts, ok := f.components[targetID][name]
+	if !ok {
+		return nil, t, fmt.Errorf("component %q of target %d: %w", name, targetID, uptime.ErrNotFound)
+	}
+	return pts, t, nil
+}
+
+// Components derives each component's state from its points: since is
+// the first point of the latest run of one status.
+func (f *fakeStore) Components(ctx context.Context, targetID int64) ([]uptime.ComponentState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	if _, ok := f.targetByID(targetID); !ok {
+		return nil, fmt.Errorf("components of target %d: %w", targetID, uptime.ErrNotFound)
+	}
+	out := []uptime.ComponentState{}
+	for _, name := range slices.Sorted(maps.Keys(f.components[targetID])) {
+		pts := f.components[targetID][name]
+		last := pts[len(pts)-1]
+		c := uptime.ComponentState{Name: name, Status: last.Status, Since: last.At, LastSeen: last.At, Observed: last.Observed}
+		for i := len(pts) - 1; i >= 0 && pts[i].Status == last.Status; i-- {
+			c.Since = pts[i].At
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (f *fakeStore) ComponentHistory(ctx context.Context, targetID int64, name string, from, to time.Time, limit int) ([]uptime.ComponentPoint, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	pts, _, err := f.component(targetID, name)
+	if err != nil {
+		return nil, err
+	}
+	out := []uptime.ComponentPoint{}
+	for i := len(pts) - 1; i >= 0 && len(out) < limit; i-- {
+		p := pts[i]
+		if (!from.IsZero() && p.At.Before(from)) || (!to.IsZero() && !p.At.Before(to)) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ComponentUptime holds a status for twice the target's interval, as the
+// real store does.
+func (f *fakeStore) ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time) (uptime.Uptime, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return uptime.Uptime{}, f.err
+	}
+	pts, t, err := f.component(targetID, name)
+	if err != nil {
+		return uptime.Uptime{}, err
+	}
+	if now := f.now(); to.After(now) {
+		to = now
+	}
+	return uptime.TimeWeighted(pts, from, to, 2*t.Interval.D()), nil
 }

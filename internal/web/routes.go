@@ -41,6 +41,8 @@ func (s *Server) routes() http.Handler {
 			r.Post("/targets/{name}/pause", s.handleTargetPause)
 			r.Post("/targets/{name}/resume", s.handleTargetResume)
 			r.Get("/targets/{name}/results", s.handleResultList)
+			r.Get("/targets/{name}/components", s.handleComponentList)
+			r.Get("/targets/{name}/components/{component}", s.handleComponentGet)
 
 			r.Get("/channels", s.handleChannelList)
 			r.Post("/channels", s.handleChannelCreate)

@@ -38,6 +38,18 @@ type Store interface {
 	// the next page ("" when done). A bad cursor is a *uptime.ValidationError
 	// on field "cursor".
 	Results(ctx context.Context, q ResultQuery) ([]uptime.Result, string, error)
+	// Components returns the latest state of each component the target's
+	// health documents reported, sorted by name; an empty list when none.
+	// An unknown target gives uptime.ErrNotFound.
+	Components(ctx context.Context, targetID int64) ([]uptime.ComponentState, error)
+	// ComponentHistory returns a component's points with from <= At < to
+	// (a zero bound is open), newest first, at most limit. An unknown
+	// target or component gives uptime.ErrNotFound.
+	ComponentHistory(ctx context.Context, targetID int64, name string, from, to time.Time, limit int) ([]uptime.ComponentPoint, error)
+	// ComponentUptime returns a component's time-weighted uptime over
+	// [from, to), to capped at now (see uptime.TimeWeighted). An unknown
+	// target or component gives uptime.ErrNotFound.
+	ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time) (uptime.Uptime, error)
 
 	// CreateChannel inserts c and sets its CreatedAt and UpdatedAt. It
 	// returns an error wrapping uptime.ErrConflict when the name is taken.
