@@ -338,3 +338,10 @@ func TestCheckCommand(t *testing.T) {
 		})
 	}
 }
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestOneAlertForASharedCause is the root-cause scenario: ten services whose
+// health documents report a shared database, and one real outage of it. On
+// call must get one opened message naming the cause and the ten dependents,
+// then one resolved message, not eleven pages.
+func TestOneAlertForASharedCause(t *testing.T) {
+	for _, registered := range []bool{true, false} {
+		name := "database registered as a target"
+		if !registered {
+			name = "database known only as a component"
+		}
+		t.Run(name, func(t *testing.T) { testSharedCause(t, registered) })
+	}
+}
+
+func testSharedCause(t *testing.T, registered bool) {
+	bin := binary(t)
+	key := []byte("fedcba9876543210fedcba9876543210")
+	rc := &receiver{t: t, key: key}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+
+	var dbDown atomic.Bool
+	db := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if dbDown.Load() {
+			http.Error(w, "connection refused by database", http.StatusServiceUnavailable)
+		}
+	}))
+	defer db.Close()
+	service := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if dbDown.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"DOWN","components":{"database":{"status":"DOWN","details":{"error":"connection refused"}},"diskSpace":{"status":"UP"}}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"UP","components":{"database":{"status":"UP"},"diskSpace":{"status":"UP"}}}`)
+	}))
+	defer service.Close()
+
+	in := start(t, bin, filepath.Join(t.TempDir(), "lookout.db"))
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	in.do(t, "POST", "/api/v1/channels", `{"name":"oncall","kind":"webhook","url":"`+hook.URL+`","secret":"`+secret+`","default":true,"group_wait":"3s"}`, http.StatusCreated)
+	if registered {
+		in.do(t, "PUT", "/api/v1/targets/database", `{"url":"`+db.URL+`","interval":"1s","failure_threshold":1}`, http.StatusCreated)
+	}
+	var services []string
+	for i := range 10 {
+		n := fmt.Sprintf("svc-%02d", i)
+		services = append(services, n)
+		in.do(t, "PUT", "/api/v1/targets/"+n, `{"url":"`+service.URL+`/`+n+`","interval":"1s","failure_threshold":1}`, http.StatusCreated)
+	}
+	if registered {
+		// svc-00 declares the database; the database cannot depend back on it.
+		in.do(t, "PUT", "/api/v1/targets/svc-00", `{"url":"`+service.URL+`/svc-00","interval":"1s","failure_threshold":1,"depends_on":["database"]}`, http.StatusOK)
+		problem := string(in.do(t, "PUT", "/api/v1/targets/database", `{"url":"`+db.URL+`","interval":"1s","failure_threshold":1,"depends_on":["svc-00"]}`, http.StatusBadRequest))
+		if !strings.Contains(problem, `"field":"depends_on"`) || !strings.Contains(problem, "database → svc-00 → database") {
+			t.Errorf("a cycle was not refused naming it: %s", problem)
+		}
+	}
+	time.Sleep(2 * time.Second) // every target checked up at least once
+	dbDown.Store(true)
+	opened := rc.waitFor(t, "incident.opened", in.logs.String)
+	if opened.Data["cause"] != "database" {
+		t.Errorf("opened message cause %v, want database: %+v", opened.Data["cause"], opened.Data)
+	}
+	affected := targetsOf(opened.Data)
+	for _, s := range services {
+		if !slices.Contains(affected, s) {
+			t.Errorf("opened message does not list %s among %v", s, affected)
+		}
+	}
+	time.Sleep(4 * time.Second) // let any stragglers' messages out
+	dbDown.Store(false)
+	rc.waitFor(t, "incident.resolved", in.logs.String)
+	time.Sleep(5 * time.Second)
+
+	counts := map[string]int{}
+	for _, m := range rc.received() {
+		counts[m.Type]++
+	}
+	if counts["incident.opened"] != 1 || counts["incident.resolved"] != 1 {
+		t.Errorf("got %v messages, want exactly one opened and one resolved", counts)
+		for _, m := range rc.received() {
+			t.Logf("%s cause=%v target=%v targets=%v", m.Type, m.Data["cause"], m.Data["target"], targetsOf(m.Data))
+		}
+	}
+
+	// Every dependent's incident records the cause.
+	var page struct {
+		Incidents []struct {
+			Target string `json:"target"`
+			Cause  string `json:"cause"`
+		} `json:"incidents"`
+	}
+	mustJSON(t, in.do(t, "GET", "/api/v1/incidents", "", 200), &page)
+	for _, inc := range page.Incidents {
+		if slices.Contains(services, inc.Target) && inc.Cause != "database" {
+			t.Errorf("incident of %s records cause %q, want database", inc.Target, inc.Cause)
+		}
+	}
+	in.stop(t)
+}
+
+// targetsOf lists the target names a webhook message's data covers.
+func targetsOf(data map[string]any) []string {
+	var out []string
+	if s, ok := data["target"].(string); ok && s != "" {
+		out = append(out, s)
+	}
+	if list, ok := data["targets"].([]any); ok {
+		for _, it := range list {
+			switch v := it.(type) {
+			case string:
+				out = append(out, v)
+			case map[string]any:
+				if s, ok := v["target"].(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
