@@ -481,6 +481,8 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 	for _, q := range []string{
 		`DELETE FROM incidents WHERE target_id = $1`,
 		`DELETE FROM results WHERE target_id = $1`,
+		`DELETE FROM component_results WHERE component_id IN (SELECT id FROM components WHERE target_id = $1)`,
+		`DELETE FROM components WHERE target_id = $1`,
 		`DELETE FROM target_state WHERE target_id = $1`,
 		`DELETE FROM target_labels WHERE target_id = $1`,
 		`DELETE FROM targets WHERE id = $1`,
