@@ -177,30 +177,7 @@ func componentResultsSQL(n int, anon bool) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO component_results (component_id, ts, status, observed)
 		SELECT c.id, v.column3, v.column4, v.column5 FROM (VALUES `)
-	types := []string{"BIGINT", "TEXT", "BIGINT", "INTEGER", "DOUBLE PRECISION"}
-	p := 1
-	for r := range n {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for c, typ := range types {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			ph := "?"
-			if !anon {
-				ph = fmt.Sprintf("$%d", p)
-			}
-			if r == 0 {
-				fmt.Fprintf(&b, "CAST(%s AS %s)", ph, typ)
-			} else {
-				b.WriteString(ph)
-			}
-			p++
-		}
-		b.WriteByte(')')
-	}
+	writeValues(&b, []string{"BIGINT", "TEXT", "BIGINT", "INTEGER", "DOUBLE PRECISION"}, n, anon)
 	// A WHERE, not JOIN … ON: SQLite's parser needs one before ON CONFLICT.
 	b.WriteString(`) AS v, components c WHERE c.target_id = v.column1 AND c.name = v.column2
 		ON CONFLICT DO NOTHING`)
@@ -249,12 +226,7 @@ func (db *DB) Components(ctx context.Context, targetID int64) ([]uptime.Componen
 // most 1000). An unknown target or component gives an error wrapping
 // uptime.ErrNotFound.
 func (db *DB) ComponentHistory(ctx context.Context, targetID int64, name string, from, to time.Time, limit int) ([]uptime.ComponentPoint, error) {
-	switch {
-	case limit <= 0:
-		limit = DefaultComponentHistoryLimit
-	case limit > MaxComponentHistoryLimit:
-		limit = MaxComponentHistoryLimit
-	}
+	limit = pageLimit(limit, DefaultComponentHistoryLimit, MaxComponentHistoryLimit)
 	lo, hi := bounds(from, to)
 	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

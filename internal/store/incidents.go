@@ -46,13 +46,7 @@ func scanIncident(sc scanner) (uptime.Incident, error) {
 // the last id returned. An empty page is an empty slice. Errors are the
 // database's.
 func (db *DB) ListIncidents(ctx context.Context, f uptime.IncidentFilter) ([]uptime.Incident, error) {
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultIncidentLimit
-	case limit > MaxIncidentLimit:
-		limit = MaxIncidentLimit
-	}
+	limit := pageLimit(f.Limit, DefaultIncidentLimit, MaxIncidentLimit)
 	var (
 		where []string
 		args  []any

@@ -79,13 +79,7 @@ func queryDeliveries(ctx context.Context, q querier, query string, args ...any) 
 // continues below the last id returned. An empty page is an empty slice.
 // Errors are the database's.
 func (db *DB) ListDeliveries(ctx context.Context, f uptime.DeliveryFilter) ([]uptime.Delivery, error) {
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultIncidentLimit
-	case limit > MaxIncidentLimit:
-		limit = MaxIncidentLimit
-	}
+	limit := pageLimit(f.Limit, DefaultIncidentLimit, MaxIncidentLimit)
 	var (
 		where []string
 		args  []any
@@ -133,12 +127,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f uptime.DeliveryFilter) ([]up
 // PostgreSQL; SQLite's single write connection serialises claims). Errors
 // are the database's.
 func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]uptime.Delivery, error) {
-	switch {
-	case limit <= 0:
-		limit = DefaultClaimLimit
-	case limit > MaxClaimLimit:
-		limit = MaxClaimLimit
-	}
+	limit = pageLimit(limit, DefaultClaimLimit, MaxClaimLimit)
 	out, err := db.claim(ctx, now, lease, limit, `d.next_at <= $1`)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)

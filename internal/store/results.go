@@ -36,13 +36,7 @@ type ResultQuery struct {
 // A malformed cursor gives a *uptime.ValidationError on field "cursor"; an
 // unknown target an error wrapping uptime.ErrNotFound.
 func (db *DB) Results(ctx context.Context, q ResultQuery) (rs []uptime.Result, next string, err error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultResultLimit
-	case limit > MaxResultLimit:
-		limit = MaxResultLimit
-	}
+	limit := pageLimit(q.Limit, DefaultResultLimit, MaxResultLimit)
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	if !q.From.IsZero() {
 		lo = q.From.UnixMilli()

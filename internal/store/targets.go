@@ -376,13 +376,7 @@ func (db *DB) GetTarget(ctx context.Context, name string) (uptime.Snapshot, erro
 // next page starts after the last name returned. An empty page is an empty
 // slice, not an error. Errors are the database's.
 func (db *DB) ListTargets(ctx context.Context, f uptime.TargetFilter) ([]uptime.Snapshot, error) {
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultTargetLimit
-	case limit > MaxTargetLimit:
-		limit = MaxTargetLimit
-	}
+	limit := pageLimit(f.Limit, DefaultTargetLimit, MaxTargetLimit)
 	var q strings.Builder
 	args := []any{f.After}
 	q.WriteString(snapshotSelect + ` WHERE t.name > $1`)

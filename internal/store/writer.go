@@ -577,21 +577,22 @@ func (k stmtKind) sql(n int, anon bool) string {
 	panic(fmt.Sprintf("store: unknown statement kind %d", k))
 }
 
-// valuesInsert builds `head SELECT v.column1, … FROM (VALUES (…), …) AS v
-// WHERE <target exists> tail`. Both dialects name VALUES columns column1…N.
-// The first row's parameters are cast so that PostgreSQL can type the
-// columns; SQLite accepts the casts as no-ops.
-func valuesInsert(head string, types []string, rows int, anon bool, tail string) string {
-	var b strings.Builder
-	b.WriteString(head)
-	b.WriteString(" SELECT ")
-	for i := range types {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "v.column%d", i+1)
+// pageLimit is a page size: def when n is unset, at most most.
+func pageLimit(n, def, most int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > most:
+		return most
 	}
-	b.WriteString(" FROM (VALUES ")
+	return n
+}
+
+// writeValues writes rows parenthesised rows of len(types) parameters, "?"
+// on SQLite (anon) or "$N" on PostgreSQL. The first row's parameters are
+// cast so that PostgreSQL can type the VALUES columns; SQLite takes the
+// casts as no-ops.
+func writeValues(b *strings.Builder, types []string, rows int, anon bool) {
 	p := 1
 	for r := range rows {
 		if r > 0 {
@@ -607,7 +608,7 @@ func valuesInsert(head string, types []string, rows int, anon bool, tail string)
 				ph = "$" + strconv.Itoa(p)
 			}
 			if r == 0 {
-				fmt.Fprintf(&b, "CAST(%s AS %s)", ph, typ)
+				fmt.Fprintf(b, "CAST(%s AS %s)", ph, typ)
 			} else {
 				b.WriteString(ph)
 			}
@@ -615,6 +616,22 @@ func valuesInsert(head string, types []string, rows int, anon bool, tail string)
 		}
 		b.WriteByte(')')
 	}
+}
+
+// valuesInsert builds `head SELECT v.column1, … FROM (VALUES (…), …) AS v
+// WHERE <target exists> tail`. Both dialects name VALUES columns column1…N.
+func valuesInsert(head string, types []string, rows int, anon bool, tail string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(" SELECT ")
+	for i := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "v.column%d", i+1)
+	}
+	b.WriteString(" FROM (VALUES ")
+	writeValues(&b, types, rows, anon)
 	// SQLite needs the WHERE anyway: without one, "SELECT … ON CONFLICT"
 	// is ambiguous to its parser.
 	b.WriteString(") AS v WHERE EXISTS (SELECT 1 FROM targets t WHERE t.id = v.column1) ")
