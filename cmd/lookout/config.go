@@ -49,73 +49,79 @@ type setting struct {
 	fromEnv          func(string) error
 }
 
-func (c *config) settings() []setting {
-	str := func(p *string) (func(*flag.FlagSet, string, string), func(string) error) {
-		return func(fs *flag.FlagSet, n, u string) { fs.StringVar(p, n, *p, u) },
-			func(v string) error { *p = v; return nil }
+// binding is how one setting reaches its config field: as a flag, and
+// from the text of its environment variable.
+type binding struct {
+	bind    func(fs *flag.FlagSet, name, usage string)
+	fromEnv func(string) error
+}
+
+func strVar(p *string) binding {
+	return binding{
+		bind:    func(fs *flag.FlagSet, n, u string) { fs.StringVar(p, n, *p, u) },
+		fromEnv: func(v string) error { *p = v; return nil },
 	}
-	dur := func(p *time.Duration) (func(*flag.FlagSet, string, string), func(string) error) {
-		return func(fs *flag.FlagSet, n, u string) { fs.DurationVar(p, n, *p, u) },
-			func(v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil {
-					return fmt.Errorf("%q is not a duration such as 30s", v)
-				}
-				*p = d
-				return nil
+}
+
+func durVar(p *time.Duration) binding {
+	return binding{
+		bind: func(fs *flag.FlagSet, n, u string) { fs.DurationVar(p, n, *p, u) },
+		fromEnv: func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration such as 30s", v)
 			}
-	}
-	num := func(p *int) (func(*flag.FlagSet, string, string), func(string) error) {
-		return func(fs *flag.FlagSet, n, u string) { fs.IntVar(p, n, *p, u) },
-			func(v string) error {
-				i, err := strconv.Atoi(v)
-				if err != nil {
-					return fmt.Errorf("%q is not a whole number", v)
-				}
-				*p = i
-				return nil
-			}
-	}
-	list := func(p *[]string) (func(*flag.FlagSet, string, string), func(string) error) {
-		set := func(v string) error {
-			*p = nil
-			for _, s := range strings.Split(v, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					*p = append(*p, s)
-				}
-			}
+			*p = d
 			return nil
+		},
+	}
+}
+
+func intVar(p *int) binding {
+	return binding{
+		bind: func(fs *flag.FlagSet, n, u string) { fs.IntVar(p, n, *p, u) },
+		fromEnv: func(v string) error {
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			*p = i
+			return nil
+		},
+	}
+}
+
+func listVar(p *[]string) binding {
+	set := func(v string) error {
+		*p = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				*p = append(*p, s)
+			}
 		}
-		return func(fs *flag.FlagSet, n, u string) {
-				fs.Func(n, u+" (comma-separated)", set)
-			},
-			set
+		return nil
 	}
-	mk := func(flag, env, usage string, secret bool, b func(*flag.FlagSet, string, string), e func(string) error) setting {
-		return setting{flag: flag, env: env, usage: usage, secret: secret, bind: b, fromEnv: e}
+	return binding{
+		bind:    func(fs *flag.FlagSet, n, u string) { fs.Func(n, u+" (comma-separated)", set) },
+		fromEnv: set,
 	}
+}
+
+func (c *config) settings() []setting {
 	var out []setting
-	add := func(s setting) { out = append(out, s) }
-	b, e := str(&c.Addr)
-	add(mk("addr", "LOOKOUT_ADDR", "address to listen on; anything but loopback needs an API token", false, b, e))
-	b, e = str(&c.PublicURL)
-	add(mk("public-url", "LOOKOUT_PUBLIC_URL", "the dashboard's address as people reach it, for links in alerts (default http:// and --addr)", false, b, e))
-	b, e = str(&c.DB)
-	add(mk("db", "LOOKOUT_DB", "SQLite file, or a postgres:// URL", true, b, e))
-	b, e = str(&c.APIToken)
-	add(mk("api-token", "LOOKOUT_API_TOKEN", "bearer token required for changes through the API", true, b, e))
-	b, e = list(&c.ReadTokens)
-	add(mk("read-tokens", "LOOKOUT_READ_TOKENS", "bearer tokens that may only read", true, b, e))
-	b, e = num(&c.Workers)
-	add(mk("workers", "LOOKOUT_WORKERS", "checks run at once at most", false, b, e))
-	b, e = str(&c.LogLevel)
-	add(mk("log-level", "LOOKOUT_LOG_LEVEL", "debug, info, warn or error", false, b, e))
-	b, e = str(&c.LogFormat)
-	add(mk("log-format", "LOOKOUT_LOG_FORMAT", "text or json", false, b, e))
-	b, e = dur(&c.ShutdownTimeout)
-	add(mk("shutdown-timeout", "LOOKOUT_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take", false, b, e))
-	b, e = dur(&c.DrainDelay)
-	add(mk("drain-delay", "LOOKOUT_DRAIN_DELAY", "how long readiness reports 503 before the server stops (give load balancers time to notice)", false, b, e))
+	add := func(flag, env, usage string, secret bool, b binding) {
+		out = append(out, setting{flag: flag, env: env, usage: usage, secret: secret, bind: b.bind, fromEnv: b.fromEnv})
+	}
+	add("addr", "LOOKOUT_ADDR", "address to listen on; anything but loopback needs an API token", false, strVar(&c.Addr))
+	add("public-url", "LOOKOUT_PUBLIC_URL", "the address people reach Lookout at, for links in alerts (default http:// and --addr)", false, strVar(&c.PublicURL))
+	add("db", "LOOKOUT_DB", "SQLite file, or a postgres:// URL", true, strVar(&c.DB))
+	add("api-token", "LOOKOUT_API_TOKEN", "bearer token required for changes through the API", true, strVar(&c.APIToken))
+	add("read-tokens", "LOOKOUT_READ_TOKENS", "bearer tokens that may only read", true, listVar(&c.ReadTokens))
+	add("workers", "LOOKOUT_WORKERS", "checks run at once at most", false, intVar(&c.Workers))
+	add("log-level", "LOOKOUT_LOG_LEVEL", "debug, info, warn or error", false, strVar(&c.LogLevel))
+	add("log-format", "LOOKOUT_LOG_FORMAT", "text or json", false, strVar(&c.LogFormat))
+	add("shutdown-timeout", "LOOKOUT_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take", false, durVar(&c.ShutdownTimeout))
+	add("drain-delay", "LOOKOUT_DRAIN_DELAY", "how long readiness reports 503 before the server stops (give load balancers time to notice)", false, durVar(&c.DrainDelay))
 	return out
 }
 
