@@ -36,6 +36,35 @@ func MaintenanceActive(m uptime.Maintenance, labels map[string]string, t time.Ti
 	return !next.IsZero() && !next.After(t)
 }
 
+// maxOccurrences bounds the occurrences of a recurring window that
+// MaintenanceWindows lists, so that "* * * * *" over years stays cheap.
+const maxOccurrences = 10000
+
+// MaintenanceWindows lists the spans of m that cover a target with these
+// labels and overlap [from, to): the one-off window, or each occurrence of
+// the schedule. Uptime figures leave these spans out.
+func MaintenanceWindows(m uptime.Maintenance, labels map[string]string, from, to time.Time) []uptime.Interval {
+	if len(m.Matchers) == 0 || !uptime.Matches(labels, m.Matchers) || !from.Before(to) {
+		return nil
+	}
+	if m.Schedule == "" {
+		if m.StartsAt.Before(to) && m.EndsAt.After(from) {
+			return []uptime.Interval{{From: m.StartsAt, To: m.EndsAt}}
+		}
+		return nil
+	}
+	dur := m.Duration.D()
+	s, err := parseSchedule(m.Schedule)
+	if dur <= 0 || err != nil {
+		return nil
+	}
+	var out []uptime.Interval
+	for start := s.Next(from.Add(-dur)); !start.IsZero() && start.Before(to) && len(out) < maxOccurrences; start = s.Next(start) {
+		out = append(out, uptime.Interval{From: start, To: start.Add(dur)})
+	}
+	return out
+}
+
 // ValidateMaintenance checks what uptime.Maintenance.Validate leaves to
 // the owner of cron: the syntax of Schedule. It returns a
 // *uptime.ValidationError naming "schedule", or nil.

@@ -249,7 +249,8 @@ func (db *DB) ComponentHistory(ctx context.Context, targetID int64, name string,
 }
 
 // ComponentUptime returns a component's time-weighted uptime over
-// [from, to), as uptime.TimeWeighted computes it: a point's status holds
+// [from, to), less the exclude spans (maintenance), as uptime.TimeWeighted
+// computes it: a point's status holds
 // until the next one but for at most twice the target's interval, beyond
 // which the time is unknown (Lookout was not checking); time before the
 // component was first seen is not observed. A zero to, or one in the
@@ -257,7 +258,7 @@ func (db *DB) ComponentHistory(ctx context.Context, targetID int64, name string,
 // For a target on a cron schedule the interval is taken as the median gap
 // between the points read. An unknown target or component gives an error
 // wrapping uptime.ErrNotFound.
-func (db *DB) ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time) (uptime.Uptime, error) {
+func (db *DB) ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time, exclude ...uptime.Interval) (uptime.Uptime, error) {
 	now := db.stamp()
 	if to.IsZero() || to.After(now) {
 		to = now
@@ -297,7 +298,7 @@ func (db *DB) ComponentUptime(ctx context.Context, targetID int64, name string, 
 	if interval <= 0 {
 		interval = medianGap(pts)
 	}
-	return uptime.TimeWeighted(pts, from, to, 2*interval), nil
+	return uptime.TimeWeighted(pts, from, to, 2*interval, exclude...), nil
 }
 
 // bounds turns an optional [from, to) into Unix milliseconds.

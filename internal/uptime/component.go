@@ -2,6 +2,7 @@ package uptime
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -50,6 +51,9 @@ type ComponentPoint struct {
 type Uptime struct {
 	From, To                              time.Time
 	Observed, Up, Degraded, Down, Unknown time.Duration
+	// Maintenance is observed time inside maintenance windows: it counts
+	// toward none of Up, Degraded, Down or Unknown, so not in Ratio.
+	Maintenance time.Duration
 	// Ratio is (Up+Degraded)/(Up+Degraded+Down), or 0 when that sum is
 	// zero (see Known).
 	Ratio float64
@@ -75,9 +79,10 @@ func (u Uptime) MarshalJSON() ([]byte, error) {
 		Degraded Duration  `json:"degraded"`
 		Down     Duration  `json:"down"`
 		Unknown  Duration  `json:"unknown"`
+		Maint    Duration  `json:"maintenance"`
 		Ratio    *float64  `json:"ratio"`
 	}{u.From.UTC(), u.To.UTC(), Duration(u.Observed), Duration(u.Up), Duration(u.Degraded),
-		Duration(u.Down), Duration(u.Unknown), ratio})
+		Duration(u.Down), Duration(u.Unknown), Duration(u.Maintenance), ratio})
 }
 
 // TimeWeighted computes the uptime over [from, to) of points sorted oldest
@@ -86,9 +91,28 @@ func (u Uptime) MarshalJSON() ([]byte, error) {
 // beyond that the time is unknown, since no check vouched for it. Time
 // before the first point is not observed. Points may start before from
 // (the last one before from carries its status into the window) and
-// points at or after to are ignored.
-func TimeWeighted(points []ComponentPoint, from, to time.Time, maxGap time.Duration) Uptime {
+// points at or after to are ignored. Time inside the exclude windows
+// (maintenance) is counted as Maintenance instead of its status.
+func TimeWeighted(points []ComponentPoint, from, to time.Time, maxGap time.Duration, exclude ...Interval) Uptime {
 	u := Uptime{From: from, To: to}
+	exclude = mergeIntervals(exclude)
+	// add counts [a, b) ∩ [from, to) toward *into, less its maintenance.
+	add := func(into *time.Duration, a, b time.Time) {
+		d := overlap(a, b, from, to)
+		var m time.Duration
+		for _, iv := range exclude {
+			lo, hi := a, b
+			if iv.From.After(lo) {
+				lo = iv.From
+			}
+			if iv.To.Before(hi) {
+				hi = iv.To
+			}
+			m += overlap(lo, hi, from, to)
+		}
+		*into += d - m
+		u.Maintenance += m
+	}
 	if len(points) == 0 || !from.Before(to) {
 		return u
 	}
@@ -112,23 +136,48 @@ func TimeWeighted(points []ComponentPoint, from, to time.Time, maxGap time.Durat
 		if maxGap > 0 && p.At.Add(maxGap).Before(held) {
 			held = p.At.Add(maxGap)
 		}
-		d := overlap(p.At, held, from, to)
 		switch p.Status {
 		case StatusUp:
-			u.Up += d
+			add(&u.Up, p.At, held)
 		case StatusDegraded:
-			u.Degraded += d
+			add(&u.Degraded, p.At, held)
 		case StatusDown:
-			u.Down += d
+			add(&u.Down, p.At, held)
 		default:
-			u.Unknown += d
+			add(&u.Unknown, p.At, held)
 		}
-		u.Unknown += overlap(held, end, from, to)
+		add(&u.Unknown, held, end)
 	}
 	if k := u.Known(); k > 0 {
 		u.Ratio = float64(u.Up+u.Degraded) / float64(k)
 	}
 	return u
+}
+
+// Interval is a span of time [From, To).
+type Interval struct{ From, To time.Time }
+
+// mergeIntervals sorts intervals and joins those that overlap or touch, so
+// that no time is counted twice; empty ones are dropped.
+func mergeIntervals(in []Interval) []Interval {
+	var out []Interval
+	for _, iv := range in {
+		if iv.From.Before(iv.To) {
+			out = append(out, iv)
+		}
+	}
+	slices.SortFunc(out, func(a, b Interval) int { return a.From.Compare(b.From) })
+	merged := out[:0]
+	for _, iv := range out {
+		if n := len(merged); n > 0 && !iv.From.After(merged[n-1].To) {
+			if iv.To.After(merged[n-1].To) {
+				merged[n-1].To = iv.To
+			}
+			continue
+		}
+		merged = append(merged, iv)
+	}
+	return merged
 }
 
 // overlap is the length of [a, b) ∩ [from, to), never negative.

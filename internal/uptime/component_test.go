@@ -157,7 +157,7 @@ func TestUptimeJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"from":"2026-01-01T12:00:00Z","to":"2026-01-01T13:00:00Z","observed":"1h0m0s","up":"45m0s","degraded":"0s","down":"15m0s","unknown":"0s","ratio":0.75}`
+	want := `{"from":"2026-01-01T12:00:00Z","to":"2026-01-01T13:00:00Z","observed":"1h0m0s","up":"45m0s","degraded":"0s","down":"15m0s","unknown":"0s","maintenance":"0s","ratio":0.75}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}
@@ -184,5 +184,27 @@ func TestComponentStateJSON(t *testing.T) {
 	want := `{"name":"broker.us1","status":"degraded","since":"2026-01-01T12:00:00Z","last_seen":"2026-01-01T12:01:00Z","observed":12.5,"unit":"ms","output":""}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
+	}
+}
+
+func TestTimeWeightedExcludesMaintenance(t *testing.T) {
+	base := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	// Up for 30 minutes, then down for 30 (a planned restart), window 1h.
+	points := []ComponentPoint{{At: at(0), Status: StatusUp}, {At: at(30), Status: StatusDown}}
+	plain := TimeWeighted(points, at(0), at(60), 0)
+	if plain.Ratio != 0.5 {
+		t.Fatalf("without maintenance: ratio %v, want 0.5", plain.Ratio)
+	}
+	// The down half lies in two overlapping windows; one more sits outside.
+	u := TimeWeighted(points, at(0), at(60), 0,
+		Interval{From: at(30), To: at(50)}, Interval{From: at(45), To: at(70)}, Interval{From: at(90), To: at(95)})
+	if u.Ratio != 1 || u.Maintenance != 30*time.Minute || u.Down != 0 || u.Up != 30*time.Minute || u.Observed != time.Hour {
+		t.Errorf("with maintenance: %+v; want the 30 down minutes counted as maintenance and a ratio of 1", u)
+	}
+	// A window cutting an up stretch takes only what it covers.
+	u = TimeWeighted(points, at(0), at(60), 0, Interval{From: at(10), To: at(20)})
+	if u.Up != 20*time.Minute || u.Down != 30*time.Minute || u.Maintenance != 10*time.Minute {
+		t.Errorf("partial window: %+v", u)
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -53,9 +54,14 @@ func (s *Server) handleComponentList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
+	maint, err := s.maintenance(ctx, sn.Target, now.Add(-defaultComponentWindow), now)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	out := componentList{Components: make([]componentView, 0, len(cs))}
 	for _, c := range cs {
-		u, err := s.store.ComponentUptime(ctx, sn.Target.ID, c.Name, now.Add(-defaultComponentWindow), now)
+		u, err := s.store.ComponentUptime(ctx, sn.Target.ID, c.Name, now.Add(-defaultComponentWindow), now, maint...)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -107,7 +113,12 @@ func (s *Server) handleComponentGet(w http.ResponseWriter, r *http.Request) {
 			"no component named "+quote(name)+" in target "+quote(sn.Target.Name)))
 		return
 	}
-	if out.Uptime, err = s.store.ComponentUptime(ctx, sn.Target.ID, name, from, to); err != nil {
+	maint, err := s.maintenance(ctx, sn.Target, from, to)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if out.Uptime, err = s.store.ComponentUptime(ctx, sn.Target.ID, name, from, to, maint...); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -158,4 +169,13 @@ func parseComponentQuery(r *http.Request, now time.Time) (from, to time.Time, li
 func utcComponent(c uptime.ComponentState) uptime.ComponentState {
 	c.Since, c.LastSeen = c.Since.UTC(), c.LastSeen.UTC()
 	return c
+}
+
+// maintenance lists the maintenance spans of t within [from, to), which
+// uptime figures leave out.
+func (s *Server) maintenance(ctx context.Context, t uptime.Target, from, to time.Time) ([]uptime.Interval, error) {
+	if s.cfg.MaintenanceWindows == nil {
+		return nil, nil
+	}
+	return s.cfg.MaintenanceWindows(ctx, t.Labels, from, to)
 }

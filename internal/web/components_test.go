@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -110,7 +111,7 @@ func TestComponentGet(t *testing.T) {
 	// Window [-5m, -1m): up from -5m to -2m, down from -2m.
 	wantUptime := map[string]any{
 		"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339),
-		"observed": "4m0s", "up": "3m0s", "degraded": "0s", "down": "1m0s", "unknown": "0s", "ratio": 0.75,
+		"observed": "4m0s", "up": "3m0s", "degraded": "0s", "down": "1m0s", "unknown": "0s", "maintenance": "0s", "ratio": 0.75,
 	}
 	if diff := cmp.Diff(wantUptime, got.Uptime); diff != "" {
 		t.Errorf("uptime (-want +got):\n%s", diff)
@@ -122,6 +123,38 @@ func TestComponentGet(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantHistory, got.History); diff != "" {
 		t.Errorf("history, newest first, limit 3 (-want +got):\n%s", diff)
+	}
+}
+
+// TestComponentUptimeLeavesOutMaintenance: the last two minutes' outage of
+// broker.us1 fell in a maintenance window of the target's labels, so it
+// costs the component's uptime nothing.
+func TestComponentUptimeLeavesOutMaintenance(t *testing.T) {
+	var asked map[string]string
+	e := newEnv(t, func(c *Config) {
+		c.MaintenanceWindows = func(_ context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error) {
+			asked = labels
+			now := c.Now()
+			return []uptime.Interval{{From: now.Add(-3 * time.Minute), To: now}}, nil
+		}
+	})
+	seedComponents(e)
+	r := e.do("GET", "/api/v1/targets/api/components/broker.us1", "")
+	r.must(t, http.StatusOK)
+	var got struct {
+		Uptime map[string]any `json:"uptime"`
+	}
+	decodeInto(t, r.body, &got)
+	if got.Uptime["ratio"] != 1.0 || got.Uptime["maintenance"] != "3m0s" || got.Uptime["down"] != "0s" {
+		t.Errorf("uptime %v, want the 2 down minutes inside maintenance: ratio 1, maintenance 3m0s", got.Uptime)
+	}
+	if asked == nil {
+		t.Errorf("the maintenance windows were not asked for the target's labels")
+	}
+	r = e.do("GET", "/api/v1/targets/api/components", "")
+	r.must(t, http.StatusOK)
+	if !strings.Contains(string(r.body), `"name":"broker.us1"`) || !strings.Contains(string(r.body), `"uptime_24h":1`) {
+		t.Errorf("the list's 24h uptime of broker.us1 still counts the maintenance: %s", r.body)
 	}
 }
 

@@ -654,7 +654,7 @@ func (f *fakeStore) ComponentHistory(ctx context.Context, targetID int64, name s
 
 // ComponentUptime holds a status for twice the target's interval, as the
 // real store does.
-func (f *fakeStore) ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time) (uptime.Uptime, error) {
+func (f *fakeStore) ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time, exclude ...uptime.Interval) (uptime.Uptime, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -667,5 +667,5 @@ func (f *fakeStore) ComponentUptime(ctx context.Context, targetID int64, name st
 	if now := f.now(); to.After(now) {
 		to = now
 	}
-	return uptime.TimeWeighted(pts, from, to, 2*t.Interval.D()), nil
+	return uptime.TimeWeighted(pts, from, to, 2*t.Interval.D(), exclude...), nil
 }

@@ -48,8 +48,9 @@ type Store interface {
 	ComponentHistory(ctx context.Context, targetID int64, name string, from, to time.Time, limit int) ([]uptime.ComponentPoint, error)
 	// ComponentUptime returns a component's time-weighted uptime over
 	// [from, to), to capped at now (see uptime.TimeWeighted). An unknown
-	// target or component gives uptime.ErrNotFound.
-	ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time) (uptime.Uptime, error)
+	// target or component gives uptime.ErrNotFound. Time inside exclude
+	// (maintenance windows) counts as maintenance, not as its status.
+	ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time, exclude ...uptime.Interval) (uptime.Uptime, error)
 
 	// CreateChannel inserts c and sets its CreatedAt and UpdatedAt. It
 	// returns an error wrapping uptime.ErrConflict when the name is taken.
@@ -151,6 +152,10 @@ type Config struct {
 	// text becomes the problem of field "schedule". nil accepts any
 	// non-empty schedule.
 	ValidateSchedule func(spec string) error
+	// MaintenanceWindows lists the maintenance spans that cover a target
+	// with these labels within [from, to), left out of uptime figures. nil
+	// means none.
+	MaintenanceWindows func(ctx context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error)
 	// Logger receives access and error logs; nil discards them.
 	Logger *slog.Logger
 	// Version is reported by /health/* and lookout_build_info.
