@@ -1,6 +1,7 @@
 package uptime
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -13,6 +14,9 @@ type Policy struct {
 	// target flapping; 0 turns flap detection off.
 	FlapThreshold int
 	FlapWindow    time.Duration
+	// ExpiryWarn are the days before a certificate's expiry at which to
+	// warn (tls_expiry_warn); empty never warns.
+	ExpiryWarn []int
 }
 
 // Default flap detection: more than 5 flips within 30 minutes.
@@ -53,13 +57,18 @@ type State struct {
 	// Flips are the times of recent up/down flips, oldest first; only those
 	// inside the flap window are kept.
 	Flips []time.Time `json:"flips,omitempty"`
+	// CertExpiry is the expiry of the certificate last seen, if any.
+	CertExpiry time.Time `json:"cert_expiry,omitzero"`
+	// CertWarned is the smallest of the policy's ExpiryWarn days already
+	// alerted for the current certificate; 0 when none was.
+	CertWarned int `json:"cert_warned,omitempty"`
 }
 
 // EventType names an alertable change.
 type EventType string
 
-// The events of SPEC §5. Opened, resolved and the flapping pair come from
-// State.Next; reminders are scheduled per channel by the notifier; test
+// The events of SPEC §5. Opened, resolved, the flapping pair and
+// certificate warnings come from State.Next; reminders are scheduled per channel by the notifier; test
 // events come from the API.
 const (
 	EventIncidentOpened   EventType = "incident.opened"
@@ -67,6 +76,7 @@ const (
 	EventIncidentResolved EventType = "incident.resolved"
 	EventFlapping         EventType = "target.flapping"
 	EventStable           EventType = "target.stable"
+	EventCertExpiring     EventType = "certificate.expiring"
 	EventChannelTest      EventType = "channel.test"
 )
 
@@ -80,7 +90,8 @@ type Event struct {
 	Type EventType `json:"type"`
 	// At is when the event happened (the check that caused it).
 	At time.Time `json:"at"`
-	// Since is when the outage or the flapping began.
+	// Since is when the outage or the flapping began; for a certificate
+	// warning, when the certificate expires.
 	Since time.Time `json:"since,omitzero"`
 	// Error and ErrorClass are the failing check's, for opened events.
 	Error      string     `json:"error,omitempty"`
@@ -123,6 +134,15 @@ func (e *Event) Duration() time.Duration {
 // is always alerted. When the flips fall back within the limit one
 // EventStable is emitted, and an incident still open whose opening was
 // suppressed is alerted then.
+//
+// A result that carries a certificate expiry records it. When the days left
+// before it fall to one of ExpiryWarn's thresholds (at most that many days
+// left, counting a started day as whole), one EventCertExpiring is emitted
+// for the smallest threshold reached, unless that one or a smaller one was
+// already alerted for this certificate: a check that jumps past several
+// thresholds alerts once. A renewed certificate (a later expiry) starts
+// over. Thresholds below one day are ignored: an expired certificate fails
+// the check, which is alerted as an incident.
 func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 	if p.FailureThreshold < 1 {
 		p.FailureThreshold = 1
@@ -144,6 +164,10 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 	switch {
 	case r.Status == StatusUnknown:
 		return s, nil
+	case !r.CertExpiry.IsZero():
+		events = s.cert(r.CertExpiry, at, p, events)
+	}
+	switch {
 	case r.Status.OK():
 		s.ConsecutiveSuccesses++
 		s.ConsecutiveFailures = 0
@@ -185,6 +209,68 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 		}
 	}
 	return s.settle(at, p, events, r)
+}
+
+// cert records a certificate's expiry and warns when it reaches a threshold.
+func (s *State) cert(expiry, at time.Time, p Policy, events []Event) []Event {
+	if s.CertWarned != 0 && expiry.After(s.CertExpiry) {
+		// Renewed: what was alerted was about the old certificate. The
+		// thresholds the new one is already within count as alerted, so
+		// that a renewal is not itself a warning; the rest alert again.
+		s.CertWarned = 0
+		if d := reached(expiry, at, p.ExpiryWarn); d != 0 {
+			s.CertWarned = d
+		}
+	}
+	s.CertExpiry = expiry
+	d := reached(expiry, at, p.ExpiryWarn)
+	switch {
+	case d == 0:
+		s.CertWarned = 0
+	case s.CertWarned == 0 || d < s.CertWarned:
+		s.CertWarned = d
+		events = append(events, Event{Type: EventCertExpiring, At: at, Since: expiry, Error: CertExpiryText(expiry, at)})
+	}
+	return events
+}
+
+// reached returns the smallest threshold of warn, in days, that a
+// certificate expiring at expiry has reached at at; 0 when none.
+func reached(expiry, at time.Time, warn []int) int {
+	left := DaysLeft(expiry, at)
+	smallest := 0
+	for _, d := range warn {
+		if d >= 1 && left <= d && (smallest == 0 || d < smallest) {
+			smallest = d
+		}
+	}
+	return smallest
+}
+
+// DaysLeft is the number of days from at until expiry, a started day
+// counting as whole: 7 for anything from 6 days and a second to 7 days.
+// It is 0 or less once the certificate has expired.
+func DaysLeft(expiry, at time.Time) int {
+	left := expiry.Sub(at)
+	n := int(left / (24 * time.Hour))
+	if left%(24*time.Hour) > 0 {
+		n++
+	}
+	return n
+}
+
+// CertExpiryText says when a certificate expires, in days and as a date:
+// "certificate expires in 7 days (2026-12-01)".
+func CertExpiryText(expiry, at time.Time) string {
+	date := expiry.UTC().Format(time.DateOnly)
+	switch n := DaysLeft(expiry, at); {
+	case n <= 0:
+		return fmt.Sprintf("certificate expired on %s", date)
+	case n == 1:
+		return fmt.Sprintf("certificate expires in 1 day (%s)", date)
+	default:
+		return fmt.Sprintf("certificate expires in %d days (%s)", n, date)
+	}
 }
 
 // flip records an up/down flip and starts flapping when there are too many.

@@ -16,7 +16,8 @@ var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 // ? unknown. It returns the final state and the events as "type@minute"
 // strings (with "/s" for a suppressed event). With restart set, the state is
 // written to JSON and read back between every two steps, as a restart does.
-func run(t *testing.T, st State, p Policy, script string, restart bool) (State, []string) {
+// Each edit, if any, may change step i's result before it is applied.
+func run(t *testing.T, st State, p Policy, script string, restart bool, edits ...func(i int, r *Result)) (State, []string) {
 	t.Helper()
 	var got []string
 	for i, c := range script {
@@ -37,6 +38,9 @@ func run(t *testing.T, st State, p Policy, script string, restart bool) (State, 
 			continue
 		default:
 			t.Fatalf("bad script char %q", c)
+		}
+		for _, edit := range edits {
+			edit(i, &r)
 		}
 		var evs []Event
 		st, evs = st.Next(r, p, r.StartedAt)
@@ -211,5 +215,124 @@ func TestStateNextLeavesItsInputAlone(t *testing.T) {
 	_, _ = s.Next(Result{Status: StatusDown, StartedAt: t0.Add(time.Minute)}, p, t0)
 	if len(s.Flips) != 1 || !before[0].Equal(t0) || s.Flips[:2][1] != (time.Time{}) {
 		t.Errorf("Next wrote into its receiver's flips: %v", s.Flips[:2])
+	}
+}
+
+func TestStateNextCertificateExpiry(t *testing.T) {
+	day := func(d float64) time.Time { return t0.Add(time.Duration(d * float64(24*time.Hour))) }
+	warn := Policy{FailureThreshold: 3, SuccessThreshold: 1, ExpiryWarn: []int{21, 7, 1}}
+	tests := []struct {
+		name   string
+		p      Policy
+		script string
+		// at and expires are, for each check, the day it runs and the day
+		// its certificate expires (0: the result carries none).
+		at, expires []float64
+		wantEvents  []string
+		wantExpiry  float64
+		wantWarned  int
+	}{
+		{name: "crossing 21, 7 and 1 days warns once at each", p: warn, script: "UUUUUUUUUUU",
+			at:         []float64{0, 8, 9, 9.5, 12, 23, 23.5, 25, 29, 29.5, 29.9},
+			expires:    []float64{30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30},
+			wantEvents: []string{"certificate.expiring@2", "certificate.expiring@5", "certificate.expiring@8"},
+			wantExpiry: 30, wantWarned: 1},
+		{name: "a first check inside several thresholds warns once, for the smallest", p: warn, script: "UUU",
+			at: []float64{0, 1, 4.5}, expires: []float64{5, 5, 5},
+			wantEvents: []string{"certificate.expiring@0", "certificate.expiring@2"},
+			wantExpiry: 5, wantWarned: 1},
+		{name: "a renewal starts over", p: warn, script: "UUUUU",
+			at: []float64{23, 24, 25, 98, 99}, expires: []float64{30, 120, 120, 120, 120},
+			wantEvents: []string{"certificate.expiring@0", "certificate.expiring@4"},
+			wantExpiry: 120, wantWarned: 21},
+		{name: "a renewal already inside a threshold does not warn, the next threshold does", p: warn, script: "UUUU",
+			at: []float64{9, 10, 12, 13}, expires: []float64{10, 20, 20, 20},
+			wantEvents: []string{"certificate.expiring@0", "certificate.expiring@3"},
+			wantExpiry: 20, wantWarned: 7},
+		{name: "unknown results are ignored", p: warn, script: "??U",
+			at: []float64{0, 1, 2}, expires: []float64{40, 5, 40},
+			wantExpiry: 40},
+		{name: "results without a certificate keep the last expiry", p: warn, script: "UDU",
+			at: []float64{0, 1, 2}, expires: []float64{6, 0, 0},
+			wantEvents: []string{"certificate.expiring@0"},
+			wantExpiry: 6, wantWarned: 7},
+		{name: "an expired certificate fails the check; it warns only at a threshold not yet alerted", p: warn, script: "UDDDD",
+			at: []float64{3, 10.5, 11, 11.5, 12}, expires: []float64{10, 10, 10, 10, 10},
+			wantEvents: []string{"certificate.expiring@0", "certificate.expiring@1", "opened@3"},
+			wantExpiry: 10, wantWarned: 1},
+		{name: "no thresholds never warn", p: Policy{FailureThreshold: 1}, script: "U",
+			at: []float64{0}, expires: []float64{1}, wantExpiry: 1},
+		{name: "thresholds below a day are ignored", p: Policy{FailureThreshold: 1, ExpiryWarn: []int{0, 7}}, script: "UUU",
+			at: []float64{3, 9.5, 10.5}, expires: []float64{10, 10, 10},
+			wantEvents: []string{"certificate.expiring@0"},
+			wantExpiry: 10, wantWarned: 7},
+	}
+	for _, tt := range tests {
+		for _, restart := range []bool{false, true} {
+			name := tt.name
+			if restart {
+				name += " (restarted between every step)"
+			}
+			t.Run(name, func(t *testing.T) {
+				s, got := run(t, State{}, tt.p, tt.script, restart, func(i int, r *Result) {
+					r.StartedAt = day(tt.at[i])
+					if tt.expires[i] != 0 {
+						r.CertExpiry = day(tt.expires[i])
+					}
+				})
+				if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
+					t.Errorf("events (-want +got):\n%s", diff)
+				}
+				if want := day(tt.wantExpiry); tt.wantExpiry == 0 && !s.CertExpiry.IsZero() || tt.wantExpiry != 0 && !s.CertExpiry.Equal(want) {
+					t.Errorf("cert expiry %s, want day %v", s.CertExpiry, tt.wantExpiry)
+				}
+				if s.CertWarned != tt.wantWarned {
+					t.Errorf("cert warned %d, want %d", s.CertWarned, tt.wantWarned)
+				}
+			})
+		}
+	}
+}
+
+func TestStateNextCertificateEventDetails(t *testing.T) {
+	p := Policy{FailureThreshold: 3, SuccessThreshold: 1, ExpiryWarn: []int{21, 7, 1}}
+	expiry := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	at := expiry.Add(-7 * 24 * time.Hour).Add(time.Hour)
+	s, evs := State{}.Next(Result{Status: StatusUp, StartedAt: at, CertExpiry: expiry}, p, at)
+	want := []Event{{Type: EventCertExpiring, At: at, Since: expiry, Error: "certificate expires in 7 days (2026-12-01)"}}
+	if diff := cmp.Diff(want, evs); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if s.Status != StatusUp || !s.CertExpiry.Equal(expiry) || s.CertWarned != 7 {
+		t.Errorf("state %+v", s)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"cert_expiry":"2026-12-01T10:00:00Z","cert_warned":7`) {
+		t.Errorf("state JSON %s lacks the certificate", b)
+	}
+	b, _ = json.Marshal(State{})
+	if strings.Contains(string(b), "cert_") {
+		t.Errorf("a state without a certificate shows one: %s", b)
+	}
+}
+
+func TestCertExpiryText(t *testing.T) {
+	expiry := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		left time.Duration
+		want string
+	}{
+		{7 * 24 * time.Hour, "certificate expires in 7 days (2026-12-01)"},
+		{6*24*time.Hour + time.Second, "certificate expires in 7 days (2026-12-01)"},
+		{time.Hour, "certificate expires in 1 day (2026-12-01)"},
+		{0, "certificate expired on 2026-12-01"},
+		{-48 * time.Hour, "certificate expired on 2026-12-01"},
+	} {
+		if got := CertExpiryText(expiry, expiry.Add(-tt.left)); got != tt.want {
+			t.Errorf("%s before expiry: %q, want %q", tt.left, got, tt.want)
+		}
 	}
 }
