@@ -376,6 +376,8 @@ func testState(t *testing.T, e *env) {
 	p := tg.Policy()
 	p.FailureThreshold, p.SuccessThreshold = 1, 1
 	p.FlapThreshold, p.FlapWindow = 2, time.Hour
+	p.ExpiryWarn = []int{21, 7}
+	expiry := at.Add(5*24*time.Hour + time.Hour).Truncate(time.Millisecond)
 	check := func(label string, want uptime.State) {
 		t.Helper()
 		e.mustFlush(t)
@@ -399,6 +401,9 @@ func testState(t *testing.T, e *env) {
 	for i, st := range []uptime.Status{uptime.StatusDown, uptime.StatusUp, uptime.StatusDown,
 		uptime.StatusUp, uptime.StatusDown, uptime.StatusDown} {
 		r := uptime.Result{TargetID: tg.ID, StartedAt: at.Add(time.Duration(i) * time.Second), Status: st}
+		if i == 1 {
+			r.CertExpiry = expiry // an https check seeing a certificate 6 days from expiry
+		}
 		if st == uptime.StatusDown {
 			r.ErrorClass, r.Error = uptime.ClassTimeout, "timeout after 10s"
 		}
@@ -412,7 +417,8 @@ func testState(t *testing.T, e *env) {
 			check("first failure", s)
 		}
 	}
-	if s.Status != uptime.StatusDown || !s.Flapping || s.Notified || s.IncidentFailures != 2 || len(s.Flips) != 5 {
+	if s.Status != uptime.StatusDown || !s.Flapping || s.Notified || s.IncidentFailures != 2 || len(s.Flips) != 5 ||
+		!s.CertExpiry.Equal(expiry) || s.CertWarned != 7 {
 		t.Fatalf("test setup: state machine says %+v", s)
 	}
 	check("flapping", s)

@@ -27,7 +27,8 @@ const snapshotSelect = `SELECT t.id, t.spec, t.paused, t.created_at, t.updated_a
 	COALESCE(s.last_result, 0), COALESCE(s.last_error, ''), COALESCE(s.last_error_class, 0),
 	COALESCE(s.consecutive_failures, 0), COALESCE(s.consecutive_successes, 0),
 	COALESCE(s.failing_since, 0), COALESCE(s.incident_failures, 0),
-	COALESCE(s.notified, false), COALESCE(s.flapping, false), COALESCE(s.flips, '')
+	COALESCE(s.notified, false), COALESCE(s.flapping, false), COALESCE(s.flips, ''),
+	COALESCE(s.cert_expiry, 0), COALESCE(s.cert_warned, 0)
 FROM targets t LEFT JOIN target_state s ON s.target_id = t.id`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -44,11 +45,12 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		lastError, flips               string
 		incidentFailures               int64
 		notified, flapping             bool
+		certExpiry, certWarned         int64
 	)
 	if err := sc.Scan(&snap.Target.ID, &spec, &paused, &created, &updated,
 		&status, &since, &lastCheck, &lastResult, &lastError, &class,
 		&failures, &successes, &failingSince, &incidentFailures,
-		&notified, &flapping, &flips); err != nil {
+		&notified, &flapping, &flips, &certExpiry, &certWarned); err != nil {
 		return uptime.Snapshot{}, err
 	}
 	id := snap.Target.ID
@@ -72,6 +74,8 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		IncidentFailures:     int(incidentFailures),
 		Notified:             notified,
 		Flapping:             flapping,
+		CertExpiry:           msTime(certExpiry),
+		CertWarned:           int(certWarned),
 	}
 	if snap.State.Flips, err = decodeFlips(flips); err != nil {
 		return uptime.Snapshot{}, fmt.Errorf("decode state of target %d: %w", id, err)

@@ -319,6 +319,7 @@ type stateRow struct {
 	incidentFailures               int64
 	notified, flapping             bool
 	flips                          string
+	certExpiry, certWarned         int64
 }
 
 // commit writes one batch, retrying until it commits or Shutdown gives up.
@@ -413,6 +414,8 @@ func (w *writer) rows(batch []*item) ([]resultRow, []stateRow) {
 			notified:         s.Notified,
 			flapping:         s.Flapping,
 			flips:            encodeFlips(s.Flips),
+			certExpiry:       timeMS(s.CertExpiry),
+			certWarned:       int64(s.CertWarned),
 		})
 	}
 	// Rows in key order, so that two instances sharing a PostgreSQL
@@ -477,7 +480,7 @@ func (w *writer) write(results []resultRow, states []stateRow, comps componentBa
 		for _, s := range part {
 			args = append(args, s.targetID, s.status, s.since, s.lastCheck, s.lastResult,
 				s.lastError, s.class, s.failures, s.successes, s.failingSince,
-				s.incidentFailures, s.notified, s.flapping, s.flips)
+				s.incidentFailures, s.notified, s.flapping, s.flips, s.certExpiry, s.certWarned)
 		}
 		if _, err := w.exec(ctx, tx, stmtStates, len(part), args); err != nil {
 			return 0, fmt.Errorf("upsert target state: %w", err)
@@ -558,9 +561,9 @@ func (k stmtKind) sql(n int, anon bool) string {
 	case stmtStates:
 		return valuesInsert(`INSERT INTO target_state (target_id, status, since, last_check, last_result,
 			last_error, last_error_class, consecutive_failures, consecutive_successes, failing_since,
-			incident_failures, notified, flapping, flips)`,
+			incident_failures, notified, flapping, flips, cert_expiry, cert_warned)`,
 			[]string{"BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "INTEGER", "INTEGER", "INTEGER", "BIGINT",
-				"INTEGER", "BOOLEAN", "BOOLEAN", "TEXT"}, n, anon,
+				"INTEGER", "BOOLEAN", "BOOLEAN", "TEXT", "BIGINT", "INTEGER"}, n, anon,
 			`ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since,
 			last_check = excluded.last_check, last_result = excluded.last_result,
 			last_error = excluded.last_error, last_error_class = excluded.last_error_class,
@@ -568,7 +571,8 @@ func (k stmtKind) sql(n int, anon bool) string {
 			consecutive_successes = excluded.consecutive_successes,
 			failing_since = excluded.failing_since,
 			incident_failures = excluded.incident_failures, notified = excluded.notified,
-			flapping = excluded.flapping, flips = excluded.flips`)
+			flapping = excluded.flapping, flips = excluded.flips,
+			cert_expiry = excluded.cert_expiry, cert_warned = excluded.cert_warned`)
 	case stmtComponents:
 		return componentsSQL(n, anon)
 	case stmtComponentResults:
