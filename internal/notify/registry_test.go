@@ -83,7 +83,10 @@ func samples() map[string]message {
 		"resolved":       with(uptime.EventIncidentResolved, resolved),
 		"flapping":       with(uptime.EventFlapping, uptime.Event{Type: uptime.EventFlapping, At: t0, Since: t0.Add(-20 * time.Minute), Target: "api", Labels: labels}),
 		"stable":         with(uptime.EventStable, uptime.Event{Type: uptime.EventStable, At: t0, Target: "api", Labels: labels}),
-		"test":           with(uptime.EventChannelTest, uptime.Event{Type: uptime.EventChannelTest, At: t0}),
+		"cert_expiring": with(uptime.EventCertExpiring, uptime.Event{Type: uptime.EventCertExpiring, At: t0,
+			Since: t0.Add(6*24*time.Hour + 5*time.Hour), Error: uptime.CertExpiryText(t0.Add(6*24*time.Hour+5*time.Hour), t0),
+			Target: "api", Labels: labels}),
+		"test": with(uptime.EventChannelTest, uptime.Event{Type: uptime.EventChannelTest, At: t0}),
 	}
 }
 

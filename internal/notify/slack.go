@@ -186,6 +186,14 @@ func slackCompose(m message) (string, []slack.Block) {
 		text := fmt.Sprintf("✅ %s is stable again", e.Target)
 		blocks := []slack.Block{mrkdwn(fmt.Sprintf("✅ *%s* is stable again (since %s); its alerts are sent as usual.", esc(e.Target), clock(e.At)))}
 		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+	case m.Type == uptime.EventCertExpiring:
+		text := fmt.Sprintf("🔒 %s: %s", e.Target, uptime.CertExpiryText(e.Since, e.At))
+		blocks := []slack.Block{
+			header(fmt.Sprintf("🔒 %s's certificate is expiring", e.Target)),
+			mrkdwn(fmt.Sprintf("The TLS certificate of *%s* expires at %s, *%s* from now. Renew it before then: an expired certificate fails every check.",
+				esc(e.Target), clock(e.Since), human(e.Since.Sub(e.At)))),
+		}
+		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
 	case m.Type == uptime.EventChannelTest:
 		text := fmt.Sprintf("👋 Test message from Lookout for channel %s", m.Channel)
 		blocks := []slack.Block{mrkdwn(fmt.Sprintf("👋 This is a test message from Lookout for channel *%s*. Alerts will arrive here.", esc(m.Channel)))}

@@ -101,6 +101,10 @@ type webhookTarget struct {
 	Labels     map[string]string  `json:"labels,omitempty"`
 	Cause      string             `json:"cause,omitempty"`
 	URL        string             `json:"url,omitempty"`
+	// ExpiresAt and DaysLeft are a certificate warning's: when the
+	// certificate expires, and the days left, a started day counting whole.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	DaysLeft  int       `json:"days_left,omitempty"`
 }
 
 type webhookData struct {
@@ -126,7 +130,11 @@ func webhookBody(m message) webhookEnvelope {
 			env.Data.Targets = append(env.Data.Targets, webhookOf(m, e))
 		}
 	default:
-		env.Data.webhookTarget = webhookOf(m, m.first())
+		e := m.first()
+		env.Data.webhookTarget = webhookOf(m, e)
+		if e.Type == uptime.EventCertExpiring {
+			env.Data.Message = uptime.CertExpiryText(e.Since, e.At)
+		}
 	}
 	return env
 }
@@ -143,6 +151,10 @@ func webhookOf(m message, e uptime.Event) webhookTarget {
 	case uptime.EventIncidentOpened, uptime.EventIncidentReminder, uptime.EventIncidentResolved:
 		d := uptime.Duration(e.Duration())
 		t.Duration = &d
+	case uptime.EventCertExpiring:
+		// Since is the expiry; Error is the text, given as the message.
+		t.Since, t.Error = time.Time{}, ""
+		t.ExpiresAt, t.DaysLeft = e.Since.UTC(), uptime.DaysLeft(e.Since, e.At)
 	}
 	return t
 }

@@ -38,6 +38,7 @@ func TestAlerting(t *testing.T) {
 		{"incidents are filtered and paged", testListIncidents},
 		{"the delivery log is filtered and paged", testListDeliveries},
 		{"an opening of an open incident reuses it", testReopenedAfterFlap},
+		{"a certificate warning is due at once, with no incident", testCertWarning},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
@@ -1037,4 +1038,28 @@ func TestEventsWithTheirState(t *testing.T) {
 			t.Errorf("the writer wrote ids into the caller's events: %+v", evs[0])
 		}
 	})
+}
+
+func testCertWarning(t *testing.T, e *env) {
+	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(time.Minute) })
+	tg := e.mustTarget(t, "api", nil)
+	t0 := e.clock.Now()
+	expiry := t0.Add(7 * 24 * time.Hour)
+	e.recordEvents(t, tg, t0, uptime.Event{Type: uptime.EventCertExpiring, Since: expiry,
+		Error: uptime.CertExpiryText(expiry, t0)})
+	ds := e.deliveries(t, uptime.DeliveryFilter{})
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(ds))
+	}
+	d := ds[0]
+	if d.Event.Type != uptime.EventCertExpiring || !d.Event.Since.Equal(expiry) || d.Event.IncidentID != 0 ||
+		d.Event.Error != "certificate expires in 7 days ("+expiry.UTC().Format(time.DateOnly)+")" {
+		t.Errorf("stored event %+v; want a certificate warning for %v with no incident", d.Event, expiry)
+	}
+	if !d.NextAt.Equal(t0) {
+		t.Errorf("due at %v, want %v: a warning waits for no group_wait", d.NextAt, t0)
+	}
+	if n := e.count(t, "incidents"); n != 0 {
+		t.Errorf("%d incidents, want none: a warning is no outage", n)
+	}
 }
