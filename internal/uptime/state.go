@@ -135,7 +135,9 @@ func (e *Event) Duration() time.Duration {
 // EventStable is emitted, and an incident still open whose opening was
 // suppressed is alerted then.
 //
-// A result that carries a certificate expiry records it. When the days left
+// A result that carries a certificate expiry records it (the earliest of
+// the leaf's and the chain's: an intermediate that expires first breaks the
+// service as surely). When the days left
 // before it fall to one of ExpiryWarn's thresholds (at most that many days
 // left, counting a started day as whole), one EventCertExpiring is emitted
 // for the smallest threshold reached, unless that one or a smaller one was
@@ -161,11 +163,11 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 	s.LastErrorClass = r.ErrorClass
 
 	var events []Event
-	switch {
-	case r.Status == StatusUnknown:
+	if r.Status == StatusUnknown {
 		return s, nil
-	case !r.CertExpiry.IsZero():
-		events = s.cert(r.CertExpiry, at, p, events)
+	}
+	if expiry := r.certExpiry(); !expiry.IsZero() {
+		events = s.cert(expiry, at, p, events)
 	}
 	switch {
 	case r.Status.OK():
@@ -232,6 +234,15 @@ func (s *State) cert(expiry, at time.Time, p Policy, events []Event) []Event {
 		events = append(events, Event{Type: EventCertExpiring, At: at, Since: expiry, Error: CertExpiryText(expiry, at)})
 	}
 	return events
+}
+
+// certExpiry is the earliest expiry the result saw, leaf or chain; zero
+// when it saw no certificate.
+func (r *Result) certExpiry() time.Time {
+	if !r.ChainExpiry.IsZero() && (r.CertExpiry.IsZero() || r.ChainExpiry.Before(r.CertExpiry)) {
+		return r.ChainExpiry
+	}
+	return r.CertExpiry
 }
 
 // reached returns the smallest threshold of warn, in days, that a

@@ -306,6 +306,13 @@ func TestStateNextCertificateEventDetails(t *testing.T) {
 	if s.Status != StatusUp || !s.CertExpiry.Equal(expiry) || s.CertWarned != 7 {
 		t.Errorf("state %+v", s)
 	}
+	// An intermediate expiring before the leaf is what warns.
+	chain := expiry.Add(-6 * 24 * time.Hour)
+	s2, evs := s.Next(Result{Status: StatusUp, StartedAt: at.Add(time.Hour), CertExpiry: expiry, ChainExpiry: chain}, p, at)
+	if len(evs) != 1 || !evs[0].Since.Equal(chain) || evs[0].Error != "certificate expires in 1 day (2026-11-25)" ||
+		!s2.CertExpiry.Equal(chain) || s2.CertWarned != 1 {
+		t.Errorf("chain expiring first: events %+v, state %+v", evs, s2)
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
