@@ -252,6 +252,7 @@ func (t *Target) Policy() Policy {
 		SuccessThreshold: t.SuccessThreshold,
 		FlapThreshold:    DefaultFlapThreshold,
 		FlapWindow:       DefaultFlapWindow,
+		ExpiryWarn:       t.TLSExpiryWarn,
 	}
 }
 
