@@ -85,6 +85,17 @@ func testSharedCause(t *testing.T, registered bool) {
 			t.Errorf("opened message does not list %s among %v", s, affected)
 		}
 	}
+	// While it lasts, a dependent's state names the cause too.
+	var svc struct {
+		State struct {
+			Status string `json:"status"`
+			Cause  string `json:"cause"`
+		} `json:"state"`
+	}
+	mustJSON(t, in.do(t, "GET", "/api/v1/targets/svc-03", "", 200), &svc)
+	if svc.State.Status != "down" || svc.State.Cause != "database" {
+		t.Errorf("svc-03's state %+v while the database is down, want down with cause database", svc.State)
+	}
 	time.Sleep(4 * time.Second) // let any stragglers' messages out
 	dbDown.Store(false)
 	rc.waitFor(t, "incident.resolved", in.logs.String)

@@ -119,3 +119,36 @@ func TestCauseOnEvents(t *testing.T) {
 		t.Errorf("after the rename, cause %q; the old name is no target any more", ev.Cause)
 	}
 }
+
+// The cause of an open incident is part of the state the store keeps: a
+// scheduler loaded after a restart still groups a new dependent of a
+// dependent under the root.
+func TestCauseChainSurvivesARestart(t *testing.T) {
+	s, _, p, r := fixture(Config{})
+	p.status = func(uptime.Target, int) uptime.Status { return uptime.StatusDown }
+	db := target(1, "postgres-main", 10*time.Second)
+	api := target(2, "api", 10*time.Second)
+	api.DependsOn = []string{"postgres-main"}
+	web := target(3, "web", 10*time.Second)
+	web.FailureThreshold, web.DependsOn = 1, []string{"api"}
+	down := uptime.State{Status: uptime.StatusDown, Since: t0.Add(-time.Minute), ConsecutiveFailures: 3}
+	apiDown := down
+	apiDown.Cause = "postgres-main"
+	s.Load(db, down)
+	s.Load(api, apiDown)
+	s.Load(web, uptime.State{})
+
+	if _, err := s.CheckNow(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	obs := r.of(3)
+	if len(obs) != 1 || len(obs[0].Events) != 1 {
+		t.Fatalf("web's observations %+v, want one with an opening", obs)
+	}
+	if ev := obs[0].Events[0]; ev.Type != uptime.EventIncidentOpened || ev.Cause != "postgres-main" {
+		t.Errorf("web's opening: %s cause %q, want opened caused by the root, postgres-main", ev.Type, ev.Cause)
+	}
+	if c := obs[0].State.Cause; c != "postgres-main" {
+		t.Errorf("web's recorded state has cause %q, want postgres-main, for its own dependents", c)
+	}
+}

@@ -286,21 +286,18 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
 		return
 	}
 	st, events := e.st.Next(res, e.t.Policy(), now)
-	e.st = st
 	for i := range events {
 		// The state machine knows results, not targets: add who this is,
 		// where its alerts go and what its outage is attributed to.
 		ev := &events[i]
 		ev.TargetID, ev.Target = e.t.ID, e.t.Name
 		ev.Labels, ev.Channels = e.t.Labels, e.t.Channels
-		switch ev.Type {
-		case uptime.EventIncidentOpened:
+		if ev.Type == uptime.EventIncidentOpened {
 			ev.Cause = causeOf(&e.t, ev.Components, s.peer)
-			e.cause = ev.Cause
-		case uptime.EventIncidentResolved:
-			ev.Cause, e.cause = e.cause, ""
+			st.Cause = ev.Cause
 		}
 	}
+	e.st = st
 	s.mu.Unlock()
 
 	if s.log.Enabled(ctx, slog.LevelDebug) {
@@ -319,7 +316,7 @@ func (s *Scheduler) peer(name string) (peer, bool) {
 	down := e.st.Status == uptime.StatusDown && !e.t.Paused
 	p := peer{down: down}
 	if down {
-		p.cause = e.cause
+		p.cause = e.st.Cause
 	}
 	return p, true
 }

@@ -138,12 +138,6 @@ type entry struct {
 	// interval or schedule changed meanwhile.
 	retime  bool
 	removed bool
-	// cause is what the open incident's opening was attributed to, for its
-	// resolution and for the causes of its dependents. It is not persisted:
-	// after a restart the store fills a resolution's cause from the
-	// incident, and a dependent is attributed to this target itself.
-	cause string
-
 	// sem serialises the target's checks: the scheduled one and CheckNow.
 	sem chan struct{}
 }
@@ -210,9 +204,6 @@ func (s *Scheduler) put(t uptime.Target, st *uptime.State) {
 	e.t, e.tm, e.tmErr = t, tm, err
 	if st != nil {
 		e.st = *st
-		if st.Status != uptime.StatusDown {
-			e.cause = ""
-		}
 	}
 	switch {
 	case e.running:

@@ -28,7 +28,7 @@ const snapshotSelect = `SELECT t.id, t.spec, t.paused, t.created_at, t.updated_a
 	COALESCE(s.consecutive_failures, 0), COALESCE(s.consecutive_successes, 0),
 	COALESCE(s.failing_since, 0), COALESCE(s.incident_failures, 0),
 	COALESCE(s.notified, false), COALESCE(s.flapping, false), COALESCE(s.flips, ''),
-	COALESCE(s.cert_expiry, 0), COALESCE(s.cert_warned, 0)
+	COALESCE(s.cert_expiry, 0), COALESCE(s.cert_warned, 0), COALESCE(s.cause, '')
 FROM targets t LEFT JOIN target_state s ON s.target_id = t.id`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -42,7 +42,7 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		status, lastResult, class      int64
 		since, lastCheck, failingSince int64
 		failures, successes            int64
-		lastError, flips               string
+		lastError, flips, cause        string
 		incidentFailures               int64
 		notified, flapping             bool
 		certExpiry, certWarned         int64
@@ -50,7 +50,7 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 	if err := sc.Scan(&snap.Target.ID, &spec, &paused, &created, &updated,
 		&status, &since, &lastCheck, &lastResult, &lastError, &class,
 		&failures, &successes, &failingSince, &incidentFailures,
-		&notified, &flapping, &flips, &certExpiry, &certWarned); err != nil {
+		&notified, &flapping, &flips, &certExpiry, &certWarned, &cause); err != nil {
 		return uptime.Snapshot{}, err
 	}
 	id := snap.Target.ID
@@ -76,6 +76,7 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		Flapping:             flapping,
 		CertExpiry:           msTime(certExpiry),
 		CertWarned:           int(certWarned),
+		Cause:                cause,
 	}
 	if snap.State.Flips, err = decodeFlips(flips); err != nil {
 		return uptime.Snapshot{}, fmt.Errorf("decode state of target %d: %w", id, err)

@@ -318,7 +318,7 @@ type stateRow struct {
 	failures, successes            int64
 	incidentFailures               int64
 	notified, flapping             bool
-	flips                          string
+	flips, cause                   string
 	certExpiry, certWarned         int64
 }
 
@@ -416,6 +416,7 @@ func (w *writer) rows(batch []*item) ([]resultRow, []stateRow) {
 			flips:            encodeFlips(s.Flips),
 			certExpiry:       timeMS(s.CertExpiry),
 			certWarned:       int64(s.CertWarned),
+			cause:            cleanText(s.Cause),
 		})
 	}
 	// Rows in key order, so that two instances sharing a PostgreSQL
@@ -480,7 +481,7 @@ func (w *writer) write(results []resultRow, states []stateRow, comps componentBa
 		for _, s := range part {
 			args = append(args, s.targetID, s.status, s.since, s.lastCheck, s.lastResult,
 				s.lastError, s.class, s.failures, s.successes, s.failingSince,
-				s.incidentFailures, s.notified, s.flapping, s.flips, s.certExpiry, s.certWarned)
+				s.incidentFailures, s.notified, s.flapping, s.flips, s.certExpiry, s.certWarned, s.cause)
 		}
 		if _, err := w.exec(ctx, tx, stmtStates, len(part), args); err != nil {
 			return 0, fmt.Errorf("upsert target state: %w", err)
@@ -561,9 +562,9 @@ func (k stmtKind) sql(n int, anon bool) string {
 	case stmtStates:
 		return valuesInsert(`INSERT INTO target_state (target_id, status, since, last_check, last_result,
 			last_error, last_error_class, consecutive_failures, consecutive_successes, failing_since,
-			incident_failures, notified, flapping, flips, cert_expiry, cert_warned)`,
+			incident_failures, notified, flapping, flips, cert_expiry, cert_warned, cause)`,
 			[]string{"BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "INTEGER", "INTEGER", "INTEGER", "BIGINT",
-				"INTEGER", "BOOLEAN", "BOOLEAN", "TEXT", "BIGINT", "INTEGER"}, n, anon,
+				"INTEGER", "BOOLEAN", "BOOLEAN", "TEXT", "BIGINT", "INTEGER", "TEXT"}, n, anon,
 			`ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since,
 			last_check = excluded.last_check, last_result = excluded.last_result,
 			last_error = excluded.last_error, last_error_class = excluded.last_error_class,
@@ -572,7 +573,7 @@ func (k stmtKind) sql(n int, anon bool) string {
 			failing_since = excluded.failing_since,
 			incident_failures = excluded.incident_failures, notified = excluded.notified,
 			flapping = excluded.flapping, flips = excluded.flips,
-			cert_expiry = excluded.cert_expiry, cert_warned = excluded.cert_warned`)
+			cert_expiry = excluded.cert_expiry, cert_warned = excluded.cert_warned, cause = excluded.cause`)
 	case stmtComponents:
 		return componentsSQL(n, anon)
 	case stmtComponentResults:

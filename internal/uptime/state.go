@@ -57,6 +57,12 @@ type State struct {
 	// Flips are the times of recent up/down flips, oldest first; only those
 	// inside the flap window are kept.
 	Flips []time.Time `json:"flips,omitempty"`
+	// Cause is what the open incident is attributed to (SPEC §6): the
+	// scheduler sets it when the incident opens, from the targets and
+	// components it knows; Next clears it on resolution and hands it to
+	// the resolved event. Kept with the state so that, after a restart, a
+	// dependent of this target is still grouped under the root cause.
+	Cause string `json:"cause,omitempty"`
 	// CertExpiry is the expiry of the certificate last seen, if any.
 	CertExpiry time.Time `json:"cert_expiry,omitzero"`
 	// CertWarned is the smallest of the policy's ExpiryWarn days already
@@ -178,12 +184,12 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 		case s.Status != StatusDown:
 			s.set(r.Status, at)
 		case s.ConsecutiveSuccesses >= p.SuccessThreshold:
-			ev := Event{Type: EventIncidentResolved, At: at, Since: s.Since, Failures: s.IncidentFailures}
+			ev := Event{Type: EventIncidentResolved, At: at, Since: s.Since, Failures: s.IncidentFailures, Cause: s.Cause}
 			if !s.Notified {
 				ev.Suppressed = SuppressedFlapping
 			}
 			s.set(r.Status, at)
-			s.IncidentFailures, s.Notified = 0, false
+			s.IncidentFailures, s.Notified, s.Cause = 0, false, ""
 			events = append(events, ev)
 			events = s.flip(at, p, events)
 		}

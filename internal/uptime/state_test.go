@@ -343,3 +343,21 @@ func TestCertExpiryText(t *testing.T) {
 		}
 	}
 }
+
+// The resolution carries the cause the scheduler gave the opening, and
+// clears it: the next outage is attributed afresh.
+func TestStateNextResolutionCarriesTheCause(t *testing.T) {
+	p := Policy{FailureThreshold: 1, SuccessThreshold: 1}
+	s, evs := State{}.Next(Result{Status: StatusDown, StartedAt: t0}, p, t0)
+	if len(evs) != 1 || evs[0].Type != EventIncidentOpened {
+		t.Fatalf("events %+v, want an opening", evs)
+	}
+	s.Cause = "postgres-main"
+	s, evs = s.Next(Result{Status: StatusUp, StartedAt: t0.Add(time.Minute)}, p, t0)
+	if len(evs) != 1 || evs[0].Type != EventIncidentResolved || evs[0].Cause != "postgres-main" {
+		t.Errorf("events %+v, want a resolution caused by postgres-main", evs)
+	}
+	if s.Cause != "" {
+		t.Errorf("cause %q after the resolution, want none", s.Cause)
+	}
+}

@@ -49,6 +49,7 @@ type stateView struct {
 	ConsecutiveFailures  int               `json:"consecutive_failures"`
 	ConsecutiveSuccesses int               `json:"consecutive_successes"`
 	FailingSince         time.Time         `json:"failing_since,omitzero"`
+	Cause                string            `json:"cause,omitempty"`
 	CertExpiry           time.Time         `json:"cert_expiry,omitzero"`
 	CertWarned           int               `json:"cert_warned,omitempty"`
 }
@@ -61,7 +62,7 @@ func viewOf(sn uptime.Snapshot) targetView {
 		Status: shownStatus(sn), Since: st.Since.UTC(), LastCheck: st.LastCheck.UTC(), LastResult: st.LastResult,
 		LastError: st.LastError, LastErrorClass: st.LastErrorClass,
 		ConsecutiveFailures: st.ConsecutiveFailures, ConsecutiveSuccesses: st.ConsecutiveSuccesses,
-		FailingSince: st.FailingSince.UTC(), CertExpiry: st.CertExpiry.UTC(), CertWarned: st.CertWarned,
+		FailingSince: st.FailingSince.UTC(), Cause: st.Cause, CertExpiry: st.CertExpiry.UTC(), CertWarned: st.CertWarned,
 	}}
 }
 
