@@ -170,3 +170,50 @@ func TestAlertsSurviveAKill(t *testing.T) {
 	}
 	in.stop(t)
 }
+
+// TestSilencedIncidentIsHeardOfWhenTheSilenceEnds: an incident whose
+// opening a silence muted is alerted as a reminder when the silence ends,
+// and its resolution follows.
+func TestSilencedIncidentIsHeardOfWhenTheSilenceEnds(t *testing.T) {
+	bin := binary(t)
+	key := []byte("0123456789abcdef0123456789abcdef")
+	rc := &receiver{t: t, key: key}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	var healthy atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			http.Error(w, "queue backlog", http.StatusServiceUnavailable)
+		}
+	}))
+	defer target.Close()
+
+	in := start(t, bin, filepath.Join(t.TempDir(), "lookout.db"))
+	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hook.URL+`","secret":"whsec_`+
+		base64.StdEncoding.EncodeToString(key)+`","default":true,"group_wait":"1s"}`, http.StatusCreated)
+	ends := time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339Nano)
+	in.do(t, "POST", "/api/v1/silences", `{"matchers":{"team":"jobs"},"ends_at":"`+ends+`","comment":"queue migration"}`, http.StatusCreated)
+	in.do(t, "PUT", "/api/v1/targets/worker", `{"url":"`+target.URL+`","interval":"1s","failure_threshold":1,"labels":{"team":"jobs"}}`, http.StatusCreated)
+
+	// The opening is muted...
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(string(in.do(t, "GET", "/api/v1/notifications?status=muted", "", 200)), "queue migration") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no muted opening after 20s\n%s", in.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// ...and the channel hears of the incident once the silence ends.
+	reminder := rc.waitFor(t, "incident.reminder", in.logs.String)
+	if reminder.Data["target"] != "worker" {
+		t.Errorf("reminder data %+v, want worker's", reminder.Data)
+	}
+	healthy.Store(true)
+	rc.waitFor(t, "incident.resolved", in.logs.String)
+	in.stop(t)
+	for _, m := range rc.received() {
+		if m.Type == "incident.opened" {
+			t.Errorf("the muted opening was sent: %+v", m)
+		}
+	}
+}

@@ -330,6 +330,9 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 		u, outcome, leave := d.screen(ctx, dl, c, exists, j.w)
 		switch {
 		case leave:
+		case outcome == OutcomeMuted:
+			d.finish(bg, dl, u, outcome)
+			d.remindAfterMute(bg, dl, c, j.w)
 		case outcome != "":
 			d.finish(bg, dl, u, outcome)
 		default:
@@ -395,6 +398,47 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 	}
 }
 
+// remindAfterMute queues a reminder of a muted opening or reminder for
+// when the mute ends, so that an incident that outlasts its silence or
+// maintenance window is heard of then ("still down"), and reminders go on
+// from there. Should the mute still hold then (another silence), the
+// reminder is muted in turn and queued again.
+func (d *Dispatcher) remindAfterMute(ctx context.Context, dl uptime.Delivery, c uptime.Channel, w *world) {
+	ev := dl.Event
+	if ev.IncidentID == 0 || (ev.Type != uptime.EventIncidentOpened && ev.Type != uptime.EventIncidentReminder) {
+		return
+	}
+	now := d.now()
+	at := muteEnd(w, ev.Labels, now)
+	if at.IsZero() {
+		at = now.Add(c.RepeatInterval.D())
+	}
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if err := d.out.EnqueueReminder(sctx, ev.IncidentID, c.Name, at); err != nil {
+		d.log.Error("enqueue reminder after mute", "channel", c.Name, "delivery_id", dl.ID, "err", err)
+	}
+}
+
+// muteEnd is when the last of the silences and maintenance windows that
+// mute these labels at now ends; zero when none does.
+func muteEnd(w *world, labels map[string]string, now time.Time) time.Time {
+	var end time.Time
+	for _, s := range w.silences {
+		if s.Active(labels, now) && s.EndsAt.After(end) {
+			end = s.EndsAt
+		}
+	}
+	for _, m := range w.maint {
+		for _, span := range MaintenanceWindows(m, labels, now, now.Add(time.Millisecond)) {
+			if !span.From.After(now) && span.To.After(end) {
+				end = span.To
+			}
+		}
+	}
+	return end
+}
+
 // gap is the rate limit of a kind; tests may lift it.
 func (d *Dispatcher) gap(k kind) time.Duration {
 	if d.noRateLimit {
@@ -424,18 +468,21 @@ func (d *Dispatcher) screen(ctx context.Context, dl uptime.Delivery, c uptime.Ch
 		if resolved && !dl.IncidentResolvedAt.After(ev.At.Add(c.GroupWait.D())) {
 			return skip("resolved within group_wait")
 		}
-	case uptime.EventIncidentReminder, uptime.EventIncidentResolved:
-		if ev.Type == uptime.EventIncidentReminder && resolved {
+	case uptime.EventIncidentReminder:
+		// A reminder is sent even when the opening was not (a silence
+		// muted it): it is then the first the channel hears.
+		if resolved {
 			return skip("incident resolved")
 		}
+	case uptime.EventIncidentResolved:
 		if dl.Thread == "" && ev.IncidentID != 0 {
-			sent, err := d.out.OpeningDelivered(ctx, ev.IncidentID, c.Name)
+			told, err := d.out.Alerted(ctx, ev.IncidentID, c.Name)
 			if err != nil {
-				d.log.Error("look up opening", "channel", c.Name, "delivery_id", dl.ID, "err", err)
+				d.log.Error("look up what was alerted", "channel", c.Name, "delivery_id", dl.ID, "err", err)
 				return u, "", true
 			}
-			if !sent {
-				return skip("its opening was not sent")
+			if !told {
+				return skip("the incident was not alerted here")
 			}
 		}
 	}

@@ -83,7 +83,7 @@ func TestOpenResolveWithinGroupWaitSendsNothing(t *testing.T) {
 	if n := len(rc.received()); n != 0 {
 		t.Fatalf("%d messages sent", n)
 	}
-	for id, reason := range map[int64]string{open: "resolved within group_wait", res: "its opening was not sent"} {
+	for id, reason := range map[int64]string{open: "resolved within group_wait", res: "the incident was not alerted here"} {
 		d := h.out.delivery(id)
 		if d.Status != uptime.DeliverySkipped || d.Reason != reason || d.Attempts != 0 {
 			t.Errorf("delivery %d: %s %q after %d attempts, want skipped %q", id, d.Status, d.Reason, d.Attempts, reason)
@@ -133,11 +133,51 @@ func TestSilenceMutes(t *testing.T) {
 	if d := h.out.delivery(test); d.Status != uptime.DeliveryDelivered {
 		t.Errorf("test: %s %q", d.Status, d.Reason)
 	}
-	if len(h.out.reminders) != 0 {
-		t.Errorf("a muted opening scheduled reminders: %+v", h.out.reminders)
+	if r := h.out.reminders; len(r) != 1 || r[0].incident != 1 || !r[0].at.Equal(t0.Add(time.Hour)) {
+		t.Errorf("reminders %+v, want one of incident 1 when the silence ends, %v", r, t0.Add(time.Hour))
 	}
 	if st := h.d.Stats(); st.Muted != 1 || st.Delivered != 1 {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestIncidentOutlastingItsSilence: an incident whose opening a silence
+// muted is heard of when the silence ends ("still down"), and its
+// resolution follows; one that a second silence covers waits for that one.
+func TestIncidentOutlastingItsSilence(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{}, hookChannel(rc))
+	h.out.silences = []uptime.Silence{
+		{ID: 1, Matchers: map[string]string{"env": "prod"}, StartsAt: t0.Add(-time.Minute), EndsAt: t0.Add(time.Hour)},
+		{ID: 2, Matchers: map[string]string{"team": "core"}, StartsAt: t0.Add(30 * time.Minute), EndsAt: t0.Add(2 * time.Hour)},
+	}
+	open := h.opened(1, "api", "hook")
+	h.clk.Advance(10 * time.Second)
+	h.cycle()
+	if d := h.out.delivery(open); d.Status != uptime.DeliveryMuted {
+		t.Fatalf("opening %s, want muted", d.Status)
+	}
+	// At t0+1h the first silence ends, but the second holds until t0+2h.
+	h.clk.Advance(t0.Add(time.Hour).Sub(h.clk.Now()))
+	h.cycle()
+	if n := len(rc.received()); n != 0 {
+		t.Fatalf("%d messages while silenced", n)
+	}
+	h.clk.Advance(time.Hour)
+	h.cycle()
+	got := rc.received()
+	if len(got) != 1 || !strings.Contains(string(got[0].Body), `"type":"incident.reminder"`) {
+		t.Fatalf("after the silences, received %d: %v; want one reminder", len(got), got)
+	}
+	h.clk.Advance(time.Minute)
+	h.resolved(1, "api", "hook")
+	h.cycle()
+	got = rc.received()
+	if len(got) != 2 || !strings.Contains(string(got[1].Body), `"type":"incident.resolved"`) {
+		t.Errorf("received %d, want the reminder then the resolution", len(got))
+	}
+	if r := h.out.reminders; len(r) != 3 || !r[2].at.Equal(t0.Add(2*time.Hour+4*time.Hour)) {
+		t.Errorf("reminders %+v, want at the silences' ends and then every repeat_interval", r)
 	}
 }
 
@@ -154,6 +194,9 @@ func TestCronMaintenanceMutes(t *testing.T) {
 	h.cycle()
 	if d := h.out.delivery(first); d.Status != uptime.DeliveryMuted || d.Reason != "maintenance 3 (nightly backup)" {
 		t.Errorf("inside the window: %s %q", d.Status, d.Reason)
+	}
+	if r, end := h.out.reminders, time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC); len(r) != 1 || !r[0].at.Equal(end) {
+		t.Errorf("reminders %+v, want one when the occurrence ends, %v", r, end)
 	}
 	h.clk.Advance(time.Hour)
 	second := h.opened(2, "web", "hook")

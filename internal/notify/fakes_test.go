@@ -218,11 +218,12 @@ func (o *memOutbox) EnqueueReminder(_ context.Context, incidentID int64, channel
 	return nil
 }
 
-func (o *memOutbox) OpeningDelivered(_ context.Context, incidentID int64, channel string) (bool, error) {
+func (o *memOutbox) Alerted(_ context.Context, incidentID int64, channel string) (bool, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, m := range o.ds {
-		if m.d.Channel == channel && m.d.Event.IncidentID == incidentID && m.d.Event.Type == uptime.EventIncidentOpened && m.d.Status == uptime.DeliveryDelivered {
+		told := m.d.Event.Type == uptime.EventIncidentOpened || m.d.Event.Type == uptime.EventIncidentReminder
+		if m.d.Channel == channel && m.d.Event.IncidentID == incidentID && told && m.d.Status == uptime.DeliveryDelivered {
 			return true, nil
 		}
 	}

@@ -41,9 +41,9 @@ type Outbox interface {
 	// channel at at. It is a no-op when the incident is resolved or a
 	// reminder of it to the channel is already pending.
 	EnqueueReminder(ctx context.Context, incidentID int64, channel string, at time.Time) error
-	// OpeningDelivered reports whether the incident.opened delivery of the
-	// incident to the channel was delivered.
-	OpeningDelivered(ctx context.Context, incidentID int64, channel string) (bool, error)
+	// Alerted reports whether the incident's opening or one of its
+	// reminders was delivered to the channel.
+	Alerted(ctx context.Context, incidentID int64, channel string) (bool, error)
 	// ListChannels returns every channel with its real secrets.
 	ListChannels(ctx context.Context) ([]uptime.Channel, error)
 	ListSilences(ctx context.Context) ([]uptime.Silence, error)

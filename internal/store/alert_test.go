@@ -250,8 +250,8 @@ func testSuppressed(t *testing.T, e *env) {
 	if in.Suppressed != "flapping" {
 		t.Errorf("incident suppressed %q, want flapping", in.Suppressed)
 	}
-	if ok, err := e.OpeningDelivered(bg, in.ID, "ops"); err != nil || ok {
-		t.Errorf("OpeningDelivered of a skipped opening: %v, %v", ok, err)
+	if ok, err := e.Alerted(bg, in.ID, "ops"); err != nil || ok {
+		t.Errorf("Alerted after a skipped opening: %v, %v", ok, err)
 	}
 	if got := e.claim(t, at.Add(time.Hour)); len(got) != 0 {
 		t.Errorf("claimed skipped deliveries %v", got)
@@ -260,6 +260,17 @@ func testSuppressed(t *testing.T, e *env) {
 	fatalIf(t, err, "outbox pending")
 	if n != 0 {
 		t.Errorf("outbox pending %d, want 0", n)
+	}
+	// A reminder delivered is the channel told, when the opening was not.
+	fatalIf(t, e.EnqueueReminder(bg, in.ID, "ops", at.Add(time.Hour)), "reminder")
+	ds, err = e.ClaimDeliveries(bg, at.Add(time.Hour), time.Minute, 10)
+	fatalIf(t, err, "claim reminder")
+	if len(ds) != 1 || ds[0].Event.Type != uptime.EventIncidentReminder {
+		t.Fatalf("claimed %+v, want the reminder", ds)
+	}
+	fatalIf(t, e.FinishDelivery(bg, ds[0].ID, uptime.DeliveryUpdate{Status: uptime.DeliveryDelivered, At: at.Add(time.Hour)}), "finish")
+	if ok, err := e.Alerted(bg, in.ID, "ops"); err != nil || !ok {
+		t.Errorf("Alerted after a delivered reminder: %v, %v; want true", ok, err)
 	}
 }
 
@@ -479,10 +490,10 @@ func testThread(t *testing.T, e *env) {
 	in, err := e.OpenIncident(bg, tg.ID)
 	fatalIf(t, err, "open")
 	for ch, want := range map[string]bool{"a": true, "b": true, "nope": false} {
-		got, err := e.OpeningDelivered(bg, in.ID, ch)
-		fatalIf(t, err, "opening delivered")
+		got, err := e.Alerted(bg, in.ID, ch)
+		fatalIf(t, err, "alerted")
 		if got != want {
-			t.Errorf("OpeningDelivered(%s) = %v, want %v", ch, got, want)
+			t.Errorf("Alerted(%s) = %v, want %v", ch, got, want)
 		}
 	}
 	fatalIf(t, e.EnqueueReminder(bg, in.ID, "a", due), "reminder")

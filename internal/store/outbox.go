@@ -383,16 +383,17 @@ func (db *DB) OldestPending(ctx context.Context) (time.Time, error) {
 	return msTime(ms.Int64), nil
 }
 
-// OpeningDelivered reports whether an incident.opened delivery of the
-// incident to channel was delivered: its resolution is worth sending there
-// only then. Errors are the database's.
-func (db *DB) OpeningDelivered(ctx context.Context, incidentID int64, channel string) (bool, error) {
+// Alerted reports whether the channel was told of the incident: its
+// incident.opened or one of its reminders was delivered there. A reminder
+// counts because it is the first the channel hears of an incident whose
+// opening a silence or maintenance window muted.
+func (db *DB) Alerted(ctx context.Context, incidentID int64, channel string) (bool, error) {
 	var ok bool
 	err := db.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE incident_id = $1
-		AND channel = $2 AND event_type = $3 AND status = 'delivered')`,
-		incidentID, channel, string(uptime.EventIncidentOpened)).Scan(&ok)
+		AND channel = $2 AND event_type IN ($3, $4) AND status = 'delivered')`,
+		incidentID, channel, string(uptime.EventIncidentOpened), string(uptime.EventIncidentReminder)).Scan(&ok)
 	if err != nil {
-		return false, fmt.Errorf("opening of incident %d delivered to %q: %w", incidentID, channel, dbErr(err))
+		return false, fmt.Errorf("incident %d alerted to %q: %w", incidentID, channel, dbErr(err))
 	}
 	return ok, nil
 }
