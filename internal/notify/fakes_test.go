@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -423,15 +424,28 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/hooks/"):
 		_, _ = io.WriteString(w, "ok")
 	case r.URL.Path == "/api/chat.postMessage", r.URL.Path == "/api/chat.update":
+		// As Slack does: chat.postMessage takes a channel's name or id and
+		// answers with the id; chat.update takes the id only.
+		channel := call.Form.Get("channel")
+		w.Header().Set("Content-Type", "application/json")
+		if !slackChannelID.MatchString(channel) {
+			if r.URL.Path == "/api/chat.update" {
+				_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "channel_not_found"})
+				return
+			}
+			channel = "C0" + strings.ToUpper(strings.TrimPrefix(channel, "#"))
+		}
 		if call.Form.Get("ts") != "" {
 			ts = call.Form.Get("ts")
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": call.Form.Get("channel"), "ts": ts})
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": channel, "ts": ts})
 	default:
 		http.NotFound(w, r)
 	}
 }
+
+// slackChannelID is the shape of a Slack channel id, as opposed to a name.
+var slackChannelID = regexp.MustCompile(`^[CGD][A-Z0-9]+$`)
 
 func (f *fakeSlack) recorded() []slackCall {
 	f.mu.Lock()

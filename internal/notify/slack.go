@@ -91,15 +91,19 @@ func sendSlack(ctx context.Context, d *Dispatcher, c uptime.Channel, m message) 
 	if reply {
 		msgOpts = append(msgOpts, slack.MsgOptionTS(parent))
 	}
-	_, ts, err := api.PostMessageContext(ctx, c.Channel, msgOpts...)
+	channelID, ts, err := api.PostMessageContext(ctx, c.Channel, msgOpts...)
 	if err != nil {
 		return result{}, slackError("slack chat.postMessage", err)
 	}
 	if reply && !grouped && m.Type == uptime.EventIncidentResolved {
 		// The reply is what matters; a failed update is only logged, so
-		// that a retry does not post the reply twice.
+		// that a retry does not post the reply twice. chat.update takes
+		// the channel's id, which the post answered with, not its name.
+		if channelID == "" {
+			channelID = c.Channel
+		}
 		ut, ub := slackResolvedParent(m)
-		if _, _, _, err := api.UpdateMessageContext(ctx, c.Channel, parent, slack.MsgOptionText(ut, false), slack.MsgOptionBlocks(ub...)); err != nil {
+		if _, _, _, err := api.UpdateMessageContext(ctx, channelID, parent, slack.MsgOptionText(ut, false), slack.MsgOptionBlocks(ub...)); err != nil {
 			d.log.Warn("update slack opening", "channel", c.Name, "err", safeError(slackError("slack chat.update", err), c))
 		}
 	}

@@ -101,9 +101,11 @@ func TestSlackFailuresAreRetried(t *testing.T) {
 
 // TestSlackBotThreads: the opening's ts is recorded; the reminder and the
 // resolution reply in its thread, and the opening is updated to resolved.
+// The channel is given by name, as people do; chat.update wants its id.
 func TestSlackBotThreads(t *testing.T) {
 	f := newFakeSlack(t)
 	c := slackBot("ops")
+	c.Channel = "#alerts"
 	c.GroupWait = uptime.Duration(5 * time.Second)
 	c.RepeatInterval = uptime.Duration(time.Hour)
 	h := newHarness(t, Config{SlackAPIURL: f.srv.URL + "/api"}, c)
