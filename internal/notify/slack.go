@@ -56,7 +56,7 @@ func validateSlack(c *uptime.Channel) error {
 			v.Add("token", "must be a Slack token (xoxb-…)")
 		}
 		if strings.TrimSpace(c.Channel) == "" {
-			v.Add("channel", "is required with token (a channel id such as C0123456789)")
+			v.Add("channel", "is required with token: a channel name such as #alerts, or its id such as C0123456789")
 		}
 	}
 	if c.Secret != "" {
