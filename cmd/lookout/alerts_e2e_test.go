@@ -75,33 +75,46 @@ func (rc *receiver) waitFor(t *testing.T, typ string, logs func() string) receiv
 	return received{}
 }
 
+// webhookSink starts a receiver that checks signatures; it returns the
+// receiver, its URL and the whsec_ secret to register the channel with.
+func webhookSink(t *testing.T) (rc *receiver, url, secret string) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	rc = &receiver{t: t, key: key}
+	hook := httptest.NewServer(rc)
+	t.Cleanup(hook.Close)
+	return rc, hook.URL, "whsec_" + base64.StdEncoding.EncodeToString(key)
+}
+
+// failingTarget starts an HTTP target that answers 503 with msg until
+// healthy is set.
+func failingTarget(t *testing.T, msg string) (url string, healthy *atomic.Bool) {
+	healthy = new(atomic.Bool)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			http.Error(w, msg, http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, healthy
+}
+
 // TestAlertsSurviveAKill kills Lookout after an incident's alert is
 // committed to the outbox but before it is sent (it waits out group_wait),
 // and expects the restarted process to send it, once, and never to re-alert
 // the open incident.
 func TestAlertsSurviveAKill(t *testing.T) {
 	bin := binary(t)
-	key := []byte("0123456789abcdef0123456789abcdef")
-	rc := &receiver{t: t, key: key}
-	hook := httptest.NewServer(rc)
-	defer hook.Close()
-	var healthy atomic.Bool
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if !healthy.Load() {
-			http.Error(w, "payments database unreachable", http.StatusServiceUnavailable)
-		}
-	}))
-	defer target.Close()
+	rc, hookURL, secret := webhookSink(t)
+	targetURL, healthy := failingTarget(t, "payments database unreachable")
 
 	db := filepath.Join(t.TempDir(), "lookout.db")
 	in := start(t, bin, db)
-	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
-	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hook.URL+`","secret":"`+secret+`","default":true,"group_wait":"3s"}`, http.StatusCreated)
+	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hookURL+`","secret":"`+secret+`","default":true,"group_wait":"3s"}`, http.StatusCreated)
 	ch := string(in.do(t, "GET", "/api/v1/channels/ops", "", 200))
-	if strings.Contains(ch, secret) || strings.Contains(ch, hook.URL) {
+	if strings.Contains(ch, secret) || strings.Contains(ch, hookURL) {
 		t.Errorf("the channel's secrets show on read: %s", ch)
 	}
-	in.do(t, "PUT", "/api/v1/targets/payments", `{"url":"`+target.URL+`","interval":"1s","failure_threshold":2}`, http.StatusCreated)
+	in.do(t, "PUT", "/api/v1/targets/payments", `{"url":"`+targetURL+`","interval":"1s","failure_threshold":2}`, http.StatusCreated)
 
 	// Wait for the incident, then kill before group_wait lets it out.
 	deadline := time.Now().Add(20 * time.Second)
@@ -176,24 +189,14 @@ func TestAlertsSurviveAKill(t *testing.T) {
 // and its resolution follows.
 func TestSilencedIncidentIsHeardOfWhenTheSilenceEnds(t *testing.T) {
 	bin := binary(t)
-	key := []byte("0123456789abcdef0123456789abcdef")
-	rc := &receiver{t: t, key: key}
-	hook := httptest.NewServer(rc)
-	defer hook.Close()
-	var healthy atomic.Bool
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if !healthy.Load() {
-			http.Error(w, "queue backlog", http.StatusServiceUnavailable)
-		}
-	}))
-	defer target.Close()
+	rc, hookURL, secret := webhookSink(t)
+	targetURL, healthy := failingTarget(t, "queue backlog")
 
 	in := start(t, bin, filepath.Join(t.TempDir(), "lookout.db"))
-	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hook.URL+`","secret":"whsec_`+
-		base64.StdEncoding.EncodeToString(key)+`","default":true,"group_wait":"1s"}`, http.StatusCreated)
+	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hookURL+`","secret":"`+secret+`","default":true,"group_wait":"1s"}`, http.StatusCreated)
 	ends := time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339Nano)
 	in.do(t, "POST", "/api/v1/silences", `{"matchers":{"team":"jobs"},"ends_at":"`+ends+`","comment":"queue migration"}`, http.StatusCreated)
-	in.do(t, "PUT", "/api/v1/targets/worker", `{"url":"`+target.URL+`","interval":"1s","failure_threshold":1,"labels":{"team":"jobs"}}`, http.StatusCreated)
+	in.do(t, "PUT", "/api/v1/targets/worker", `{"url":"`+targetURL+`","interval":"1s","failure_threshold":1,"labels":{"team":"jobs"}}`, http.StatusCreated)
 
 	// The opening is muted...
 	deadline := time.Now().Add(20 * time.Second)

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
 	"math/big"
 	"net"
@@ -48,10 +47,7 @@ func shortLived(t *testing.T, d time.Duration) (tls.Certificate, time.Time) {
 // restart does not warn again.
 func TestCertificateExpiryWarning(t *testing.T) {
 	bin := binary(t)
-	key := []byte("0123456789abcdef0123456789abcdef")
-	rc := &receiver{t: t, key: key}
-	hook := httptest.NewServer(rc)
-	defer hook.Close()
+	rc, hookURL, secret := webhookSink(t)
 	cert, expiry := shortLived(t, 6*24*time.Hour-time.Hour)
 	shop := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	shop.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -60,8 +56,7 @@ func TestCertificateExpiryWarning(t *testing.T) {
 
 	db := filepath.Join(t.TempDir(), "lookout.db")
 	in := start(t, bin, db)
-	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hook.URL+
-		`","secret":"whsec_`+base64.StdEncoding.EncodeToString(key)+`","default":true,"group_wait":"30s"}`, http.StatusCreated)
+	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hookURL+`","secret":"`+secret+`","default":true,"group_wait":"30s"}`, http.StatusCreated)
 	in.do(t, "PUT", "/api/v1/targets/shop", `{"url":"`+shop.URL+`","interval":"1s",
 		"http":{"tls_skip_verify":true},"tls_expiry_warn":[30,7,1]}`, http.StatusCreated)
 

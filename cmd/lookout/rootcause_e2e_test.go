@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,10 +29,7 @@ func TestOneAlertForASharedCause(t *testing.T) {
 
 func testSharedCause(t *testing.T, registered bool) {
 	bin := binary(t)
-	key := []byte("fedcba9876543210fedcba9876543210")
-	rc := &receiver{t: t, key: key}
-	hook := httptest.NewServer(rc)
-	defer hook.Close()
+	rc, hookURL, secret := webhookSink(t)
 
 	var dbDown atomic.Bool
 	db := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -54,8 +50,7 @@ func testSharedCause(t *testing.T, registered bool) {
 	defer service.Close()
 
 	in := start(t, bin, filepath.Join(t.TempDir(), "lookout.db"))
-	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
-	in.do(t, "POST", "/api/v1/channels", `{"name":"oncall","kind":"webhook","url":"`+hook.URL+`","secret":"`+secret+`","default":true,"group_wait":"3s"}`, http.StatusCreated)
+	in.do(t, "POST", "/api/v1/channels", `{"name":"oncall","kind":"webhook","url":"`+hookURL+`","secret":"`+secret+`","default":true,"group_wait":"3s"}`, http.StatusCreated)
 	if registered {
 		in.do(t, "PUT", "/api/v1/targets/database", `{"url":"`+db.URL+`","interval":"1s","failure_threshold":1}`, http.StatusCreated)
 	}
