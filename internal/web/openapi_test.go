@@ -2,12 +2,18 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lookout/lookout/internal/uptime"
 )
 
 type openAPIDoc struct {
@@ -95,5 +101,132 @@ func TestIndexPage(t *testing.T) {
 	r := e.do("GET", "/", "")
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), "Lookout") {
 		t.Errorf("GET /: %d %q", r.status, r.header.Get("Content-Type"))
+	}
+}
+
+// Every object schema names exactly the members the handlers write (and,
+// for Target, read), nested objects included: each Go type is filled in
+// completely, marshalled, and its JSON compared with the schema.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	var doc map[string]any
+	decodeInto(t, openAPI, &doc)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	types := map[string]any{
+		"Target": targetInput{}, "State": stateView{}, "TargetView": targetView{}, "TargetList": targetList{},
+		"Result": uptime.Result{}, "ResultList": resultList{}, "Problem": problem{}, "Health": healthDoc{},
+		"Channel": uptime.Channel{}, "ChannelList": channelList{},
+		"Incident": incidentView{}, "IncidentList": incidentList{},
+		"Event": uptime.Event{}, "Notification": deliveryView{}, "NotificationList": notificationList{},
+		"Silence": silenceView{}, "Maintenance": uptime.Maintenance{},
+		"Component": uptime.ComponentState{}, "ComponentView": componentView{}, "ComponentList": componentList{},
+		"ComponentPoint": uptime.ComponentPoint{}, "Uptime": uptime.Uptime{}, "ComponentDetail": componentDetail{},
+	}
+	resolve := func(s any) map[string]any {
+		m, _ := s.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			m, _ = schemas[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any)
+		}
+		return m
+	}
+	// props is a schema's members, those of every allOf part merged.
+	var props func(s map[string]any) map[string]any
+	props = func(s map[string]any) map[string]any {
+		parts, ok := s["allOf"].([]any)
+		if !ok {
+			p, _ := s["properties"].(map[string]any)
+			return p
+		}
+		out := map[string]any{}
+		for _, part := range parts {
+			maps.Copy(out, props(resolve(part)))
+		}
+		return out
+	}
+	var compare func(path string, v any, s map[string]any)
+	compare = func(path string, v any, s map[string]any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if p := props(s); p != nil {
+				if diff := cmp.Diff(slices.Sorted(maps.Keys(p)), slices.Sorted(maps.Keys(v))); diff != "" {
+					t.Errorf("%s: members (-openapi.json +Go):\n%s", path, diff)
+				}
+				for k, x := range v {
+					compare(path+"."+k, x, resolve(p[k]))
+				}
+			} else if ap, ok := s["additionalProperties"].(map[string]any); ok {
+				for k, x := range v {
+					compare(path+"."+k, x, resolve(ap))
+				}
+			}
+		case []any:
+			for _, x := range v {
+				compare(path+"[]", x, resolve(s["items"]))
+			}
+		}
+	}
+	for name, s := range schemas {
+		s := s.(map[string]any)
+		typ, ok := types[name]
+		if !ok {
+			if props(s) != nil {
+				t.Errorf("schema %s has no Go type to compare with", name)
+			}
+			continue
+		}
+		v := reflect.New(reflect.TypeOf(typ)).Elem()
+		fillValue(v)
+		b, err := json.Marshal(v.Interface())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got any
+		decodeInto(t, b, &got)
+		compare(name, got, s)
+	}
+}
+
+// fillValue sets every exported field, element and pointer reachable from
+// v to a non-zero value, so that no omitempty member is left out.
+func fillValue(v reflect.Value) {
+	switch v.Type() {
+	case reflect.TypeFor[time.Time]():
+		v.Set(reflect.ValueOf(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)))
+		return
+	case reflect.TypeFor[json.RawMessage]():
+		v.SetBytes([]byte("{}"))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(0.5)
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(1.0))
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillValue(v.Elem())
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fillValue(v.Index(0))
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fillValue(k)
+		fillValue(e)
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillValue(v.Field(i))
+			}
+		}
 	}
 }
