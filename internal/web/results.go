@@ -41,9 +41,15 @@ func (s *Server) handleResultList(w http.ResponseWriter, r *http.Request) {
 		res = []uptime.Result{}
 	}
 	for i := range res {
-		res[i].StartedAt, res[i].CertExpiry = res[i].StartedAt.UTC(), res[i].CertExpiry.UTC()
+		res[i] = utcResult(res[i])
 	}
 	s.writeJSON(w, r, http.StatusOK, resultList{Results: res, NextCursor: next})
+}
+
+// utcResult shows r's times in UTC, as every time the API shows.
+func utcResult(r uptime.Result) uptime.Result {
+	r.StartedAt, r.CertExpiry, r.ChainExpiry = r.StartedAt.UTC(), r.CertExpiry.UTC(), r.ChainExpiry.UTC()
+	return r
 }
 
 func parseResultQuery(r *http.Request) (ResultQuery, error) {

@@ -294,8 +294,7 @@ func (s *Server) handleTargetCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res.StartedAt, res.CertExpiry = res.StartedAt.UTC(), res.CertExpiry.UTC()
-	s.writeJSON(w, r, http.StatusOK, res)
+	s.writeJSON(w, r, http.StatusOK, utcResult(res))
 }
 
 // targetList is the body of GET /api/v1/targets.
