@@ -335,6 +335,17 @@ func queryCursor(v url.Values, verr *uptime.ValidationError) int64 {
 	return id
 }
 
+// pageByID cuts a listing paged by id, fetched with one item more than
+// limit to tell whether a next page exists, to limit, and returns the
+// cursor of the next page, "" when there is none.
+func pageByID[T any](items []T, limit int, id func(T) int64) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, idCursor(id(items[limit-1]))
+}
+
 // idCursor is the opaque cursor of the page after the item with this id.
 func idCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))

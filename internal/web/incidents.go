@@ -49,14 +49,11 @@ func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := incidentList{Incidents: []incidentView{}}
-	if len(incs) > limit {
-		incs = incs[:limit]
-		out.NextCursor = idCursor(incs[limit-1].ID)
-	}
+	incs, next := pageByID(incs, limit, func(i uptime.Incident) int64 { return i.ID })
+	out := incidentList{Incidents: make([]incidentView, len(incs)), NextCursor: next}
 	now := s.now()
-	for _, i := range incs {
-		out.Incidents = append(out.Incidents, incidentViewOf(i, now))
+	for i, inc := range incs {
+		out.Incidents[i] = incidentViewOf(inc, now)
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }

@@ -50,13 +50,10 @@ func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	out := notificationList{Notifications: []deliveryView{}}
-	if len(ds) > limit {
-		ds = ds[:limit]
-		out.NextCursor = idCursor(ds[limit-1].ID)
-	}
-	for _, d := range ds {
-		out.Notifications = append(out.Notifications, deliveryViewOf(d))
+	ds, next := pageByID(ds, limit, func(d uptime.Delivery) int64 { return d.ID })
+	out := notificationList{Notifications: make([]deliveryView, len(ds)), NextCursor: next}
+	for i, d := range ds {
+		out.Notifications[i] = deliveryViewOf(d)
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -332,8 +331,10 @@ type listQuery struct {
 }
 
 func parseListQuery(v url.Values) (listQuery, error) {
-	q := listQuery{limit: defaultTargetLimit}
-	var verr uptime.ValidationError
+	var (
+		q    listQuery
+		verr uptime.ValidationError
+	)
 	for _, l := range v["label"] {
 		k, val, ok := strings.Cut(l, "=")
 		if !ok || k == "" {
@@ -357,14 +358,7 @@ func parseListQuery(v url.Values) (listQuery, error) {
 			q.status[st] = true
 		}
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxTargetLimit {
-			verr.Add("limit", fmt.Sprintf("must be a number from 1 to %d", maxTargetLimit))
-		} else {
-			q.limit = n
-		}
-	}
+	q.limit = queryLimit(v, defaultTargetLimit, maxTargetLimit, &verr)
 	if c := v.Get("cursor"); c != "" {
 		name, err := decodeCursor(c)
 		if err != nil {
