@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -202,16 +201,11 @@ func (s *Server) handleChannelPut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := decodeChannel(b)
+	if err == nil {
+		err = nameFromPath(&c.Name, name)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	switch c.Name {
-	case "":
-		c.Name = name
-	case name:
-	default:
-		s.writeError(w, r, uptime.Invalid("name", fmt.Sprintf("must be %q as in the path, or left out", name)))
 		return
 	}
 	var old *uptime.Channel

@@ -98,6 +98,19 @@ func decodeTarget(b []byte) (uptime.Target, error) {
 
 func routeName(r *http.Request) string { return chi.URLParam(r, "name") }
 
+// nameFromPath reconciles the name in a PUT body with the one in the path:
+// left out, it is the path's; given, it must be the same.
+func nameFromPath(name *string, path string) error {
+	switch *name {
+	case "":
+		*name = path
+	case path:
+	default:
+		return uptime.Invalid("name", fmt.Sprintf("must be %q as in the path, or left out", path))
+	}
+	return nil
+}
+
 func targetLocation(name string) string { return "/api/v1/targets/" + url.PathEscape(name) }
 
 // handleTargetCreate registers a new target: 201 with Location, or 409 when
@@ -135,16 +148,11 @@ func (s *Server) handleTargetPut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := decodeTarget(b)
+	if err == nil {
+		err = nameFromPath(&t.Name, name)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	switch t.Name {
-	case "":
-		t.Name = name
-	case name:
-	default:
-		s.writeError(w, r, uptime.Invalid("name", fmt.Sprintf("must be %q as in the path, or left out", name)))
 		return
 	}
 	old, err := s.store.GetTarget(r.Context(), name)
