@@ -90,23 +90,12 @@ func (s *Server) checkSchedule(spec string) (err error) {
 
 // handleMaintenanceGet returns one maintenance window.
 func (s *Server) handleMaintenanceGet(w http.ResponseWriter, r *http.Request) {
-	id, err := routeID(r)
+	m, err := findByID(r, s.store.ListMaintenance, func(m uptime.Maintenance) int64 { return m.ID })
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ms, err := s.store.ListMaintenance(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	for _, m := range ms {
-		if m.ID == id {
-			s.writeJSON(w, r, http.StatusOK, maintenanceView(m))
-			return
-		}
-	}
-	s.writeError(w, r, uptime.ErrNotFound)
+	s.writeJSON(w, r, http.StatusOK, maintenanceView(m))
 }
 
 // handleMaintenanceDelete removes a maintenance window: 204.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -43,6 +44,27 @@ func routeID(r *http.Request) (int64, error) {
 		return 0, uptime.ErrNotFound
 	}
 	return id, nil
+}
+
+// findByID returns the item of the listing that the route's {id} names,
+// or uptime.ErrNotFound. Silences and maintenance windows are few, so the
+// stores offer no lookup by id.
+func findByID[T any](r *http.Request, list func(context.Context) ([]T, error), id func(T) int64) (T, error) {
+	var zero T
+	want, err := routeID(r)
+	if err != nil {
+		return zero, err
+	}
+	all, err := list(r.Context())
+	if err != nil {
+		return zero, err
+	}
+	for _, x := range all {
+		if id(x) == want {
+			return x, nil
+		}
+	}
+	return zero, uptime.ErrNotFound
 }
 
 func silenceLocation(id int64) string { return "/api/v1/silences/" + strconv.FormatInt(id, 10) }
@@ -100,23 +122,12 @@ func (s *Server) handleSilenceCreate(w http.ResponseWriter, r *http.Request) {
 
 // handleSilenceGet returns one silence.
 func (s *Server) handleSilenceGet(w http.ResponseWriter, r *http.Request) {
-	id, err := routeID(r)
+	sl, err := findByID(r, s.store.ListSilences, func(sl uptime.Silence) int64 { return sl.ID })
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ss, err := s.store.ListSilences(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	for _, sl := range ss {
-		if sl.ID == id {
-			s.writeJSON(w, r, http.StatusOK, silenceViewOf(sl, s.now()))
-			return
-		}
-	}
-	s.writeError(w, r, uptime.ErrNotFound)
+	s.writeJSON(w, r, http.StatusOK, silenceViewOf(sl, s.now()))
 }
 
 // handleSilenceDelete removes a silence, ending it at once: 204.
