@@ -383,18 +383,7 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 	}
 	for _, dl := range send {
 		d.finish(bg, dl, uptime.DeliveryUpdate{Status: uptime.DeliveryDelivered, Attempted: true, Thread: res.Thread, At: now}, OutcomeDelivered)
-		switch dl.Event.Type {
-		case uptime.EventIncidentOpened, uptime.EventIncidentReminder:
-			if dl.Event.IncidentID == 0 {
-				break
-			}
-			sctx, cancel := context.WithTimeout(bg, storeTimeout)
-			err := d.out.EnqueueReminder(sctx, dl.Event.IncidentID, c.Name, now.Add(c.RepeatInterval.D()))
-			cancel()
-			if err != nil {
-				d.log.Error("enqueue reminder", "channel", c.Name, "delivery_id", dl.ID, "err", err)
-			}
-		}
+		d.remind(bg, dl, c, now.Add(c.RepeatInterval.D()))
 	}
 }
 
@@ -404,19 +393,26 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 // from there. Should the mute still hold then (another silence), the
 // reminder is muted in turn and queued again.
 func (d *Dispatcher) remindAfterMute(ctx context.Context, dl uptime.Delivery, c uptime.Channel, w *world) {
+	now := d.now()
+	at := muteEnd(w, dl.Event.Labels, now)
+	if at.IsZero() {
+		at = now.Add(c.RepeatInterval.D())
+	}
+	d.remind(ctx, dl, c, at)
+}
+
+// remind queues the next reminder at at of the incident an opening or
+// reminder speaks of; other events get none. It is called once dl is
+// finished, since a reminder still pending makes EnqueueReminder a no-op.
+func (d *Dispatcher) remind(ctx context.Context, dl uptime.Delivery, c uptime.Channel, at time.Time) {
 	ev := dl.Event
 	if ev.IncidentID == 0 || (ev.Type != uptime.EventIncidentOpened && ev.Type != uptime.EventIncidentReminder) {
 		return
 	}
-	now := d.now()
-	at := muteEnd(w, ev.Labels, now)
-	if at.IsZero() {
-		at = now.Add(c.RepeatInterval.D())
-	}
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	if err := d.out.EnqueueReminder(sctx, ev.IncidentID, c.Name, at); err != nil {
-		d.log.Error("enqueue reminder after mute", "channel", c.Name, "delivery_id", dl.ID, "err", err)
+		d.log.Error("enqueue reminder", "channel", c.Name, "delivery_id", dl.ID, "at", at, "err", err)
 	}
 }
 
