@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -43,25 +44,20 @@ type componentDetail struct {
 // reported, sorted by name, with their current status and 24-hour uptime.
 func (s *Server) handleComponentList(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sn, err := s.store.GetTarget(ctx, routeName(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	cs, err := s.store.Components(ctx, sn.Target.ID)
+	tg, cs, err := s.targetComponents(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	now := s.now().UTC()
-	maint, err := s.maintenance(ctx, sn.Target, now.Add(-defaultComponentWindow), now)
+	maint, err := s.maintenance(ctx, tg, now.Add(-defaultComponentWindow), now)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	out := componentList{Components: make([]componentView, 0, len(cs))}
 	for _, c := range cs {
-		u, err := s.store.ComponentUptime(ctx, sn.Target.ID, c.Name, now.Add(-defaultComponentWindow), now, maint...)
+		u, err := s.store.ComponentUptime(ctx, tg.ID, c.Name, now.Add(-defaultComponentWindow), now, maint...)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -90,39 +86,28 @@ func (s *Server) handleComponentGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sn, err := s.store.GetTarget(ctx, routeName(r))
+	tg, cs, err := s.targetComponents(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	cs, err := s.store.Components(ctx, sn.Target.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := componentDetail{}
-	found := false
-	for _, c := range cs {
-		if c.Name == name {
-			out.Component, found = utcComponent(c), true
-			break
-		}
-	}
-	if !found {
+	i := slices.IndexFunc(cs, func(c uptime.ComponentState) bool { return c.Name == name })
+	if i < 0 {
 		s.writeError(w, r, newHTTPError(http.StatusNotFound,
-			"no component named "+quote(name)+" in target "+quote(sn.Target.Name)))
+			"no component named "+quote(name)+" in target "+quote(tg.Name)))
 		return
 	}
-	maint, err := s.maintenance(ctx, sn.Target, from, to)
+	out := componentDetail{Component: utcComponent(cs[i])}
+	maint, err := s.maintenance(ctx, tg, from, to)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if out.Uptime, err = s.store.ComponentUptime(ctx, sn.Target.ID, name, from, to, maint...); err != nil {
+	if out.Uptime, err = s.store.ComponentUptime(ctx, tg.ID, name, from, to, maint...); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if out.History, err = s.store.ComponentHistory(ctx, sn.Target.ID, name, from, to, limit); err != nil {
+	if out.History, err = s.store.ComponentHistory(ctx, tg.ID, name, from, to, limit); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -133,6 +118,17 @@ func (s *Server) handleComponentGet(w http.ResponseWriter, r *http.Request) {
 		out.History[i].At = out.History[i].At.UTC()
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// targetComponents returns the target named in the path and the latest
+// state of each of its components.
+func (s *Server) targetComponents(r *http.Request) (uptime.Target, []uptime.ComponentState, error) {
+	sn, err := s.store.GetTarget(r.Context(), routeName(r))
+	if err != nil {
+		return uptime.Target{}, nil, err
+	}
+	cs, err := s.store.Components(r.Context(), sn.Target.ID)
+	return sn.Target, cs, err
 }
 
 // routeComponent is the {component} path segment, unescaped. chi matches
