@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -177,7 +178,7 @@ func merge(ds, more []uptime.Delivery) []uptime.Delivery {
 			ds = append(ds, dl)
 		}
 	}
-	slices.SortFunc(ds, func(a, b uptime.Delivery) int { return cmpInt(a.ID, b.ID) })
+	slices.SortFunc(ds, func(a, b uptime.Delivery) int { return cmp.Compare(a.ID, b.ID) })
 	return ds
 }
 
@@ -214,16 +215,6 @@ func byCause(openings []uptime.Delivery) []causeGroup {
 		out[i].ds = append(out[i].ds, dl)
 	}
 	return out
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // take drops the deliveries already queued here (a lease ran out while
