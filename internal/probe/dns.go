@@ -178,7 +178,7 @@ func judgeDNSError(ctx context.Context, r *uptime.Result, err error, w *dnsWatch
 	asked, answered, netErr := w.state()
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
-		fail(ctx, r, ctx.Err(), "")
+		fail(ctx, r, err, "")
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		// Go reports NXDOMAIN and an empty answer alike.
 		r.Fail(uptime.ClassDNS, "%s %s: no such host or no %s record", name, record, record)

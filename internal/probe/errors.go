@@ -70,18 +70,19 @@ func classify(err error) (uptime.ErrorClass, string) {
 	}
 }
 
-// fail records err on r through classify. ctx is the check's context: when
-// its deadline has passed, whatever error the client reported is a
-// consequence of the timeout, and the class is timeout. A check that could
-// not tell anything about the target (ctx cancelled because Lookout is
-// stopping, Lookout out of file descriptors) is recorded as unknown, never as
-// the target's failure (SPEC §5). step, when set, says what the check was
-// doing: "timed out reading the body", "reading the body: connection reset".
+// fail records err on r through classify. ctx is the check's context: once
+// it has ended, whatever error the client reported is a consequence of that,
+// so ctx's own error is recorded instead: a timeout when the deadline
+// passed, and unknown when Lookout cancelled the check (it is stopping). A
+// check that could not tell anything about the target (cancelled, Lookout
+// out of file descriptors) is recorded as unknown, never as the target's
+// failure (SPEC §5). step, when set, says what the check was doing: "timed
+// out reading the body", "reading the body: connection reset".
 func fail(ctx context.Context, r *uptime.Result, err error, step string) {
-	class, text := classify(err)
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		class, text = uptime.ClassTimeout, "timed out"
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		err = ctxErr
 	}
+	class, text := classify(err)
 	switch {
 	case step == "":
 	case class == uptime.ClassTimeout:

@@ -131,6 +131,8 @@ func TestFail(t *testing.T) {
 			uptime.StatusDown, uptime.ClassTimeout, "timed out"},
 		{"cancelled by Lookout is unknown", stopped, inURLError(context.Canceled), "",
 			uptime.StatusUnknown, uptime.ClassInternal, "check cancelled"},
+		{"cancelled by Lookout makes any error unknown", stopped, io.ErrUnexpectedEOF, "reading the body",
+			uptime.StatusUnknown, uptime.ClassInternal, "reading the body: check cancelled"},
 		{"Lookout's own trouble is unknown", live, dial(syscall.EMFILE), "",
 			uptime.StatusUnknown, uptime.ClassInternal, "dial tcp 10.0.0.1:443: connect: too many open files"},
 	}

@@ -121,7 +121,7 @@ func failGRPC(ctx context.Context, r *uptime.Result, err error, trace *grpcConnT
 	}
 	if ctx.Err() != nil {
 		// Timed out, or Lookout is stopping: fail says which.
-		fail(ctx, r, ctx.Err(), step)
+		fail(ctx, r, err, step)
 		return
 	}
 	st := status.Convert(err)

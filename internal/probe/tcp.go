@@ -102,7 +102,7 @@ func checkTCP(ctx context.Context, _ *Prober, t *uptime.Target, r *uptime.Result
 
 	if o.Send != "" {
 		if _, err := io.WriteString(conn, o.Send); err != nil {
-			fail(ctx, r, connErr(ctx, err), "sending")
+			fail(ctx, r, err, "sending")
 			return
 		}
 	}
@@ -121,7 +121,7 @@ func checkTCP(ctx context.Context, _ *Prober, t *uptime.Target, r *uptime.Result
 	case errors.Is(err, io.EOF):
 		r.Fail(uptime.ClassAssertion, "connection closed without %q; got %s", o.Expect, quoteSnippet(reply))
 	default:
-		fail(ctx, r, connErr(ctx, err), fmt.Sprintf("waiting for %q", o.Expect))
+		fail(ctx, r, err, fmt.Sprintf("waiting for %q", o.Expect))
 	}
 }
 
@@ -161,16 +161,6 @@ func bindConn(ctx context.Context, c net.Conn) (stop func()) {
 		c.SetDeadline(time.Unix(1, 0))
 	})
 	return func() { unbind() }
-}
-
-// connErr is the error to report for a failed read or write on a conn
-// bound by bindConn: when ctx has ended, the conn's deadline error is only
-// its consequence.
-func connErr(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	return err
 }
 
 // replySnippet is the first line of a reply, cut short and quoted unless it

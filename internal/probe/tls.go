@@ -87,7 +87,7 @@ func checkTLS(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Result
 			r.CertExpiry = verify.UnverifiedCertificates[0].NotAfter
 			r.ChainExpiry, _ = tlsEarliest(verify.UnverifiedCertificates)
 		}
-		fail(ctx, r, connErr(ctx, err), "in the TLS handshake")
+		fail(ctx, r, err, "in the TLS handshake")
 		return
 	}
 	defer conn.Close()
