@@ -176,13 +176,7 @@ func TestChannelRejectsInvalid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := e.do("POST", "/api/v1/channels", tc.body).problem(t, http.StatusBadRequest)
-			i := slices.IndexFunc(p.Errors, func(f fieldErr) bool { return f.Field == tc.field })
-			if i < 0 {
-				t.Fatalf("errors %v do not name %q", fields(p), tc.field)
-			}
-			if !strings.Contains(p.Errors[i].Problem, tc.detail) {
-				t.Errorf("problem %q does not mention %q", p.Errors[i].Problem, tc.detail)
-			}
+			wantFieldProblem(t, p, tc.field, tc.detail)
 		})
 	}
 	if n := len(e.store.channels); n != 0 {

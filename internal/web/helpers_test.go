@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -150,6 +151,45 @@ func fields(p problem) []string {
 		out = append(out, f.Field)
 	}
 	return out
+}
+
+// wantFieldProblem fails unless the first error of p on field has a
+// problem that mentions detail.
+func wantFieldProblem(t *testing.T, p problem, field, detail string) {
+	t.Helper()
+	i := slices.IndexFunc(p.Errors, func(f fieldErr) bool { return f.Field == field })
+	if i < 0 {
+		t.Fatalf("errors %v do not name %q: %+v", fields(p), field, p)
+	}
+	if !strings.Contains(p.Errors[i].Problem, detail) {
+		t.Errorf("problem %q does not mention %q", p.Errors[i].Problem, detail)
+	}
+}
+
+// members returns the key member of each item of the listing v[list]:
+// the ids or names of one page, in order.
+func members[T any](v map[string]any, list, key string) []T {
+	var out []T
+	for _, it := range v[list].([]any) {
+		out = append(out, it.(map[string]any)[key].(T))
+	}
+	return out
+}
+
+// walkPages GETs path (which has a query) page by page, following
+// next_cursor, and returns members of every page and how many pages there
+// were. It stops after 20 pages.
+func walkPages[T any](t *testing.T, e *env, path, list, key string) ([]T, int) {
+	t.Helper()
+	var all []T
+	cursor := ""
+	for pages := 1; ; pages++ {
+		v := e.do("GET", path+"&cursor="+cursor, "").must(t, http.StatusOK)
+		all = append(all, members[T](v, list, key)...)
+		if cursor = v["next_cursor"].(string); cursor == "" || pages == 20 {
+			return all, pages
+		}
+	}
 }
 
 // golden compares got with testdata/name.golden, rewriting it with -update.

@@ -37,13 +37,7 @@ func seedIncidents(e *env) {
 func TestIncidentList(t *testing.T) {
 	e := newEnv(t)
 	seedIncidents(e)
-	ids := func(v map[string]any) []float64 {
-		var out []float64
-		for _, it := range v["incidents"].([]any) {
-			out = append(out, it.(map[string]any)["id"].(float64))
-		}
-		return out
-	}
+	ids := func(v map[string]any) []float64 { return members[float64](v, "incidents", "id") }
 
 	got := e.do("GET", "/api/v1/incidents", "").must(t, http.StatusOK)
 	if diff := cmp.Diff([]float64{6, 5, 4, 3, 2, 1}, ids(got)); diff != "" {
@@ -80,15 +74,7 @@ func TestIncidentList(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 			// The same in pages of 2.
-			var paged []float64
-			cursor := ""
-			for range 10 {
-				v := e.do("GET", "/api/v1/incidents?limit=2&"+tc.query+"&cursor="+cursor, "").must(t, http.StatusOK)
-				paged = append(paged, ids(v)...)
-				if cursor = v["next_cursor"].(string); cursor == "" {
-					break
-				}
-			}
+			paged, _ := walkPages[float64](t, e, "/api/v1/incidents?limit=2&"+tc.query, "incidents", "id")
 			if diff := cmp.Diff(tc.want, paged); diff != "" {
 				t.Errorf("pages of 2 (-want +got):\n%s", diff)
 			}

@@ -27,13 +27,7 @@ func TestNotificationList(t *testing.T) {
 		{ID: 4, EventID: 3, Event: ev(uptime.EventIncidentResolved, "web"), Channel: "slack", Status: uptime.DeliveryDead,
 			Attempts: 1, LastError: "404 channel_not_found", CreatedAt: now, FinishedAt: now},
 	}
-	ids := func(v map[string]any) []float64 {
-		var out []float64
-		for _, it := range v["notifications"].([]any) {
-			out = append(out, it.(map[string]any)["id"].(float64))
-		}
-		return out
-	}
+	ids := func(v map[string]any) []float64 { return members[float64](v, "notifications", "id") }
 
 	all := e.do("GET", "/api/v1/notifications", "").must(t, http.StatusOK)
 	if diff := cmp.Diff([]float64{4, 3, 2, 1}, ids(all)); diff != "" {
@@ -75,15 +69,7 @@ func TestNotificationList(t *testing.T) {
 		})
 	}
 
-	var paged []float64
-	cursor := ""
-	for range 10 {
-		v := e.do("GET", "/api/v1/notifications?limit=3&cursor="+cursor, "").must(t, http.StatusOK)
-		paged = append(paged, ids(v)...)
-		if cursor = v["next_cursor"].(string); cursor == "" {
-			break
-		}
-	}
+	paged, _ := walkPages[float64](t, e, "/api/v1/notifications?limit=3", "notifications", "id")
 	if diff := cmp.Diff([]float64{4, 3, 2, 1}, paged); diff != "" {
 		t.Errorf("pages of 3 (-want +got):\n%s", diff)
 	}

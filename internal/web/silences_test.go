@@ -67,13 +67,7 @@ func TestSilenceRejectsInvalid(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := e.do("POST", "/api/v1/silences", tc.body).problem(t, http.StatusBadRequest)
-			i := slices.IndexFunc(p.Errors, func(f fieldErr) bool { return f.Field == tc.field })
-			if i < 0 {
-				t.Fatalf("errors %v do not name %q", fields(p), tc.field)
-			}
-			if !strings.Contains(p.Errors[i].Problem, tc.detail) {
-				t.Errorf("problem %q does not mention %q", p.Errors[i].Problem, tc.detail)
-			}
+			wantFieldProblem(t, p, tc.field, tc.detail)
 		})
 	}
 	if n := len(e.store.silences); n != 0 {
@@ -130,13 +124,7 @@ func TestMaintenanceRejectsInvalid(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := e.do("POST", "/api/v1/maintenance", tc.body).problem(t, http.StatusBadRequest)
-			i := slices.IndexFunc(p.Errors, func(f fieldErr) bool { return f.Field == tc.field })
-			if i < 0 {
-				t.Fatalf("errors %v do not name %q", fields(p), tc.field)
-			}
-			if !strings.Contains(p.Errors[i].Problem, tc.detail) {
-				t.Errorf("problem %q does not mention %q", p.Errors[i].Problem, tc.detail)
-			}
+			wantFieldProblem(t, p, tc.field, tc.detail)
 		})
 	}
 	if n := len(e.store.maintenance); n != 0 {

@@ -248,27 +248,7 @@ func TestListFiltersAndPages(t *testing.T) {
 		e.do("POST", "/api/v1/targets/"+n+"/pause", "").must(t, 200)
 	}
 
-	names := func(v map[string]any) []string {
-		var out []string
-		for _, it := range v["targets"].([]any) {
-			out = append(out, it.(map[string]any)["name"].(string))
-		}
-		return out
-	}
-	// all walks the pages and returns every name and the page count.
-	all := func(query string, limit int) ([]string, int) {
-		var got []string
-		cursor, pages := "", 0
-		for {
-			v := e.do("GET", fmt.Sprintf("/api/v1/targets?%s&limit=%d&cursor=%s", query, limit, cursor), "").must(t, 200)
-			got = append(got, names(v)...)
-			pages++
-			cursor = v["next_cursor"].(string)
-			if cursor == "" || pages > 20 {
-				return got, pages
-			}
-		}
-	}
+	names := func(v map[string]any) []string { return members[string](v, "targets", "name") }
 
 	tests := []struct {
 		query string
@@ -293,7 +273,7 @@ func TestListFiltersAndPages(t *testing.T) {
 			if one["next_cursor"] != "" {
 				t.Errorf("next_cursor %v on the only page", one["next_cursor"])
 			}
-			paged, pages := all(tc.query, 2)
+			paged, pages := walkPages[string](t, e, "/api/v1/targets?limit=2&"+tc.query, "targets", "name")
 			if diff := cmp.Diff(tc.want, paged); diff != "" {
 				t.Errorf("pages of 2 (-want +got):\n%s", diff)
 			}
@@ -342,18 +322,15 @@ func TestResultsPages(t *testing.T) {
 			Duration: time.Millisecond, Status: uptime.StatusUp, Code: 200,
 		})
 	}
-	var got []string
-	cursor := ""
-	for range 10 {
-		v := e.do("GET", "/api/v1/targets/api/results?limit=4&from=2025-03-01T00:02:00Z&to=2025-03-01T00:09:00Z&cursor="+cursor, "").must(t, 200)
-		for _, r := range v["results"].([]any) {
-			got = append(got, r.(map[string]any)["started_at"].(string)[11:16])
-		}
-		if cursor = v["next_cursor"].(string); cursor == "" {
-			break
-		}
+	got, pages := walkPages[string](t, e, "/api/v1/targets/api/results?limit=4&from=2025-03-01T00:02:00Z&to=2025-03-01T00:09:00Z",
+		"results", "started_at")
+	var want []string
+	for m := 8; m >= 2; m-- {
+		want = append(want, fmt.Sprintf("2025-03-01T00:%02d:00Z", m))
 	}
-	want := []string{"00:08", "00:07", "00:06", "00:05", "00:04", "00:03", "00:02"}
+	if pages != 2 {
+		t.Errorf("%d pages of 4, want 2", pages)
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}

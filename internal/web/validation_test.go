@@ -61,13 +61,7 @@ func TestCreateRejectsInvalidTargets(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := e.do("POST", "/api/v1/targets", tc.body).problem(t, tc.status)
-			i := slices.IndexFunc(p.Errors, func(f fieldErr) bool { return f.Field == tc.field })
-			if i < 0 {
-				t.Fatalf("errors %v do not name %q: %+v", fields(p), tc.field, p)
-			}
-			if !strings.Contains(p.Errors[i].Problem, tc.detail) {
-				t.Errorf("problem %q does not mention %q", p.Errors[i].Problem, tc.detail)
-			}
+			wantFieldProblem(t, p, tc.field, tc.detail)
 		})
 	}
 	if n := len(e.store.targets); n != 0 {
