@@ -146,99 +146,93 @@ func slackRender(m message) (string, []slack.Block) {
 }
 
 func slackCompose(m message) (string, []slack.Block) {
+	if m.grouped() {
+		switch {
+		case m.Cause != "" && (m.Type == uptime.EventIncidentOpened || m.Type == uptime.EventIncidentReminder):
+			return slackCauseOpened(m)
+		case m.Cause != "" && m.Type == uptime.EventIncidentResolved:
+			return slackCauseResolved(m)
+		case m.Type == uptime.EventIncidentOpened:
+			return slackGrouped(m)
+		}
+	}
 	e := m.first()
-	switch {
-	case m.Type == uptime.EventIncidentOpened && m.grouped() && m.Cause != "":
-		return slackCauseOpened(m)
-	case m.Type == uptime.EventIncidentReminder && m.grouped() && m.Cause != "":
-		return slackCauseOpened(m)
-	case m.Type == uptime.EventIncidentResolved && m.grouped() && m.Cause != "":
-		return slackCauseResolved(m)
-	case m.Type == uptime.EventIncidentOpened && m.grouped():
-		return slackGrouped(m)
-	case m.Type == uptime.EventIncidentOpened:
-		text := fmt.Sprintf("🔴 %s is down since %s", e.Target, clock(since(e)))
+	// A message of one target ends with a button to it; a test, with
+	// one to the dashboard's home.
+	var (
+		text   string
+		blocks []slack.Block
+		button = link(m.targetURL(e.Target), "Open in Lookout")
+	)
+	switch m.Type {
+	case uptime.EventIncidentOpened:
+		text = fmt.Sprintf("🔴 %s is down since %s", e.Target, clock(since(e)))
 		if e.Error != "" {
 			text += ": " + e.Error
 		}
-		blocks := []slack.Block{
+		blocks = append([]slack.Block{
 			header(fmt.Sprintf("🔴 %s is down", e.Target)),
 			mrkdwn(fmt.Sprintf("*%s* has been down since %s (%s).", esc(e.Target), clock(since(e)), human(e.Duration()))),
-		}
-		blocks = append(blocks, details(e)...)
-		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
-	case m.Type == uptime.EventIncidentReminder:
-		text := fmt.Sprintf("🔴 %s is still down, for %s", e.Target, human(e.Duration()))
-		blocks := []slack.Block{
+		}, details(e)...)
+	case uptime.EventIncidentReminder:
+		text = fmt.Sprintf("🔴 %s is still down, for %s", e.Target, human(e.Duration()))
+		blocks = append([]slack.Block{
 			header(fmt.Sprintf("🔴 %s is still down", e.Target)),
 			mrkdwn(fmt.Sprintf("*%s* has been down for *%s*, since %s.", esc(e.Target), human(e.Duration()), clock(since(e)))),
-		}
-		blocks = append(blocks, details(e)...)
-		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
-	case m.Type == uptime.EventIncidentResolved:
-		text := fmt.Sprintf("✅ %s is back up after %s", e.Target, human(e.Duration()))
-		blocks := []slack.Block{
+		}, details(e)...)
+	case uptime.EventIncidentResolved:
+		text = fmt.Sprintf("✅ %s is back up after %s", e.Target, human(e.Duration()))
+		blocks = []slack.Block{
 			header(fmt.Sprintf("✅ %s is back up", e.Target)),
 			mrkdwn(fmt.Sprintf("*%s* was down for *%s*, from %s to %s.", esc(e.Target), human(e.Duration()), clock(since(e)), clock(e.At))),
 		}
-		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
-	case m.Type == uptime.EventFlapping:
-		text := fmt.Sprintf("⚠️ %s is flapping: its status has changed often since %s; its alerts are held until it is stable", e.Target, clock(since(e)))
-		blocks := []slack.Block{mrkdwn(fmt.Sprintf("⚠️ *%s* is flapping: its status has changed often since %s. Its alerts are held until it is stable.", esc(e.Target), clock(since(e))))}
-		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
-	case m.Type == uptime.EventStable:
-		text := fmt.Sprintf("✅ %s is stable again", e.Target)
-		blocks := []slack.Block{mrkdwn(fmt.Sprintf("✅ *%s* is stable again (since %s); its alerts are sent as usual.", esc(e.Target), clock(e.At)))}
-		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
-	case m.Type == uptime.EventCertExpiring:
-		text := fmt.Sprintf("🔒 %s: %s", e.Target, uptime.CertExpiryText(e.Since, e.At))
-		blocks := []slack.Block{
+	case uptime.EventFlapping:
+		text = fmt.Sprintf("⚠️ %s is flapping: its status has changed often since %s; its alerts are held until it is stable", e.Target, clock(since(e)))
+		blocks = []slack.Block{mrkdwn(fmt.Sprintf("⚠️ *%s* is flapping: its status has changed often since %s. Its alerts are held until it is stable.", esc(e.Target), clock(since(e))))}
+	case uptime.EventStable:
+		text = fmt.Sprintf("✅ %s is stable again", e.Target)
+		blocks = []slack.Block{mrkdwn(fmt.Sprintf("✅ *%s* is stable again (since %s); its alerts are sent as usual.", esc(e.Target), clock(e.At)))}
+	case uptime.EventCertExpiring:
+		text = fmt.Sprintf("🔒 %s: %s", e.Target, uptime.CertExpiryText(e.Since, e.At))
+		blocks = []slack.Block{
 			header(fmt.Sprintf("🔒 %s's certificate is expiring", e.Target)),
 			mrkdwn(fmt.Sprintf("The TLS certificate of *%s* expires at %s, *%s* from now. Renew it before then: an expired certificate fails every check.",
 				esc(e.Target), clock(e.Since), human(e.Since.Sub(e.At)))),
 		}
-		return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
-	case m.Type == uptime.EventChannelTest:
-		text := fmt.Sprintf("👋 Test message from Lookout for channel %s", m.Channel)
-		blocks := []slack.Block{mrkdwn(fmt.Sprintf("👋 This is a test message from Lookout for channel *%s*. Alerts will arrive here.", esc(m.Channel)))}
-		return text, append(blocks, link(m.dashboardURL(), "Open Lookout")...)
+	case uptime.EventChannelTest:
+		text = fmt.Sprintf("👋 Test message from Lookout for channel %s", m.Channel)
+		blocks = []slack.Block{mrkdwn(fmt.Sprintf("👋 This is a test message from Lookout for channel *%s*. Alerts will arrive here.", esc(m.Channel)))}
+		button = link(m.dashboardURL(), "Open Lookout")
+	default:
+		text = fmt.Sprintf("%s: %s", m.Type, e.Target)
+		return text, []slack.Block{mrkdwn(esc(text))}
 	}
-	text := fmt.Sprintf("%s: %s", m.Type, e.Target)
-	return text, []slack.Block{mrkdwn(esc(text))}
+	return text, append(blocks, button...)
 }
 
 // maxGroupLines caps the targets listed in a grouped message; Slack
 // refuses a section over 3000 characters.
 const maxGroupLines = 20
 
+// slackGrouped is one message for openings with no cause in common.
 func slackGrouped(m message) (string, []slack.Block) {
-	names := make([]string, len(m.Events))
-	var lines []string
-	for i, e := range m.Events {
-		names[i] = e.Target
-		if i >= maxGroupLines {
-			continue
-		}
-		name := "*" + esc(e.Target) + "*"
-		if u := m.targetURL(e.Target); u != "" {
-			name = fmt.Sprintf("<%s|%s>", u, esc(e.Target))
-		}
-		line := fmt.Sprintf("• %s since %s", name, clock(since(e)))
-		if e.Error != "" {
-			line += ": " + esc(uptime.Truncate(classed(e), 100))
-		}
-		lines = append(lines, line)
-	}
-	if n := len(m.Events) - maxGroupLines; n > 0 {
-		lines = append(lines, fmt.Sprintf("…and %d more", n))
-	}
-	list := strings.Join(names, ", ")
-	text := fmt.Sprintf("🔴 %d targets are down: %s", len(m.Events), uptime.Truncate(list, 500))
+	lines := slackLines(m, m.Events, func(e uptime.Event) string { return slackDownLine(m, e) })
+	text := fmt.Sprintf("🔴 %d targets are down: %s", len(m.Events), uptime.Truncate(targetList(m.Events), 500))
 	blocks := []slack.Block{
 		header(fmt.Sprintf("🔴 %d targets are down", len(m.Events))),
 		mrkdwn(uptime.Truncate(strings.Join(lines, "\n"), 2900)),
 	}
 	return text, append(blocks, link(m.dashboardURL(), "Open Lookout")...)
+}
+
+// slackDownLine is a down target's line in a list: its name, since when,
+// and its error, short.
+func slackDownLine(m message, e uptime.Event) string {
+	line := fmt.Sprintf("• %s since %s", slackName(m, e.Target), clock(since(e)))
+	if e.Error != "" {
+		line += ": " + esc(uptime.Truncate(classed(e), 100))
+	}
+	return line
 }
 
 // slackCauseOpened is one message for a cause and the dependents it took
@@ -259,13 +253,7 @@ func slackCauseOpened(m message) (string, []slack.Block) {
 	} else {
 		first = fmt.Sprintf("*Probable cause*: *%s*, reported failing by its dependents.", esc(m.Cause))
 	}
-	lines := slackLines(m, deps, func(e uptime.Event) string {
-		line := fmt.Sprintf("• %s since %s", slackName(m, e.Target), clock(since(e)))
-		if e.Error != "" {
-			line += ": " + esc(uptime.Truncate(classed(e), 100))
-		}
-		return line
-	})
+	lines := slackLines(m, deps, func(e uptime.Event) string { return slackDownLine(m, e) })
 	blocks := []slack.Block{
 		header(title),
 		mrkdwn(uptime.Truncate(first, 2900)),
