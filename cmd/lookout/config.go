@@ -130,6 +130,25 @@ func (c *config) settings() []setting {
 // arguments.
 func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
 	cfg := defaultConfig()
+	settings := cfg.settings()
+	// The flags are bound before the file and the environment are read:
+	// --help shows the built-in defaults, never a token or a database
+	// password that came from elsewhere.
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.String("config", "", "YAML file with settings (keys as the flags, with _ for -) (env LOOKOUT_CONFIG)")
+	for _, s := range settings {
+		env := s.env
+		if s.secret {
+			env += ", or a file named by " + s.env + "_FILE"
+		}
+		s.bind(fs, s.flag, s.usage+" (env "+env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: lookout %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
+
 	path := getenv("LOOKOUT_CONFIG")
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(a, "--config="); ok {
@@ -145,7 +164,6 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 			return cfg, nil, err
 		}
 	}
-	settings := cfg.settings()
 	for _, s := range settings {
 		v := getenv(s.env)
 		if s.secret && v == "" {
@@ -163,20 +181,6 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		if err := s.fromEnv(v); err != nil {
 			return cfg, nil, fmt.Errorf("%s: %w", s.env, err)
 		}
-	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.String("config", path, "YAML file with settings (keys as the flags, with _ for -) (env LOOKOUT_CONFIG)")
-	for _, s := range settings {
-		env := s.env
-		if s.secret {
-			env += ", or a file named by " + s.env + "_FILE"
-		}
-		s.bind(fs, s.flag, s.usage+" (env "+env+")")
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: lookout %s [flags]\n\nFlags:\n", name)
-		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -72,6 +74,30 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestHelpShowsNoSecrets: --help lists the built-in defaults, not a token or
+// a database password taken from the environment or the file.
+func TestHelpShowsNoSecrets(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lookout.yaml")
+	if err := os.WriteFile(file, []byte("api_token: file-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var help strings.Builder
+	_, _, err := loadConfig("serve", []string{"--config", file, "--help"},
+		env(map[string]string{"LOOKOUT_DB": "postgres://lookout:db-password@db.test/lookout", "LOOKOUT_READ_TOKENS": "reader-secret"}),
+		&help)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("got %v, want flag.ErrHelp", err)
+	}
+	for _, secret := range []string{"file-token", "db-password", "reader-secret"} {
+		if strings.Contains(help.String(), secret) {
+			t.Errorf("--help shows %q:\n%s", secret, help.String())
+		}
+	}
+	if !strings.Contains(help.String(), `(default "lookout.db")`) {
+		t.Errorf("--help does not show the built-in default database:\n%s", help.String())
 	}
 }
 
