@@ -235,7 +235,7 @@ func (s *Server) handleChannelPut(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", channelLocation(name))
 	}
-	s.respondChannel(w, r, status, name)
+	s.writeJSON(w, r, status, channelView(c))
 }
 
 // handleChannelPatch applies a JSON merge patch (RFC 7386) to the stored
@@ -267,17 +267,7 @@ func (s *Server) handleChannelPatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.respondChannel(w, r, http.StatusOK, c.Name)
-}
-
-// respondChannel answers with the channel as now stored, secrets redacted.
-func (s *Server) respondChannel(w http.ResponseWriter, r *http.Request, status int, name string) {
-	c, err := s.store.GetChannel(r.Context(), name)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, status, channelView(c))
+	s.writeJSON(w, r, http.StatusOK, channelView(c))
 }
 
 // handleChannelDelete removes a channel: 204.

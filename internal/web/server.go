@@ -55,8 +55,9 @@ type Store interface {
 	// CreateChannel inserts c and sets its CreatedAt and UpdatedAt. It
 	// returns an error wrapping uptime.ErrConflict when the name is taken.
 	CreateChannel(ctx context.Context, c *uptime.Channel) error
-	// PutChannel creates c or replaces the channel of the same name.
-	// changed is false when the stored channel was already the same.
+	// PutChannel creates c or replaces the channel of the same name and
+	// sets c's CreatedAt and UpdatedAt as stored. changed is false when the
+	// stored channel was already the same.
 	PutChannel(ctx context.Context, c *uptime.Channel) (created, changed bool, err error)
 	// GetChannel returns a channel with its secrets' real values, or
 	// uptime.ErrNotFound.
