@@ -45,8 +45,7 @@ func defaultConfig() config {
 type setting struct {
 	flag, env, usage string
 	secret           bool // also read from $ENV_FILE
-	bind             func(fs *flag.FlagSet, name, usage string)
-	fromEnv          func(string) error
+	binding
 }
 
 // binding is how one setting reaches its config field: as a flag, and
@@ -110,7 +109,7 @@ func listVar(p *[]string) binding {
 func (c *config) settings() []setting {
 	var out []setting
 	add := func(flag, env, usage string, secret bool, b binding) {
-		out = append(out, setting{flag: flag, env: env, usage: usage, secret: secret, bind: b.bind, fromEnv: b.fromEnv})
+		out = append(out, setting{flag: flag, env: env, usage: usage, secret: secret, binding: b})
 	}
 	add("addr", "LOOKOUT_ADDR", "address to listen on; anything but loopback needs an API token", false, strVar(&c.Addr))
 	add("public-url", "LOOKOUT_PUBLIC_URL", "the address people reach Lookout at, for links in alerts (default http:// and --addr)", false, strVar(&c.PublicURL))
