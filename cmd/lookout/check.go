@@ -114,10 +114,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	t.Normalize()
 
 	p := probe.New(probe.Options{UserAgent: "Lookout/" + buildVersion()})
-	var v uptime.ValidationError
-	v.Merge(t.Validate())
-	v.Merge(p.Validate(&t))
-	if err := v.Err(); err != nil {
+	if err := validator(p)(&t); err != nil {
 		fmt.Fprintf(stderr, "lookout check: %v\n", err)
 		return exitUnknown
 	}
