@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/slack-go/slack"
 
 	"github.com/lookout/lookout/internal/uptime"
 )
@@ -181,6 +183,107 @@ func TestIncidentOutlastingItsSilence(t *testing.T) {
 	}
 }
 
+// TestMuteEnd: a muted alert is retried when the last of the silences and
+// maintenance windows muting it now ends; those not begun or for other
+// labels do not count.
+func TestMuteEnd(t *testing.T) {
+	labels := map[string]string{"env": "prod", "team": "core"}
+	w := &world{silences: []uptime.Silence{
+		{ID: 1, Matchers: map[string]string{"env": "prod"}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(30 * time.Minute)},
+		{ID: 2, Matchers: map[string]string{"team": "core"}, StartsAt: t0.Add(-time.Minute), EndsAt: t0.Add(time.Hour)},
+		{ID: 3, Matchers: map[string]string{"env": "prod"}, StartsAt: t0.Add(time.Minute), EndsAt: t0.Add(5 * time.Hour)},
+		{ID: 4, Matchers: map[string]string{"env": "dev"}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(6 * time.Hour)},
+	}}
+	if got := muteEnd(w, labels, t0); !got.Equal(t0.Add(time.Hour)) {
+		t.Errorf("silences: mute ends %v, want %v", got, t0.Add(time.Hour))
+	}
+	// t0 is 09:26:53 UTC: today's occurrence of this window ends at 11:00.
+	w.maint = []uptime.Maintenance{
+		{ID: 5, Matchers: map[string]string{"team": "core"}, Schedule: "0 9 * * *", Duration: uptime.Duration(2 * time.Hour)},
+		{ID: 6, Matchers: map[string]string{"team": "core"}, Schedule: "0 10 * * *", Duration: uptime.Duration(3 * time.Hour)},
+		{ID: 7, Matchers: map[string]string{"team": "core"}, StartsAt: t0.Add(time.Microsecond), EndsAt: t0.Add(10 * time.Hour)},
+	}
+	if got, want := muteEnd(w, labels, t0), time.Date(2026, 3, 14, 11, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("with maintenance: mute ends %v, want %v", got, want)
+	}
+	if got := muteEnd(w, map[string]string{"env": "qa"}, t0); !got.IsZero() {
+		t.Errorf("nothing mutes these labels, yet the mute ends %v", got)
+	}
+}
+
+// TestScreenedOutcomes: what is finished without a send, and why.
+func TestScreenedOutcomes(t *testing.T) {
+	t.Run("suppressed", func(t *testing.T) {
+		rc := newReceiver(t)
+		h := newHarness(t, Config{}, hookChannel(rc))
+		id := h.out.add(uptime.Event{Type: uptime.EventIncidentOpened, At: t0, Since: t0, IncidentID: 1, Target: "api",
+			Suppressed: uptime.SuppressedFlapping}, "hook", t0)
+		h.clk.Advance(10 * time.Second)
+		h.cycle()
+		if d := h.out.delivery(id); d.Status != uptime.DeliverySkipped || d.Reason != "suppressed: "+uptime.SuppressedFlapping {
+			t.Errorf("%s %q, want skipped as suppressed", d.Status, d.Reason)
+		}
+		if n, r := len(rc.received()), h.out.reminders; n != 0 || len(r) != 0 {
+			t.Errorf("%d sent, reminders %+v; want none", n, r)
+		}
+	})
+	t.Run("unknown kind", func(t *testing.T) {
+		h := newHarness(t, Config{}, uptime.Channel{Name: "teams", Kind: "teams", URL: "https://teams.example/hook"})
+		id := h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "api"}, "teams", t0)
+		h.cycle()
+		if d := h.out.delivery(id); d.Status != uptime.DeliveryDead || d.Reason != `unknown channel kind "teams"` {
+			t.Errorf("%s %q, want dead for its kind", d.Status, d.Reason)
+		}
+		if st := h.d.Stats(); st != (Stats{Dead: 1}) {
+			t.Errorf("stats = %+v", st)
+		}
+	})
+	t.Run("reminder of a resolved incident", func(t *testing.T) {
+		// A reminder leased when its incident resolved is left pending by
+		// the store; when its lease runs out it is skipped, not sent.
+		rc := newReceiver(t)
+		h := newHarness(t, Config{}, hookChannel(rc))
+		h.opened(1, "api", "hook")
+		h.clk.Advance(10 * time.Second)
+		h.cycle()
+		h.clk.Advance(4 * time.Hour)
+		lost, _ := h.out.ClaimDeliveries(context.Background(), h.clk.Now(), time.Minute, 10)
+		if len(lost) != 1 || lost[0].Event.Type != uptime.EventIncidentReminder {
+			t.Fatalf("claimed %+v, want the reminder", lost)
+		}
+		h.resolved(1, "api", "hook")
+		h.clk.Advance(2 * time.Minute)
+		h.cycle()
+		h.cycle()
+		if d := h.out.delivery(lost[0].ID); d.Status != uptime.DeliverySkipped || d.Reason != "incident resolved" {
+			t.Errorf("reminder %s %q, want skipped", d.Status, d.Reason)
+		}
+		got := rc.received()
+		if len(got) != 2 || !strings.Contains(string(got[1].Body), `"type":"incident.resolved"`) {
+			t.Errorf("received %d, want the opening then the resolution", len(got))
+		}
+	})
+}
+
+// TestLeaseRanOutBeforeSend: a delivery whose lease ran out while it
+// waited in its lane is left for the next claim, never sent on a lease
+// another instance may hold.
+func TestLeaseRanOutBeforeSend(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{Lease: time.Nanosecond}, hookChannel(rc))
+	id := h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "api"}, "hook", t0)
+	h.cycle()
+	if n := len(rc.received()); n != 0 {
+		t.Errorf("%d sent on a lost lease", n)
+	}
+	if d, u := h.out.delivery(id), h.out.updates(id); d.Status != uptime.DeliveryPending || len(u) != 0 {
+		t.Errorf("delivery %s with updates %+v, want it pending and untouched", d.Status, u)
+	}
+	if !strings.Contains(h.logs.String(), "lease ran out before send") {
+		t.Errorf("the log does not say so:\n%s", h.logs.String())
+	}
+}
+
 // TestCronMaintenanceMutes: a recurring window mutes while an occurrence
 // lasts, and only then.
 func TestCronMaintenanceMutes(t *testing.T) {
@@ -323,6 +426,33 @@ func TestBackoff(t *testing.T) {
 			if lo, hi := time.Duration(float64(base)*0.8), time.Duration(float64(base)*1.2); d < lo || d > hi {
 				t.Fatalf("backoff(%d) = %s, want %s..%s", attempt, d, lo, hi)
 			}
+		}
+	}
+}
+
+// TestClassify: network trouble, 5xx, 408, 425, 429 and the Slack
+// errors that heal are retried, with the receiver's wait when it gave one;
+// other answers are not.
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want verdict
+	}{
+		{"503", &sendError{status: 503}, verdict{retryable: true}},
+		{"429 with Retry-After", &sendError{status: 429, retryAfter: 7 * time.Second}, verdict{retryable: true, retryAfter: 7 * time.Second}},
+		{"425", &sendError{status: http.StatusTooEarly}, verdict{retryable: true}},
+		{"404", &sendError{status: 404}, verdict{}},
+		{"network", &sendError{msg: "refused", err: errors.New("connect: connection refused")}, verdict{retryable: true}},
+		{"slack rate limited", slackError("x", &slack.RateLimitedError{RetryAfter: 3 * time.Second}), verdict{retryable: true, retryAfter: 3 * time.Second}},
+		{"slack 502", slackError("x", slack.StatusCodeError{Code: 502}), verdict{retryable: true}},
+		{"slack 403", slackError("x", slack.StatusCodeError{Code: 403}), verdict{}},
+		{"slack internal_error", slackError("x", slack.SlackErrorResponse{Err: "internal_error"}), verdict{retryable: true}},
+		{"slack channel_not_found", slackError("x", slack.SlackErrorResponse{Err: "channel_not_found"}), verdict{}},
+		{"unknown", errors.New("boom"), verdict{retryable: true}},
+	} {
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf("%s: classify = %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
 }

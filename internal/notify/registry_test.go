@@ -127,6 +127,7 @@ func TestRegisterRefusesBadKinds(t *testing.T) {
 		"no name":      {validate: s.validate, send: s.send, render: s.render},
 		"no validator": {name: "x1", send: s.send, render: s.render},
 		"no sender":    {name: "x2", validate: s.validate, render: s.render},
+		"no renderer":  {name: "x3", validate: s.validate, send: s.send},
 	} {
 		func() {
 			defer func() {
