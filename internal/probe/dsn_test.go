@@ -31,6 +31,12 @@ const dbSecret = "hunter2-secret"
 // 5s timeout unless tweak changes it.
 func dbRun(t *testing.T, kind, url string, tweak ...func(*uptime.Target)) uptime.Result {
 	t.Helper()
+	return dbRunContext(t, context.Background(), kind, url, tweak...)
+}
+
+// dbRunContext is dbRun under ctx.
+func dbRunContext(t *testing.T, ctx context.Context, kind, url string, tweak ...func(*uptime.Target)) uptime.Result {
+	t.Helper()
 	target := uptime.Target{Name: "t", Kind: kind, URL: url, Timeout: uptime.Duration(5 * time.Second)}
 	for _, f := range tweak {
 		f(&target)
@@ -40,7 +46,7 @@ func dbRun(t *testing.T, kind, url string, tweak ...func(*uptime.Target)) uptime
 	if err := p.Validate(&target); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
-	return p.Check(context.Background(), target)
+	return p.Check(ctx, target)
 }
 
 func dbTimeout(d time.Duration) func(*uptime.Target) {
@@ -184,6 +190,24 @@ func dbWantHangTimesOut(t *testing.T, kind, url string, tweak ...func(*uptime.Ta
 	dbWantDown(t, r, uptime.ClassTimeout)
 	if elapsed > dbHangTimeout+dbHangSlack {
 		t.Errorf("check took %s, want at most %s", elapsed, dbHangTimeout+dbHangSlack)
+	}
+}
+
+// dbWantCancelEnds runs a check against a hanging listener, with a
+// timeout of a minute, and cancels it: the check must end at once and be
+// unknown, since Lookout stopping tells nothing about the target.
+func dbWantCancelEnds(t *testing.T, kind, url string, tweak ...func(*uptime.Target)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	r := dbRunContext(t, ctx, kind, url, append(tweak, dbTimeout(time.Minute))...)
+	if elapsed := time.Since(start); elapsed > 50*time.Millisecond+dbHangSlack {
+		t.Errorf("cancelled check took %s", elapsed)
+	}
+	if r.Status != uptime.StatusUnknown || r.ErrorClass != uptime.ClassInternal {
+		t.Errorf("got %s/%s %q, want unknown/internal", r.Status, r.ErrorClass, r.Error)
 	}
 }
 

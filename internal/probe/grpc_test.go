@@ -129,6 +129,9 @@ func TestGRPCNetworkErrors(t *testing.T) {
 	t.Run("hang", func(t *testing.T) {
 		dbWantHangTimesOut(t, "grpc", dbHangingAddr(t))
 	})
+	t.Run("cancelled", func(t *testing.T) {
+		dbWantCancelEnds(t, "grpc", dbHangingAddr(t))
+	})
 	t.Run("hang with TLS", func(t *testing.T) {
 		dbWantHangTimesOut(t, "grpc", dbHangingAddr(t), withGRPC(uptime.GRPCOptions{TLS: true}))
 	})

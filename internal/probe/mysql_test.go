@@ -124,6 +124,9 @@ func TestMySQLNetworkErrors(t *testing.T) {
 	t.Run("hang", func(t *testing.T) {
 		dbWantHangTimesOut(t, "mysql", "u:"+dbSecret+"@tcp("+dbHangingAddr(t)+")/db")
 	})
+	t.Run("cancelled", func(t *testing.T) {
+		dbWantCancelEnds(t, "mysql", "u:"+dbSecret+"@tcp("+dbHangingAddr(t)+")/db")
+	})
 	t.Run("not mysql", func(t *testing.T) {
 		// A server that answers, but not in MySQL's protocol.
 		r := dbRun(t, "mysql", "u@tcp("+dbGarbageAddr(t)+")/db")

@@ -116,6 +116,9 @@ func TestPostgresNetworkErrors(t *testing.T) {
 	t.Run("hang", func(t *testing.T) {
 		dbWantHangTimesOut(t, "postgres", "postgres://u:"+dbSecret+"@"+dbHangingAddr(t)+"/db?sslmode=disable")
 	})
+	t.Run("cancelled", func(t *testing.T) {
+		dbWantCancelEnds(t, "postgres", "postgres://u:"+dbSecret+"@"+dbHangingAddr(t)+"/db?sslmode=disable")
+	})
 	t.Run("hang with TLS preferred", func(t *testing.T) {
 		dbWantHangTimesOut(t, "postgres", "postgres://u@"+dbHangingAddr(t)+"/db")
 	})

@@ -151,6 +151,9 @@ func checkRedis(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	}
 	client := redis.NewClient(opts)
 	defer client.Close()
+	// go-redis bounds its reads by the context's deadline, but does not
+	// watch for a cancel: closing the client is what ends a read in flight.
+	defer context.AfterFunc(ctx, func() { client.Close() })()
 
 	if err := client.Ping(ctx).Err(); err != nil {
 		failRedis(ctx, r, err, "PING")

@@ -89,6 +89,9 @@ func TestRedisNetworkErrors(t *testing.T) {
 	t.Run("hang", func(t *testing.T) {
 		dbWantHangTimesOut(t, "redis", "redis://:"+dbSecret+"@"+dbHangingAddr(t)+"/0")
 	})
+	t.Run("cancelled", func(t *testing.T) {
+		dbWantCancelEnds(t, "redis", "redis://:"+dbSecret+"@"+dbHangingAddr(t)+"/0")
+	})
 	t.Run("hang with TLS", func(t *testing.T) {
 		dbWantHangTimesOut(t, "redis", "rediss://"+dbHangingAddr(t))
 	})
