@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -16,8 +17,10 @@ func (s *Server) routes() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newHTTPError(http.StatusNotFound, "no such route"))
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, newHTTPError(http.StatusMethodNotAllowed, "the route does not allow "+r.Method))
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		e := newHTTPError(http.StatusMethodNotAllowed, "the route does not allow "+req.Method)
+		e.header = http.Header{"Allow": {strings.Join(allowedMethods(r, req), ", ")}}
+		s.writeError(w, req, e)
 	})
 
 	r.Get("/", s.handleIndex)
@@ -68,4 +71,21 @@ func (s *Server) routes() http.Handler {
 		r.Post("/targets/{name}/check", s.handleTargetCheck)
 	})
 	return r
+}
+
+// allowedMethods lists the methods routed for the request's path, for the
+// Allow header a 405 must carry (RFC 9110, 15.5.6): chi sends it only from
+// its own 405 handler.
+func allowedMethods(routes chi.Routes, r *http.Request) []string {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -384,10 +384,19 @@ func TestErrorMapping(t *testing.T) {
 	if p.Detail == "" {
 		t.Error("404 without detail")
 	}
-	r := e.do("PATCH", "/api/v1/targets", "{}")
-	r.problem(t, http.StatusMethodNotAllowed)
-	if r.header.Get("Allow") == "" {
-		t.Log("no Allow header on 405") // chi sets it from v5.0.11 on
+	// A 405 says which methods the route allows (RFC 9110).
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PATCH", "/api/v1/targets", "GET, POST"},
+		{"POST", "/api/v1/targets/a%2Fb", "GET, PUT, PATCH, DELETE"},
+		{"TRACE", "/api/v1/silences/1", "GET, DELETE"},
+		{"GET", "/api/v1/targets/a/pause", "POST"},
+		{"POST", "/metrics", "GET"},
+	} {
+		r := e.do(tc.method, tc.path, "")
+		r.problem(t, http.StatusMethodNotAllowed)
+		if got := r.header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
 	}
 }
 
