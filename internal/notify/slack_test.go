@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -397,5 +399,21 @@ func TestSlackPayloadIsValidJSONBlocks(t *testing.T) {
 	}
 	if !strings.Contains(calls[0].Form.Get("text"), "Test message") {
 		t.Errorf("text = %q", calls[0].Form.Get("text"))
+	}
+	text, rendered := slackRender(message{Type: uptime.EventChannelTest, Events: []uptime.Event{{Type: uptime.EventChannelTest}},
+		Channel: "ops", Dashboard: h.d.cfg.DashboardURL})
+	b, err := json.Marshal(rendered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []map[string]any
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, blocks); diff != "" {
+		t.Errorf("blocks sent differ from the rendered ones (-want +got):\n%s", diff)
+	}
+	if got := calls[0].Form.Get("text"); got != text {
+		t.Errorf("text = %q, want the rendered %q", got, text)
 	}
 }
