@@ -377,6 +377,13 @@ func TestErrorMapping(t *testing.T) {
 		if tc.status == 500 && p.RequestID == "" {
 			t.Error("a 500 must carry the request id to find it in the log")
 		}
+		wantRetry := ""
+		if tc.status == http.StatusServiceUnavailable {
+			wantRetry = "5"
+		}
+		if got := r.header.Get("Retry-After"); got != wantRetry {
+			t.Errorf("%d: Retry-After %q, want %q", tc.status, got, wantRetry)
+		}
 	}
 	e.store.err = nil
 

@@ -90,6 +90,9 @@ func TestBodyLimitsAndMediaTypes(t *testing.T) {
 			if !slices.Contains(fields(p), "Content-Type") {
 				t.Errorf("errors %v do not name Content-Type", fields(p))
 			}
+			if got := r.header.Get("Accept-Post"); got != "application/json" {
+				t.Errorf("Accept-Post %q", got)
+			}
 		})
 	}
 	t.Run("charset parameter is fine", func(t *testing.T) {
@@ -97,7 +100,11 @@ func TestBodyLimitsAndMediaTypes(t *testing.T) {
 	})
 	t.Run("merge patch type on PATCH", func(t *testing.T) {
 		e.do("PATCH", "/api/v1/targets/c", `{"paused":true}`, "Content-Type: application/merge-patch+json").must(t, http.StatusOK)
-		e.do("PATCH", "/api/v1/targets/c", `{"paused":true}`, "Content-Type: text/plain").problem(t, http.StatusUnsupportedMediaType)
+		r := e.do("PATCH", "/api/v1/targets/c", `{"paused":true}`, "Content-Type: text/plain")
+		r.problem(t, http.StatusUnsupportedMediaType)
+		if got := r.header.Get("Accept-Patch"); got != "application/merge-patch+json, application/json" {
+			t.Errorf("Accept-Patch %q", got)
+		}
 	})
 }
 
