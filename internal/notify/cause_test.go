@@ -96,24 +96,24 @@ func TestTenDependentsOneMessage(t *testing.T) {
 			if registered {
 				want = append([]string{"database"}, services...)
 			}
-			got := messages(t, rc)
-			if len(got) != 1 || got[0].Type != "incident.opened" || got[0].Data.Cause != "database" {
-				t.Fatalf("messages %+v, want one opening caused by database", got)
+			// lastIs checks that n messages came, the last one of type typ,
+			// caused by database and naming want.
+			lastIs := func(n int, typ string) {
+				t.Helper()
+				got := messages(t, rc)
+				if len(got) != n || got[n-1].Type != typ || got[n-1].Data.Cause != "database" {
+					t.Fatalf("messages %+v, want %d, the last one %s caused by database", got, n, typ)
+				}
+				if diff := cmp.Diff(want, got[n-1].names()); diff != "" {
+					t.Errorf("targets of the %s (-want +got):\n%s", typ, diff)
+				}
 			}
-			if diff := cmp.Diff(want, got[0].names()); diff != "" {
-				t.Errorf("targets of the opening (-want +got):\n%s", diff)
-			}
+			lastIs(1, "incident.opened")
 
 			// Their reminders fall due together: one message too.
 			h.clk.Advance(4*time.Hour + time.Second)
 			h.cycle()
-			got = messages(t, rc)
-			if len(got) != 2 || got[1].Type != "incident.reminder" || got[1].Data.Cause != "database" {
-				t.Fatalf("messages %+v, want one reminder caused by database after the opening", got)
-			}
-			if diff := cmp.Diff(want, got[1].names()); diff != "" {
-				t.Errorf("targets of the reminder (-want +got):\n%s", diff)
-			}
+			lastIs(2, "incident.reminder")
 
 			h.clk.Advance(5 * time.Minute)
 			if registered {
@@ -129,13 +129,7 @@ func TestTenDependentsOneMessage(t *testing.T) {
 				h.clk.Advance(10 * time.Second)
 				h.cycle()
 			}
-			got = messages(t, rc)
-			if len(got) != 3 || got[2].Type != "incident.resolved" || got[2].Data.Cause != "database" {
-				t.Fatalf("messages %+v, want one resolution caused by database after the reminder", got)
-			}
-			if diff := cmp.Diff(want, got[2].names()); diff != "" {
-				t.Errorf("targets of the resolution (-want +got):\n%s", diff)
-			}
+			lastIs(3, "incident.resolved")
 			for _, d := range h.out.all() {
 				if d.Event.Type != uptime.EventIncidentReminder && d.Status != uptime.DeliveryDelivered {
 					t.Errorf("delivery %d of %s %s: %s %q", d.ID, d.Event.Type, d.Event.Target, d.Status, d.Reason)
