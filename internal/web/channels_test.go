@@ -307,3 +307,11 @@ func TestAlertMutationsNeedTheWriteToken(t *testing.T) {
 	e.token = ""
 	e.do("GET", "/api/v1/channels", "").problem(t, http.StatusUnauthorized)
 }
+
+// A secret that contains another is hidden whole, not around the shorter one.
+func TestScrubberHidesTheLongestSecretFirst(t *testing.T) {
+	c := &uptime.Channel{Kind: "webhook", URL: "https://hooks.example/in", Secret: "https://hooks.example/in#signing-key"}
+	if got := scrubberOf(c).text("signed for https://hooks.example/in#signing-key"); got != "signed for ***" {
+		t.Errorf("scrubbed %q, want %q", got, "signed for ***")
+	}
+}
