@@ -27,20 +27,13 @@ func channelView(c uptime.Channel) uptime.Channel {
 	return c
 }
 
-// channelInput is what POST, PUT and PATCH accept: a channel, whose
-// read-only members are ignored.
-type channelInput struct {
-	uptime.Channel
-}
-
 // decodeChannel decodes a channel, drops the fields the server owns and
 // fills in defaults. It does not validate. Errors are *uptime.ValidationError.
 func decodeChannel(b []byte) (uptime.Channel, error) {
-	var in channelInput
-	if err := decodeJSON(b, &in); err != nil {
+	var c uptime.Channel
+	if err := decodeJSON(b, &c); err != nil {
 		return uptime.Channel{}, err
 	}
-	c := in.Channel
 	c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
 	c.Normalize()
 	return c, nil
