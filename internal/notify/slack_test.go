@@ -303,16 +303,30 @@ func TestSlackLeaksNoSecret(t *testing.T) {
 	if err := h.d.Validate(&bad); err != nil {
 		errs = append(errs, err.Error())
 	}
+	assertNoLeak(t, channels[0], errs, h.logs.String()+h2.logs.String(), secrets)
+}
+
+// assertNoLeak checks that no secret is in texts (errors shown or
+// stored), in logs, or in any payload c's kind renders, and that the texts
+// still say what happened (a receiver answered 500).
+func assertNoLeak(t *testing.T, c uptime.Channel, texts []string, logs string, secrets []string) {
+	t.Helper()
+	if !strings.Contains(strings.Join(texts, "\n"), "answered 500") {
+		t.Errorf("errors do not say what happened: %q", texts)
+	}
+	k, ok := lookup(c.Kind)
+	if !ok {
+		t.Fatalf("no kind %q", c.Kind)
+	}
 	for s, m := range samples() {
-		b, err := sendRender(t, "slack", channels[0], m)
+		b, err := k.render(nil, c, m)
 		if err != nil {
 			t.Fatal(s, err)
 		}
-		errs = append(errs, string(b))
+		texts = append(texts, string(b))
 	}
-	logs := h.logs.String() + h2.logs.String()
 	for _, s := range secrets {
-		for _, e := range errs {
+		for _, e := range texts {
 			if strings.Contains(e, s) {
 				t.Errorf("%q leaks %q", e, s)
 			}
@@ -321,19 +335,6 @@ func TestSlackLeaksNoSecret(t *testing.T) {
 			t.Errorf("the log leaks %q:\n%s", s, logs)
 		}
 	}
-	if !strings.Contains(strings.Join(errs, "\n"), "answered 500") {
-		t.Errorf("errors do not say what happened: %q", errs)
-	}
-}
-
-// sendRender renders a message with a kind, for leak checks of payloads.
-func sendRender(t *testing.T, name string, c uptime.Channel, m message) ([]byte, error) {
-	t.Helper()
-	k, ok := lookup(name)
-	if !ok {
-		return nil, errors.New("no kind " + name)
-	}
-	return k.render(nil, c, m)
 }
 
 func TestSlackValidate(t *testing.T) {
