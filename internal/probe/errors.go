@@ -90,10 +90,34 @@ func fail(ctx context.Context, r *uptime.Result, err error, step string) {
 	default:
 		text = step + ": " + text
 	}
-	r.Fail(class, "%s", text)
 	if class == uptime.ClassInternal {
-		r.Status = uptime.StatusUnknown
+		failInternal(r, "%s", text)
+		return
 	}
+	r.Fail(class, "%s", text)
+}
+
+// failInternal records a check that could not run for Lookout's own
+// reasons (an unknown kind, a panic, a target its validator should have
+// refused): class internal, and status unknown, since it tells nothing
+// about the target.
+func failInternal(r *uptime.Result, format string, args ...any) {
+	r.Fail(uptime.ClassInternal, format, args...)
+	r.Status = uptime.StatusUnknown
+}
+
+// failServer records err, the error of a database or RPC client: an error
+// the server itself reported, of the driver's type E, gets class and the
+// server's own text after prefix; anything else goes through fail with step,
+// and so does everything once ctx has ended, when the server's error is only
+// a consequence of that.
+func failServer[E error](ctx context.Context, r *uptime.Result, err error, class uptime.ErrorClass, prefix, step string) {
+	var serverErr E
+	if ctx.Err() == nil && errors.As(err, &serverErr) {
+		r.Fail(class, "%s", short(prefix+serverErr.Error()))
+		return
+	}
+	fail(ctx, r, err, step)
 }
 
 // isTLSError reports whether err comes from a TLS handshake or from

@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"net"
 	"net/url"
 	"strings"
@@ -122,8 +121,7 @@ func checkMySQL(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	cfg, problem := mysqlConfig(t.URL)
 	if problem != "" {
 		// The validator accepts only DSNs mysqlConfig takes.
-		r.Fail(uptime.ClassInternal, "invalid DSN")
-		r.Status = uptime.StatusUnknown
+		failInternal(r, "invalid DSN")
 		return
 	}
 	defer hideSecret(r, cfg.Passwd)
@@ -137,8 +135,7 @@ func checkMySQL(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		r.Fail(uptime.ClassInternal, "invalid DSN")
-		r.Status = uptime.StatusUnknown
+		failInternal(r, "invalid DSN")
 		return
 	}
 	db := sql.OpenDB(connector)
@@ -147,14 +144,14 @@ func checkMySQL(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		failMySQL(ctx, r, err, uptime.ClassProtocol, "", "connecting")
+		failServer[*mysql.MySQLError](ctx, r, err, uptime.ClassProtocol, "", "connecting")
 		return
 	}
 	defer conn.Close()
 
 	var version string
 	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
-		failMySQL(ctx, r, err, uptime.ClassAssertion, "SELECT VERSION(): ", "asking the version")
+		failServer[*mysql.MySQLError](ctx, r, err, uptime.ClassAssertion, "SELECT VERSION(): ", "asking the version")
 		return
 	}
 	detail := mysqlServerName(version)
@@ -162,7 +159,7 @@ func checkMySQL(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	if t.MySQL != nil && t.MySQL.Query != "" {
 		first, gotRow, err := firstCell(ctx, conn, t.MySQL.Query)
 		if err != nil {
-			failMySQL(ctx, r, err, uptime.ClassAssertion, "query: ", "running the query")
+			failServer[*mysql.MySQLError](ctx, r, err, uptime.ClassAssertion, "query: ", "running the query")
 			return
 		}
 		if gotRow {
@@ -214,15 +211,4 @@ func firstCell(ctx context.Context, conn *sql.Conn, query string) (any, bool, er
 		return nil, false, err
 	}
 	return first, true, rows.Err()
-}
-
-// failMySQL records err: an error the server reported gets serverClass and
-// the server's own text after prefix; anything else goes through fail with step.
-func failMySQL(ctx context.Context, r *uptime.Result, err error, serverClass uptime.ErrorClass, prefix, step string) {
-	var myErr *mysql.MySQLError
-	if errors.As(err, &myErr) && ctx.Err() == nil {
-		r.Fail(serverClass, "%s", short(prefix+myErr.Error()))
-		return
-	}
-	fail(ctx, r, err, step)
 }

@@ -103,8 +103,7 @@ func checkPostgres(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.R
 	cfg, err := pgx.ParseConfig(t.URL)
 	if err != nil {
 		// The validator accepts only strings ParseConfig takes.
-		r.Fail(uptime.ClassInternal, "invalid connection string")
-		r.Status = uptime.StatusUnknown
+		failInternal(r, "invalid connection string")
 		return
 	}
 	defer hideSecret(r, cfg.Password)
@@ -160,20 +159,13 @@ func checkPostgres(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.R
 	r.Status = uptime.StatusUp
 }
 
-// failPostgres records err: an error the server reported gets serverClass
-// and the server's own text, after prefix; anything else goes through fail
-// with step.
+// failPostgres records err through failServer.
 func failPostgres(ctx context.Context, r *uptime.Result, err error, serverClass uptime.ErrorClass, prefix, step string) {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && ctx.Err() == nil {
-		r.Fail(serverClass, "%s", short(prefix+pgErr.Error()))
-		return
-	}
 	// pgconn's ConnectError puts the user and database in front of the
-	// dial error; the rest says it all.
+	// error; the rest says it all.
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) && ce.Unwrap() != nil {
 		err = ce.Unwrap()
 	}
-	fail(ctx, r, err, step)
+	failServer[*pgconn.PgError](ctx, r, err, serverClass, prefix, step)
 }

@@ -116,9 +116,7 @@ func (p *Prober) Check(ctx context.Context, t uptime.Target) uptime.Result {
 	r := uptime.Result{TargetID: t.ID, Target: t.Name, StartedAt: p.now()}
 	k, ok := lookup(t.Kind)
 	if !ok {
-		r.Status = uptime.StatusUnknown
-		r.ErrorClass = uptime.ClassInternal
-		r.Error = fmt.Sprintf("unknown kind %q", t.Kind)
+		failInternal(&r, "unknown kind %q", t.Kind)
 		return r
 	}
 	timeout := t.Timeout.D()
@@ -133,9 +131,7 @@ func (p *Prober) Check(ctx context.Context, t uptime.Target) uptime.Result {
 		defer func() {
 			if v := recover(); v != nil {
 				p.log.Error("check panicked", "target", t.Name, "kind", t.Kind, "panic", v, "stack", string(debug.Stack()))
-				r.Status = uptime.StatusUnknown
-				r.ErrorClass = uptime.ClassInternal
-				r.Error = "internal error in the check"
+				failInternal(&r, "internal error in the check")
 			}
 		}()
 		k.Check(ctx, p, &t, &r)

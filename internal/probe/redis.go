@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -116,8 +115,7 @@ func checkRedis(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	opts, problem := redisOptions(t.URL)
 	if problem != "" {
 		// The validator accepts only URLs redisOptions takes.
-		r.Fail(uptime.ClassInternal, "invalid URL")
-		r.Status = uptime.StatusUnknown
+		failInternal(r, "invalid URL")
 		return
 	}
 	defer hideSecret(r, opts.Password)
@@ -232,15 +230,10 @@ func parseRedisInfo(s string) map[string]string {
 // failRedis records the error of command cmd: an error reply of the
 // server is protocol with the server's text; anything else goes through fail.
 func failRedis(ctx context.Context, r *uptime.Result, err error, cmd string) {
-	var rerr redis.Error
-	if errors.As(err, &rerr) && ctx.Err() == nil {
-		r.Fail(uptime.ClassProtocol, "%s", short(cmd+": "+rerr.Error()))
-		return
-	}
 	step := "running " + cmd
 	if cmd == "PING" {
 		// The dial and the handshake happen with the first command.
 		step = "connecting"
 	}
-	fail(ctx, r, err, step)
+	failServer[redis.Error](ctx, r, err, uptime.ClassProtocol, cmd+": ", step)
 }
