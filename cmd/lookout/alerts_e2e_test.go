@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -62,17 +63,17 @@ func (rc *receiver) received() []received {
 
 func (rc *receiver) waitFor(t *testing.T, typ string, logs func() string) received {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	var got received
+	eventually(t, func() bool {
 		for _, m := range rc.received() {
 			if m.Type == typ {
-				return m
+				got = m
+				return true
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no %s webhook within 30s; got %+v\n%s", typ, rc.received(), logs())
-	return received{}
+		return false
+	}, func() string { return fmt.Sprintf("no %s webhook; got %+v\n%s", typ, rc.received(), logs()) })
+	return got
 }
 
 // webhookSink starts a receiver that checks signatures; it returns the
@@ -117,22 +118,15 @@ func TestAlertsSurviveAKill(t *testing.T) {
 	in.do(t, "PUT", "/api/v1/targets/payments", `{"url":"`+targetURL+`","interval":"1s","failure_threshold":2}`, http.StatusCreated)
 
 	// Wait for the incident, then kill before group_wait lets it out.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually(t, func() bool {
 		var page struct {
 			Incidents []struct {
 				ID int64 `json:"id"`
 			} `json:"incidents"`
 		}
-		_ = json.Unmarshal(in.do(t, "GET", "/api/v1/incidents?open=true", "", 200), &page)
-		if len(page.Incidents) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no open incident after 20s\n%s", in.logs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		mustJSON(t, in.do(t, "GET", "/api/v1/incidents?open=true", "", 200), &page)
+		return len(page.Incidents) == 1
+	}, func() string { return fmt.Sprintf("no open incident\n%s", in.logs) })
 	if err := in.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -199,13 +193,9 @@ func TestSilencedIncidentIsHeardOfWhenTheSilenceEnds(t *testing.T) {
 	in.do(t, "PUT", "/api/v1/targets/worker", `{"url":"`+targetURL+`","interval":"1s","failure_threshold":1,"labels":{"team":"jobs"}}`, http.StatusCreated)
 
 	// The opening is muted...
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(string(in.do(t, "GET", "/api/v1/notifications?status=muted", "", 200)), "queue migration") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no muted opening after 20s\n%s", in.logs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	eventually(t, func() bool {
+		return strings.Contains(string(in.do(t, "GET", "/api/v1/notifications?status=muted", "", 200)), "queue migration")
+	}, func() string { return fmt.Sprintf("no muted opening\n%s", in.logs) })
 	// ...and the channel hears of the incident once the silence ends.
 	reminder := rc.waitFor(t, "incident.reminder", in.logs.String)
 	if reminder.Data["target"] != "worker" {

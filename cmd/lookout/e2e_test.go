@@ -175,16 +175,26 @@ func (in *instance) results(t *testing.T, name string) []apiResult {
 // waitResults polls until name has at least n results.
 func (in *instance) waitResults(t *testing.T, name string, n int) []apiResult {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		rs := in.results(t, name)
-		if len(rs) >= n {
-			return rs
-		}
+	var rs []apiResult
+	eventually(t, func() bool { rs = in.results(t, name); return len(rs) >= n },
+		func() string { return fmt.Sprintf("%s has %d results, want %d\n%s", name, len(rs), n, in.logs) })
+	return rs
+}
+
+// waitLimit is how long eventually waits for the running lookout to get
+// somewhere: long enough for a loaded CI machine, short enough to fail.
+const waitLimit = 30 * time.Second
+
+// eventually polls cond every 100 ms until it holds. After waitLimit it
+// fails the test with what failure says then.
+func eventually(t *testing.T, cond func() bool, failure func() string) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s has %d results after 30s, want %d\n%s", name, len(rs), n, in.logs)
+			t.Fatalf("after %s: %s", waitLimit, failure())
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

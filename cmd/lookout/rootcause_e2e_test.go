@@ -68,7 +68,19 @@ func testSharedCause(t *testing.T, registered bool) {
 			t.Errorf("a cycle was not refused naming it: %s", problem)
 		}
 	}
-	time.Sleep(2 * time.Second) // every target checked up at least once
+	// Every target is checked up at least once before the outage.
+	checked := services
+	if registered {
+		checked = append(slices.Clip(services), "database")
+	}
+	eventually(t, func() bool {
+		for _, n := range checked {
+			if len(in.results(t, n)) == 0 {
+				return false
+			}
+		}
+		return true
+	}, func() string { return fmt.Sprintf("not every target of %v was checked\n%s", checked, in.logs) })
 	dbDown.Store(true)
 	opened := rc.waitFor(t, "incident.opened", in.logs.String)
 	if opened.Data["cause"] != "database" {
