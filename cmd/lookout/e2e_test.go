@@ -248,8 +248,16 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	rs := in.results(t, "healthy")
-	if rs[0].StartedAt < rs[len(rs)-1].StartedAt {
-		t.Errorf("results are not newest first: %s before %s", rs[0].StartedAt, rs[len(rs)-1].StartedAt)
+	var prev time.Time
+	for i, r := range rs {
+		at, err := time.Parse(time.RFC3339Nano, r.StartedAt)
+		if err != nil {
+			t.Fatalf("result %d: started_at %q: %v", i, r.StartedAt, err)
+		}
+		if i > 0 && !at.Before(prev) {
+			t.Errorf("results are not newest first: %s (result %d) after %s", r.StartedAt, i, rs[i-1].StartedAt)
+		}
+		prev = at
 	}
 
 	var failingTarget struct {
