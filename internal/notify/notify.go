@@ -264,8 +264,9 @@ type kind struct {
 	// send delivers one message. Its error may hold anything the library
 	// said; the dispatcher classifies it and makes it safe with safeError.
 	send func(ctx context.Context, d *Dispatcher, c uptime.Channel, m message) (result, error)
-	// render returns the payload send would post, for golden files.
-	render func(d *Dispatcher, c uptime.Channel, m message) ([]byte, error)
+	// render returns the payload send would post, for golden files. It
+	// sees no channel, so no payload can carry a channel's secret.
+	render func(m message) ([]byte, error)
 	// minGap is the least time between two sends to one destination.
 	minGap time.Duration
 }

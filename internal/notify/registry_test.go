@@ -151,7 +151,7 @@ func TestGolden(t *testing.T) {
 		k, _ := lookup(name)
 		for s, m := range samples() {
 			t.Run(name+"/"+s, func(t *testing.T) {
-				got, err := k.render(nil, uptime.Channel{Name: "ops", Kind: name}, m)
+				got, err := k.render(m)
 				if err != nil {
 					t.Fatal(err)
 				}

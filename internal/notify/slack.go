@@ -24,7 +24,7 @@ func init() {
 		name:     "slack",
 		validate: validateSlack,
 		send:     sendSlack,
-		render: func(_ *Dispatcher, _ uptime.Channel, m message) ([]byte, error) {
+		render: func(m message) ([]byte, error) {
 			text, blocks := slackRender(m)
 			return json.MarshalIndent(slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}, "", "  ")
 		},

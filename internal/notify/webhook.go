@@ -26,7 +26,7 @@ func init() {
 		name:     "webhook",
 		validate: validateWebhook,
 		send:     sendWebhook,
-		render: func(_ *Dispatcher, _ uptime.Channel, m message) ([]byte, error) {
+		render: func(m message) ([]byte, error) {
 			return json.MarshalIndent(webhookBody(m), "", "  ")
 		},
 	})

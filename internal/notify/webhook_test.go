@@ -298,7 +298,7 @@ func TestWebhookLeaksNoSecret(t *testing.T) {
 		texts = append(texts, err.Error())
 	}
 	secrets := []string{pathSecret, querySecret, signing, strings.TrimPrefix(signing, "whsec_")}
-	assertNoLeak(t, channels[0], texts, h.logs.String(), secrets)
+	assertNoLeak(t, "webhook", texts, h.logs.String(), secrets)
 }
 
 func TestWebhookValidate(t *testing.T) {
