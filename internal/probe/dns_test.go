@@ -243,15 +243,7 @@ func TestDNSCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runTarget(t, nil, uptime.Target{Kind: "dns", URL: tt.url,
 				DNS: &uptime.DNSOptions{Server: server, Record: tt.record, Expect: tt.expect}})
-			if r.Status != tt.status || r.ErrorClass != tt.class {
-				t.Fatalf("got %s/%s %q, want %s/%s", r.Status, r.ErrorClass, r.Error, tt.status, tt.class)
-			}
-			if tt.err != "" && r.Error != tt.err {
-				t.Errorf("error: got %q, want %q", r.Error, tt.err)
-			}
-			if r.Detail != tt.detail {
-				t.Errorf("detail: got %q, want %q", r.Detail, tt.detail)
-			}
+			wantVerdict(t, r, tt.status, tt.class, tt.err, tt.detail)
 		})
 	}
 }
@@ -286,14 +278,14 @@ func TestDNSServerDown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			r := runTarget(t, nil, uptime.Target{Kind: "dns", URL: "a.test", Timeout: uptime.Duration(netTestTimeout),
+			r := runTarget(t, nil, uptime.Target{Kind: "dns", URL: "a.test", Timeout: uptime.Duration(hangTimeout),
 				DNS: &uptime.DNSOptions{Server: tt.server}})
 			elapsed := time.Since(start)
 			if r.Status != uptime.StatusDown || r.ErrorClass != tt.class || !strings.HasPrefix(r.Error, tt.prefix) {
 				t.Fatalf("got %s/%s %q, want down/%s %q…", r.Status, r.ErrorClass, r.Error, tt.class, tt.prefix)
 			}
-			if elapsed > netTestTimeout+netTestSlack {
-				t.Errorf("took %s with a timeout of %s", elapsed, netTestTimeout)
+			if elapsed > hangTimeout+hangSlack {
+				t.Errorf("took %s with a timeout of %s", elapsed, hangTimeout)
 			}
 		})
 	}
@@ -315,13 +307,13 @@ func TestDNSSystemResolverDown(t *testing.T) {
 			dnsSystemResolver = tt.resolver
 			defer func() { dnsSystemResolver = "" }()
 			start := time.Now()
-			r := runTarget(t, nil, uptime.Target{Kind: "dns", URL: "a.test.", Timeout: uptime.Duration(netTestTimeout)})
+			r := runTarget(t, nil, uptime.Target{Kind: "dns", URL: "a.test.", Timeout: uptime.Duration(hangTimeout)})
 			elapsed := time.Since(start)
 			if r.Status != uptime.StatusUnknown || r.ErrorClass != uptime.ClassDNS || !strings.HasPrefix(r.Error, tt.err) {
 				t.Fatalf("got %s/%s %q, want unknown/dns %q…", r.Status, r.ErrorClass, r.Error, tt.err)
 			}
-			if elapsed > netTestTimeout+netTestSlack {
-				t.Errorf("took %s with a timeout of %s", elapsed, netTestTimeout)
+			if elapsed > hangTimeout+hangSlack {
+				t.Errorf("took %s with a timeout of %s", elapsed, hangTimeout)
 			}
 		})
 	}

@@ -1,13 +1,7 @@
 package probe
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -45,24 +39,8 @@ func grpcServer(t *testing.T, hs *health.Server, cert *tls.Certificate) string {
 // selfSigned returns a certificate for 127.0.0.1 that no one trusts.
 func selfSigned(t *testing.T) *tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "lookout test"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	c := issue(t, certSpec{cn: "lookout test", ips: []net.IP{net.IPv4(127, 0, 0, 1)}, notBefore: -time.Hour, notAfter: time.Hour}, nil)
+	return &tls.Certificate{Certificate: [][]byte{c.cert.Raw}, PrivateKey: c.key}
 }
 
 func withGRPC(o uptime.GRPCOptions) func(*uptime.Target) {
@@ -123,17 +101,17 @@ func TestGRPCTLS(t *testing.T) {
 
 func TestGRPCNetworkErrors(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
-		r := dbRun(t, "grpc", dbClosedAddr(t))
+		r := dbRun(t, "grpc", closedAddr(t))
 		dbWantDown(t, r, uptime.ClassRefused, "connecting: ", "refused")
 	})
 	t.Run("hang", func(t *testing.T) {
-		dbWantHangTimesOut(t, "grpc", dbHangingAddr(t))
+		dbWantHangTimesOut(t, "grpc", silentAddr(t))
 	})
 	t.Run("cancelled", func(t *testing.T) {
-		dbWantCancelEnds(t, "grpc", dbHangingAddr(t))
+		dbWantCancelEnds(t, "grpc", silentAddr(t))
 	})
 	t.Run("hang with TLS", func(t *testing.T) {
-		dbWantHangTimesOut(t, "grpc", dbHangingAddr(t), withGRPC(uptime.GRPCOptions{TLS: true}))
+		dbWantHangTimesOut(t, "grpc", silentAddr(t), withGRPC(uptime.GRPCOptions{TLS: true}))
 	})
 	t.Run("not grpc", func(t *testing.T) {
 		r := dbRun(t, "grpc", dbGarbageAddr(t))

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,31 +19,14 @@ import (
 	"github.com/lookout/lookout/internal/uptime"
 )
 
-// hostileTimeout is the timeout of checks against targets that try to hang
-// them, and hostileSlack what a check may overrun it by (scheduling under
-// -race on a loaded machine).
-const (
-	hostileTimeout = 300 * time.Millisecond
-	hostileSlack   = 400 * time.Millisecond
-)
-
 // check validates and runs one http check of url with the given options.
 func check(t *testing.T, url string, h *uptime.HTTPOptions, tweak ...func(*uptime.Target)) uptime.Result {
 	t.Helper()
-	target := uptime.Target{Name: "t", Kind: "http", URL: url, HTTP: h, Timeout: uptime.Duration(5 * time.Second)}
+	target := uptime.Target{Kind: "http", URL: url, HTTP: h}
 	for _, f := range tweak {
 		f(&target)
 	}
-	target.Normalize()
-	p := New(Options{UserAgent: "lookout-test"})
-	if err := p.Validate(&target); err != nil {
-		t.Fatalf("validate: %v", err)
-	}
-	return p.Check(context.Background(), target)
-}
-
-func withTimeout(d time.Duration) func(*uptime.Target) {
-	return func(t *uptime.Target) { t.Timeout = uptime.Duration(d) }
+	return runTarget(t, nil, target)
 }
 
 func ranges(t *testing.T, s string) uptime.StatusRanges {
@@ -201,34 +183,10 @@ func TestHTTPDegradedLatency(t *testing.T) {
 	}
 }
 
-// rawServer accepts connections on loopback and hands each to serve, which
-// runs until it returns or the test ends (done is closed).
+// rawServer is tcpServer's address as an http URL.
 func rawServer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				serve(c, done)
-			})
-		}
-	})
-	t.Cleanup(func() {
-		close(done)
-		ln.Close()
-		wg.Wait()
-	})
-	return "http://" + ln.Addr().String()
+	return "http://" + tcpServer(t, serve)
 }
 
 // readRequest consumes the request head, so that a server's reply is not
@@ -313,12 +271,12 @@ func TestHTTPHostileTargets(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			url := rawServer(t, tc.serve)
-			r := check(t, url, nil, withTimeout(hostileTimeout))
+			r := check(t, url, nil, withTimeout(hangTimeout))
 			if r.Status != uptime.StatusDown || r.ErrorClass != tc.wantClass || r.Error != tc.wantError {
 				t.Errorf("got %s/%s %q, want down/%s %q", r.Status, r.ErrorClass, r.Error, tc.wantClass, tc.wantError)
 			}
-			if r.Duration > hostileTimeout+hostileSlack {
-				t.Errorf("took %s, want at most the timeout (%s)", r.Duration, hostileTimeout)
+			if r.Duration > hangTimeout+hangSlack {
+				t.Errorf("took %s, want at most the timeout (%s)", r.Duration, hangTimeout)
 			}
 		})
 	}
@@ -413,29 +371,18 @@ func TestHTTPTLS(t *testing.T) {
 	// Plain HTTP spoken to a TLS port, and TLS to a plain one.
 	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer plain.Close()
-	r = check(t, strings.Replace(plain.URL, "http:", "https:", 1), nil, withTimeout(hostileTimeout))
+	r = check(t, strings.Replace(plain.URL, "http:", "https:", 1), nil, withTimeout(hangTimeout))
 	if r.ErrorClass != uptime.ClassTLS {
 		t.Errorf("https to a plain server: got %s %q, want tls", r.ErrorClass, r.Error)
 	}
-	r = check(t, strings.Replace(srv.URL, "https:", "http:", 1), nil, withTimeout(hostileTimeout))
+	r = check(t, strings.Replace(srv.URL, "https:", "http:", 1), nil, withTimeout(hangTimeout))
 	if r.Status != uptime.StatusDown || r.ErrorClass != uptime.ClassStatus || r.Code != 400 {
 		t.Errorf("http to a TLS server: got %s/%s %d %q, want down/status 400", r.Status, r.ErrorClass, r.Code, r.Error)
 	}
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestHTTPRefused(t *testing.T) {
-	r := check(t, "http://"+closedPort(t)+"/", nil, withTimeout(hostileTimeout))
+	r := check(t, "http://"+closedAddr(t)+"/", nil, withTimeout(hangTimeout))
 	if r.Status != uptime.StatusDown || r.ErrorClass != uptime.ClassRefused {
 		t.Errorf("got %s/%s %q, want down/refused", r.Status, r.ErrorClass, r.Error)
 	}
@@ -466,12 +413,12 @@ func TestHTTPErrorsHideSecrets(t *testing.T) {
 	srvURL = srv.URL
 
 	urls := map[string]string{
-		"refused":       "http://user:s3cret@" + closedPort(t) + "/?token=abc",
+		"refused":       "http://user:s3cret@" + closedAddr(t) + "/?token=abc",
 		"redirect loop": strings.Replace(srv.URL, "http://", "http://user:s3cret@", 1) + "/?token=abc",
 	}
 	for name, url := range urls {
 		t.Run(name, func(t *testing.T) {
-			r := check(t, url, nil, withTimeout(hostileTimeout))
+			r := check(t, url, nil, withTimeout(hangTimeout))
 			if r.Status != uptime.StatusDown || r.Error == "" {
 				t.Fatalf("got %s %q, want a failure", r.Status, r.Error)
 			}
@@ -489,7 +436,7 @@ func TestHTTPErrorsHideSecrets(t *testing.T) {
 }
 
 func TestHTTPCheckCancelled(t *testing.T) {
-	url := rawServer(t, func(_ net.Conn, done <-chan struct{}) { <-done })
+	url := "http://" + silentAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	target := uptime.Target{Name: "t", Kind: "http", URL: url}

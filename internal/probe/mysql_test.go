@@ -112,20 +112,20 @@ func TestMySQLServerErrors(t *testing.T) {
 
 func TestMySQLNetworkErrors(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
-		r := dbRun(t, "mysql", "u:"+dbSecret+"@tcp("+dbClosedAddr(t)+")/db")
+		r := dbRun(t, "mysql", "u:"+dbSecret+"@tcp("+closedAddr(t)+")/db")
 		dbWantDown(t, r, uptime.ClassRefused, "connecting: ", "refused")
 		dbWantNoSecret(t, r, dbSecret)
 	})
 	t.Run("refused, mysql URL", func(t *testing.T) {
-		r := dbRun(t, "mysql", "mysql://u:"+dbSecret+"@"+dbClosedAddr(t)+"/db")
+		r := dbRun(t, "mysql", "mysql://u:"+dbSecret+"@"+closedAddr(t)+"/db")
 		dbWantDown(t, r, uptime.ClassRefused)
 		dbWantNoSecret(t, r, dbSecret)
 	})
 	t.Run("hang", func(t *testing.T) {
-		dbWantHangTimesOut(t, "mysql", "u:"+dbSecret+"@tcp("+dbHangingAddr(t)+")/db")
+		dbWantHangTimesOut(t, "mysql", "u:"+dbSecret+"@tcp("+silentAddr(t)+")/db")
 	})
 	t.Run("cancelled", func(t *testing.T) {
-		dbWantCancelEnds(t, "mysql", "u:"+dbSecret+"@tcp("+dbHangingAddr(t)+")/db")
+		dbWantCancelEnds(t, "mysql", "u:"+dbSecret+"@tcp("+silentAddr(t)+")/db")
 	})
 	t.Run("not mysql", func(t *testing.T) {
 		// A server that answers, but not in MySQL's protocol.

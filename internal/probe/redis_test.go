@@ -82,18 +82,18 @@ func TestRedisServerErrors(t *testing.T) {
 
 func TestRedisNetworkErrors(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
-		r := dbRun(t, "redis", "redis://:"+dbSecret+"@"+dbClosedAddr(t)+"/0")
+		r := dbRun(t, "redis", "redis://:"+dbSecret+"@"+closedAddr(t)+"/0")
 		dbWantDown(t, r, uptime.ClassRefused, "connecting: ", "refused")
 		dbWantNoSecret(t, r, dbSecret)
 	})
 	t.Run("hang", func(t *testing.T) {
-		dbWantHangTimesOut(t, "redis", "redis://:"+dbSecret+"@"+dbHangingAddr(t)+"/0")
+		dbWantHangTimesOut(t, "redis", "redis://:"+dbSecret+"@"+silentAddr(t)+"/0")
 	})
 	t.Run("cancelled", func(t *testing.T) {
-		dbWantCancelEnds(t, "redis", "redis://:"+dbSecret+"@"+dbHangingAddr(t)+"/0")
+		dbWantCancelEnds(t, "redis", "redis://:"+dbSecret+"@"+silentAddr(t)+"/0")
 	})
 	t.Run("hang with TLS", func(t *testing.T) {
-		dbWantHangTimesOut(t, "redis", "rediss://"+dbHangingAddr(t))
+		dbWantHangTimesOut(t, "redis", "rediss://"+silentAddr(t))
 	})
 	t.Run("not redis", func(t *testing.T) {
 		r := dbRun(t, "redis", "redis://"+dbGarbageAddr(t))
@@ -220,7 +220,7 @@ func startRedis(t *testing.T, bin string, args ...string) redisProcess {
 
 func dbFreePort(t *testing.T) int {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(dbClosedAddr(t))
+	_, port, _ := net.SplitHostPort(closedAddr(t))
 	n, _ := strconv.Atoi(port)
 	return n
 }

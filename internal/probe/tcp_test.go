@@ -6,82 +6,11 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
 )
-
-// Timeouts of the checks in the tcp, dns and tls tests: a check against a
-// target that hangs must end within netTestTimeout plus netTestSlack (room
-// for scheduling under -race on a loaded machine).
-const (
-	netTestTimeout = 300 * time.Millisecond
-	netTestSlack   = 400 * time.Millisecond
-)
-
-// runTarget normalises, validates and checks target with p (a default
-// Prober when nil).
-func runTarget(t *testing.T, p *Prober, target uptime.Target) uptime.Result {
-	t.Helper()
-	if p == nil {
-		p = New(Options{})
-	}
-	if target.Name == "" {
-		target.Name = "t"
-	}
-	if target.Timeout == 0 {
-		target.Timeout = uptime.Duration(5 * time.Second)
-	}
-	target.Normalize()
-	if err := p.Validate(&target); err != nil {
-		t.Fatalf("validate: %v", err)
-	}
-	return p.Check(context.Background(), target)
-}
-
-// tcpServer accepts connections on loopback and hands each to serve, which
-// owns it. done is closed when the test ends.
-func tcpServer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				serve(c, done)
-			})
-		}
-	})
-	t.Cleanup(func() {
-		close(done)
-		ln.Close()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
-
-// tcpClosedAddr returns a loopback address nothing listens on.
-func tcpClosedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 func TestValidateTCP(t *testing.T) {
 	long := strings.Repeat("x", maxTCPPayloadBytes+1)
@@ -118,30 +47,6 @@ func TestValidateTCP(t *testing.T) {
 	}
 }
 
-// assertFieldErrors compares a validator's answer with the problems wanted
-// (none when want is nil).
-func assertFieldErrors(t *testing.T, err error, want []uptime.FieldError) {
-	t.Helper()
-	if want == nil {
-		if err != nil {
-			t.Fatalf("got %v, want no error", err)
-		}
-		return
-	}
-	v, ok := err.(*uptime.ValidationError)
-	if !ok {
-		t.Fatalf("got %T %v, want *uptime.ValidationError", err, err)
-	}
-	if len(v.Errors) != len(want) {
-		t.Fatalf("got %q, want %q", v.Errors, want)
-	}
-	for i := range want {
-		if v.Errors[i] != want[i] {
-			t.Errorf("problem %d: got %q, want %q", i, v.Errors[i], want[i])
-		}
-	}
-}
-
 // pingPong answers each "PING" line with "PONG" and closes after reply
 // lines when close is true.
 func pingPong(reply string, closeAfter bool) func(net.Conn, <-chan struct{}) {
@@ -158,7 +63,7 @@ func pingPong(reply string, closeAfter bool) func(net.Conn, <-chan struct{}) {
 }
 
 func TestTCPCheck(t *testing.T) {
-	accept := tcpServer(t, func(c net.Conn, done <-chan struct{}) { <-done })
+	accept := silentAddr(t)
 	closing := tcpServer(t, pingPong("PONG\n", true))
 	holding := tcpServer(t, pingPong("PONG\n", false))
 	banner := tcpServer(t, func(c net.Conn, done <-chan struct{}) {
@@ -190,7 +95,7 @@ func TestTCPCheck(t *testing.T) {
 		detail string
 	}{
 		{name: "connect", addr: accept, status: uptime.StatusUp},
-		{name: "refused", addr: tcpClosedAddr(t), status: uptime.StatusDown, class: uptime.ClassRefused},
+		{name: "refused", addr: closedAddr(t), status: uptime.StatusDown, class: uptime.ClassRefused},
 		{name: "ping pong", addr: closing, opts: &uptime.TCPOptions{Send: "PING\n", Expect: "PONG"}, status: uptime.StatusUp, detail: "PONG"},
 		{name: "ping pong, connection kept", addr: holding, opts: &uptime.TCPOptions{Send: "PING\n", Expect: "PONG"}, status: uptime.StatusUp, detail: "PONG"},
 		{name: "send only", addr: closing, opts: &uptime.TCPOptions{Send: "PING\n"}, status: uptime.StatusUp},
@@ -206,21 +111,13 @@ func TestTCPCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runTarget(t, nil, uptime.Target{Kind: "tcp", URL: tt.addr, TCP: tt.opts})
-			if r.Status != tt.status || r.ErrorClass != tt.class {
-				t.Fatalf("got %s/%s %q, want %s/%s", r.Status, r.ErrorClass, r.Error, tt.status, tt.class)
-			}
-			if tt.err != "" && r.Error != tt.err {
-				t.Errorf("error: got %q, want %q", r.Error, tt.err)
-			}
-			if r.Detail != tt.detail {
-				t.Errorf("detail: got %q, want %q", r.Detail, tt.detail)
-			}
+			wantVerdict(t, r, tt.status, tt.class, tt.err, tt.detail)
 		})
 	}
 }
 
 func TestTCPSilentServerTimesOut(t *testing.T) {
-	silent := tcpServer(t, func(c net.Conn, done <-chan struct{}) { <-done })
+	silent := silentAddr(t)
 	holding := tcpServer(t, pingPong("PONG\n", false))
 	for name, target := range map[string]uptime.Target{
 		"never answers":       {URL: silent, TCP: &uptime.TCPOptions{Expect: "220"}},
@@ -228,7 +125,7 @@ func TestTCPSilentServerTimesOut(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			target.Kind = "tcp"
-			target.Timeout = uptime.Duration(netTestTimeout)
+			target.Timeout = uptime.Duration(hangTimeout)
 			start := time.Now()
 			r := runTarget(t, nil, target)
 			elapsed := time.Since(start)
@@ -238,15 +135,15 @@ func TestTCPSilentServerTimesOut(t *testing.T) {
 			if !strings.HasPrefix(r.Error, "timed out waiting for ") {
 				t.Errorf("error %q does not say what the check waited for", r.Error)
 			}
-			if elapsed > netTestTimeout+netTestSlack {
-				t.Errorf("took %s with a timeout of %s", elapsed, netTestTimeout)
+			if elapsed > hangTimeout+hangSlack {
+				t.Errorf("took %s with a timeout of %s", elapsed, hangTimeout)
 			}
 		})
 	}
 }
 
 func TestTCPCancelEndsCheck(t *testing.T) {
-	silent := tcpServer(t, func(c net.Conn, done <-chan struct{}) { <-done })
+	silent := silentAddr(t)
 	target := uptime.Target{Name: "t", Kind: "tcp", URL: silent, TCP: &uptime.TCPOptions{Expect: "x"}, Timeout: uptime.Duration(time.Minute)}
 	target.Normalize()
 	ctx, cancel := context.WithCancel(context.Background())

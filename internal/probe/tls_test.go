@@ -1,83 +1,16 @@
 package probe
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
 )
-
-const day = 24 * time.Hour
-
-// testCert is a certificate and its key.
-type testCert struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
-
-// certSpec describes a certificate to issue. Validity runs from
-// notBefore to notAfter, both relative to now.
-type certSpec struct {
-	cn                  string
-	dnsNames            []string
-	ips                 []net.IP
-	notBefore, notAfter time.Duration
-	ca                  bool
-}
-
-var serial int64
-
-// issue makes a certificate signed by parent, or self-signed when parent
-// is nil.
-func issue(t *testing.T, spec certSpec, parent *testCert) *testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: spec.cn},
-		DNSNames:     spec.dnsNames,
-		IPAddresses:  spec.ips,
-		NotBefore:    now.Add(spec.notBefore),
-		NotAfter:     now.Add(spec.notAfter),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if spec.ca {
-		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-		tmpl.KeyUsage = x509.KeyUsageCertSign
-		tmpl.ExtKeyUsage = nil
-	}
-	signer, parentCert := crypto.Signer(key), tmpl
-	if parent != nil {
-		signer, parentCert = parent.key, parent.cert
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, key.Public(), signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCert{cert: cert, key: key}
-}
 
 // tlsServer serves chain (leaf first) on loopback: it completes handshakes
 // and reads until the client leaves. It returns the address.
@@ -91,25 +24,10 @@ func tlsServer(t *testing.T, chain ...*testCert) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				io.Copy(io.Discard, c)
-			})
-		}
+	return serveConns(t, ln, func(c net.Conn, _ <-chan struct{}) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c)
 	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	return ln.Addr().String()
 }
 
 func TestValidateTLS(t *testing.T) {
@@ -212,7 +130,7 @@ func TestTLSCheck(t *testing.T) {
 }
 
 func TestTLSNotTLS(t *testing.T) {
-	silent := tcpServer(t, func(c net.Conn, done <-chan struct{}) { <-done })
+	silent := silentAddr(t)
 	plain := tcpServer(t, func(c net.Conn, done <-chan struct{}) {
 		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
 	})
@@ -224,18 +142,18 @@ func TestTLSNotTLS(t *testing.T) {
 	}{
 		{"never answers", silent, uptime.ClassTimeout, "timed out in the TLS handshake"},
 		{"plain text", plain, uptime.ClassTLS, "in the TLS handshake: tls: "},
-		{"refused", tcpClosedAddr(t), uptime.ClassRefused, "connecting: "},
+		{"refused", closedAddr(t), uptime.ClassRefused, "connecting: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			r := runTarget(t, nil, uptime.Target{Kind: "tls", URL: tt.addr, Timeout: uptime.Duration(netTestTimeout)})
+			r := runTarget(t, nil, uptime.Target{Kind: "tls", URL: tt.addr, Timeout: uptime.Duration(hangTimeout)})
 			elapsed := time.Since(start)
 			if r.Status != uptime.StatusDown || r.ErrorClass != tt.class || !strings.HasPrefix(r.Error, tt.err) {
 				t.Fatalf("got %s/%s %q, want down/%s %q…", r.Status, r.ErrorClass, r.Error, tt.class, tt.err)
 			}
-			if elapsed > netTestTimeout+netTestSlack {
-				t.Errorf("took %s with a timeout of %s", elapsed, netTestTimeout)
+			if elapsed > hangTimeout+hangSlack {
+				t.Errorf("took %s with a timeout of %s", elapsed, hangTimeout)
 			}
 		})
 	}
