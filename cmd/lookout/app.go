@@ -26,7 +26,6 @@ type app struct {
 	metrics *web.Metrics
 	notify  *notify.Dispatcher
 	web     *web.Server
-	loaded  int // targets loaded at start-up
 }
 
 // newApp opens and migrates the store, loads every target into a scheduler
@@ -71,7 +70,6 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 	for _, s := range snaps {
 		a.sched.Load(s.Target, s.State)
 	}
-	a.loaded = len(snaps)
 
 	a.notify = notify.New(a.db, notify.Config{
 		Logger:       log.With("component", "notify"),

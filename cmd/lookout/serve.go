@@ -163,7 +163,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	go func() { notifyDone <- a.notify.Run(notifyCtx) }()
 
 	log.Info("lookout listening", "addr", "http://"+ln.Addr().String(), "db", uptime.RedactURL(cfg.DB),
-		"targets", a.loaded, "version", buildVersion())
+		"targets", a.sched.Stats().Targets, "version", buildVersion())
 
 	select {
 	case <-ctx.Done():
