@@ -29,7 +29,8 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	cfg, rest, err := loadConfig("serve",
 		[]string{"--config", file, "--workers", "9", "extra"},
-		env(map[string]string{"LOOKOUT_DB": "from-env.db", "LOOKOUT_WORKERS": "8", "LOOKOUT_API_TOKEN_FILE": tokenFile}),
+		env(map[string]string{"LOOKOUT_DB": "from-env.db", "LOOKOUT_WORKERS": "8", "LOOKOUT_API_TOKEN_FILE": tokenFile,
+			"LOOKOUT_READ_TOKENS": " r1, r2,,"}),
 		io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +40,7 @@ func TestConfigPrecedence(t *testing.T) {
 		{"db (env over file)", cfg.DB, "from-env.db"},
 		{"workers (flag over env)", strconv.Itoa(cfg.Workers), "9"},
 		{"token from _FILE", cfg.APIToken, "s3cret"},
+		{"read tokens, trimmed, empty ones dropped", strings.Join(cfg.ReadTokens, "|"), "r1|r2"},
 		{"shutdown timeout from file", cfg.ShutdownTimeout.String(), (5 * time.Second).String()},
 		{"log level default", cfg.LogLevel, "info"},
 		{"remaining args", strings.Join(rest, ","), "extra"},
