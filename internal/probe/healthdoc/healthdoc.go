@@ -158,7 +158,7 @@ func parseK8s(body []byte) (Doc, bool) {
 	if !bytes.HasPrefix(body, []byte("[+]")) && !bytes.HasPrefix(body, []byte("[-]")) {
 		return Doc{}, false
 	}
-	p := newCollector()
+	p := &collector{}
 	overall := uptime.StatusUnknown
 	checks := 0
 	for len(body) > 0 {
@@ -213,7 +213,7 @@ func parseJSON(contentType string, body []byte) (Doc, bool) {
 	top, hasTop := statusOf(m)
 	word, _ := str(get(m, "status"))
 	ct := strings.ToLower(contentType)
-	p := newCollector()
+	p := &collector{}
 
 	// Formats that are told apart by keys of their own.
 	if st, ok := hellofreshStatus(m); ok {
@@ -245,14 +245,14 @@ func parseJSON(contentType string, body []byte) (Doc, bool) {
 				break
 			}
 		}
-		if !hasTop && p.n == 0 {
+		if !hasTop && len(p.comps) == 0 {
 			return Doc{}, false
 		}
 		return p.doc(FormatIETF, top), true
 	}
 
 	kind := p.children("", m, 1)
-	if !hasTop && p.n == 0 {
+	if !hasTop && len(p.comps) == 0 {
 		return Doc{}, false
 	}
 	return p.doc(label(kind, m, word), top), true
@@ -393,12 +393,9 @@ func isIETF(ct string, m map[string]any, word string) bool {
 type collector struct {
 	comps []uptime.Component
 	seen  map[string]int
-	n     int
 }
 
-func newCollector() *collector { return &collector{} }
-
-func (p *collector) full() bool { return p.n >= MaxComponents }
+func (p *collector) full() bool { return len(p.comps) >= MaxComponents }
 
 // add records a component, cleaning and capping its name and output and
 // making its name unique.
@@ -426,7 +423,6 @@ func (p *collector) add(c uptime.Component) {
 	}
 	p.seen[c.Name] = 1
 	p.comps = append(p.comps, c)
-	p.n++
 }
 
 func (p *collector) doc(format string, top uptime.Status) Doc {
