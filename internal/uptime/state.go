@@ -162,7 +162,6 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 	if at.IsZero() {
 		at = now
 	}
-	s.Flips = slices.Clone(s.Flips) // the caller's state stays untouched
 	s.LastCheck = at
 	s.LastResult = r.Status
 	s.LastError = r.Error
@@ -295,7 +294,9 @@ func (s *State) flip(at time.Time, p Policy, events []Event) []Event {
 	if p.FlapThreshold <= 0 {
 		return events
 	}
-	s.Flips = append(pruneFlips(s.Flips, at, p.FlapWindow), at)
+	// Clipped, the append copies: the caller's state keeps its own flips,
+	// and the checks that flip nothing (nearly all) copy nothing.
+	s.Flips = append(slices.Clip(pruneFlips(s.Flips, at, p.FlapWindow)), at)
 	if !s.Flapping && len(s.Flips) > p.FlapThreshold {
 		s.Flapping = true
 		events = append(events, Event{Type: EventFlapping, At: at, Since: s.Flips[0]})

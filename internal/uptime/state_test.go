@@ -361,3 +361,14 @@ func TestStateNextResolutionCarriesTheCause(t *testing.T) {
 		t.Errorf("cause %q after the resolution, want none", s.Cause)
 	}
 }
+
+// Next runs for every check: a check that changes nothing but the counters
+// copies nothing, even for a target with flips in its history.
+func TestStateNextSteadyCheckAllocatesNothing(t *testing.T) {
+	p := Policy{FailureThreshold: 3, SuccessThreshold: 1, FlapThreshold: 5, FlapWindow: 30 * time.Minute, ExpiryWarn: []int{21, 7, 1}}
+	s := State{Status: StatusUp, Flips: []time.Time{t0, t0.Add(time.Minute)}}
+	r := Result{Status: StatusUp, StartedAt: t0.Add(time.Hour)}
+	if n := testing.AllocsPerRun(100, func() { s.Next(r, p, r.StartedAt) }); n != 0 {
+		t.Errorf("%v allocations per steady check, want 0", n)
+	}
+}
