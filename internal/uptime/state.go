@@ -205,8 +205,7 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 			s.set(StatusDown, s.FailingSince)
 			s.IncidentFailures = s.ConsecutiveFailures
 			events = s.flip(at, p, events)
-			ev := Event{Type: EventIncidentOpened, At: at, Since: s.FailingSince, Error: r.Error,
-				ErrorClass: r.ErrorClass, Failures: s.IncidentFailures, Components: failing(r.Components)}
+			ev := s.opening(r, at)
 			if s.Flapping {
 				ev.Suppressed = SuppressedFlapping
 			} else {
@@ -220,20 +219,15 @@ func (s State) Next(r Result, p Policy, now time.Time) (State, []Event) {
 
 // cert records a certificate's expiry and warns when it reaches a threshold.
 func (s *State) cert(expiry, at time.Time, p Policy, events []Event) []Event {
-	if s.CertWarned != 0 && expiry.After(s.CertExpiry) {
-		// Renewed: what was alerted was about the old certificate. The
+	d := reached(expiry, at, p.ExpiryWarn)
+	renewed := s.CertWarned != 0 && expiry.After(s.CertExpiry)
+	s.CertExpiry = expiry
+	switch {
+	case d == 0 || renewed:
+		// None reached, or renewed: what was alerted was about the old certificate. The
 		// thresholds the new one is already within count as alerted, so
 		// that a renewal is not itself a warning; the rest alert again.
-		s.CertWarned = 0
-		if d := reached(expiry, at, p.ExpiryWarn); d != 0 {
-			s.CertWarned = d
-		}
-	}
-	s.CertExpiry = expiry
-	d := reached(expiry, at, p.ExpiryWarn)
-	switch {
-	case d == 0:
-		s.CertWarned = 0
+		s.CertWarned = d
 	case s.CertWarned == 0 || d < s.CertWarned:
 		s.CertWarned = d
 		events = append(events, Event{Type: EventCertExpiring, At: at, Since: expiry, Error: CertExpiryText(expiry, at)})
@@ -318,10 +312,16 @@ func (s State) settle(at time.Time, p Policy, events []Event, r Result) (State, 
 	events = append(events, Event{Type: EventStable, At: at})
 	if s.Status == StatusDown && !s.Notified {
 		s.Notified = true
-		events = append(events, Event{Type: EventIncidentOpened, At: at, Since: s.Since, Error: r.Error,
-			ErrorClass: r.ErrorClass, Failures: s.IncidentFailures, Components: failing(r.Components)})
+		events = append(events, s.opening(r, at))
 	}
 	return s, events
+}
+
+// opening is the event of the open incident's opening, alerted at at with
+// r, the check that crossed the threshold or that ended a flap.
+func (s *State) opening(r Result, at time.Time) Event {
+	return Event{Type: EventIncidentOpened, At: at, Since: s.Since, Error: r.Error,
+		ErrorClass: r.ErrorClass, Failures: s.IncidentFailures, Components: failing(r.Components)}
 }
 
 func pruneFlips(flips []time.Time, at time.Time, window time.Duration) []time.Time {
