@@ -104,24 +104,12 @@ func cleanName(s string) string {
 // prepareComponents prepares the statements writeComponents will use. Like
 // the writer's other statements, they must be prepared before BEGIN.
 func (w *writer) prepareComponents(ctx context.Context, cb componentBatch) error {
-	sizes := func(n int) []int { return []int{min(n, rowsPerStatement), n % rowsPerStatement} }
 	for _, round := range cb.rounds {
-		for _, n := range sizes(len(round)) {
-			if n > 0 {
-				if _, err := w.stmt(ctx, stmtComponents, n); err != nil {
-					return err
-				}
-			}
+		if err := w.prepare(ctx, stmtComponents, len(round)); err != nil {
+			return err
 		}
 	}
-	for _, n := range sizes(cb.rows) {
-		if n > 0 {
-			if _, err := w.stmt(ctx, stmtComponentResults, n); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return w.prepare(ctx, stmtComponentResults, cb.rows)
 }
 
 // writeComponents upserts each reported component's latest state and

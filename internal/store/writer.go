@@ -444,17 +444,11 @@ func (w *writer) write(results []resultRow, states []stateRow, comps componentBa
 	defer cancel()
 	// Prepare before BEGIN: on SQLite the pool's only connection is the
 	// transaction's, and preparing on the pool would wait for it forever.
-	for _, k := range []struct {
-		kind stmtKind
-		rows int
-	}{{stmtResults, len(results)}, {stmtStates, len(states)}} {
-		for _, n := range []int{min(k.rows, rowsPerStatement), k.rows % rowsPerStatement} {
-			if n > 0 {
-				if _, err := w.stmt(ctx, k.kind, n); err != nil {
-					return 0, fmt.Errorf("prepare: %w", err)
-				}
-			}
-		}
+	if err := w.prepare(ctx, stmtResults, len(results)); err != nil {
+		return 0, fmt.Errorf("prepare: %w", err)
+	}
+	if err := w.prepare(ctx, stmtStates, len(states)); err != nil {
+		return 0, fmt.Errorf("prepare: %w", err)
 	}
 	if err := w.prepareComponents(ctx, comps); err != nil {
 		return 0, fmt.Errorf("prepare: %w", err)
@@ -512,6 +506,19 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, kind stmtKind, rows int, 
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// prepare prepares the statements that writing rows rows of kind in chunks
+// of rowsPerStatement takes: one for the full chunks, one for the rest.
+func (w *writer) prepare(ctx context.Context, kind stmtKind, rows int) error {
+	for _, n := range []int{min(rows, rowsPerStatement), rows % rowsPerStatement} {
+		if n > 0 {
+			if _, err := w.stmt(ctx, kind, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // stmt returns the prepared statement for rows rows of kind, preparing it
