@@ -69,6 +69,19 @@ func run(t *testing.T, st State, p Policy, script string, restart bool, edits ..
 	return st, got
 }
 
+// bothWays runs f as two subtests: once straight, and once with the state
+// restarted between every two steps (see run).
+func bothWays(t *testing.T, name string, f func(t *testing.T, restart bool)) {
+	t.Helper()
+	for _, restart := range []bool{false, true} {
+		n := name
+		if restart {
+			n += " (restarted between every step)"
+		}
+		t.Run(n, func(t *testing.T) { f(t, restart) })
+	}
+}
+
 func TestStateNext(t *testing.T) {
 	p31 := Policy{FailureThreshold: 3, SuccessThreshold: 1}
 	p22 := Policy{FailureThreshold: 2, SuccessThreshold: 2}
@@ -131,6 +144,14 @@ func TestStateNext(t *testing.T) {
 		{name: "a restarted down target does not re-alert", p: p31,
 			start:  State{Status: StatusDown, Since: t0.Add(-time.Hour), Notified: true, IncidentFailures: 3, ConsecutiveFailures: 3},
 			script: "DDU", wantEvents: []string{"resolved@2"}, wantStatus: StatusUp},
+		{name: "a restored run of failures without its start dates from the next failure", p: p31,
+			start: State{Status: StatusUp, ConsecutiveFailures: 2}, script: "D",
+			wantEvents: []string{"opened@0"}, wantStatus: StatusDown,
+			check: func(t *testing.T, s State) {
+				if !s.Since.Equal(t0) || !s.FailingSince.Equal(t0) {
+					t.Errorf("since %s, failing since %s; want both minute 0", s.Since, s.FailingSince)
+				}
+			}},
 		{name: "a second outage is a second incident", p: p31, script: "DDDUDDD",
 			wantEvents: []string{"opened@2", "resolved@3", "opened@6"}, wantStatus: StatusDown},
 		{name: "thresholds below one act as one", p: Policy{}, script: "DU",
@@ -157,30 +178,27 @@ func TestStateNext(t *testing.T) {
 			script:     "UDUDU",
 			wantEvents: []string{"opened@1", "resolved@2", "opened@3", "resolved@4", "flapping@4"},
 			wantStatus: StatusUp},
+		{name: "turning flap detection off ends a flap", p: p31,
+			start: State{Status: StatusUp, Flapping: true, Flips: []time.Time{t0}}, script: "U",
+			wantEvents: []string{"stable@0"}, wantStatus: StatusUp},
 		{name: "flips outside the window do not count", p: flap,
 			script:     "UD" + strings.Repeat("D", 11) + "U" + strings.Repeat("U", 11) + "DU",
 			wantEvents: []string{"opened@1", "resolved@13", "opened@25", "resolved@26"},
 			wantStatus: StatusUp},
 	}
 	for _, tt := range tests {
-		for _, restart := range []bool{false, true} {
-			name := tt.name
-			if restart {
-				name += " (restarted between every step)"
+		bothWays(t, tt.name, func(t *testing.T, restart bool) {
+			s, got := run(t, tt.start, tt.p, tt.script, restart)
+			if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
 			}
-			t.Run(name, func(t *testing.T) {
-				s, got := run(t, tt.start, tt.p, tt.script, restart)
-				if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
-					t.Errorf("events (-want +got):\n%s", diff)
-				}
-				if s.Status != tt.wantStatus {
-					t.Errorf("status %s, want %s", s.Status, tt.wantStatus)
-				}
-				if tt.check != nil {
-					tt.check(t, s)
-				}
-			})
-		}
+			if s.Status != tt.wantStatus {
+				t.Errorf("status %s, want %s", s.Status, tt.wantStatus)
+			}
+			if tt.check != nil {
+				tt.check(t, s)
+			}
+		})
 	}
 }
 
@@ -262,35 +280,29 @@ func TestStateNextCertificateExpiry(t *testing.T) {
 			wantExpiry: 10, wantWarned: 1},
 		{name: "no thresholds never warn", p: Policy{FailureThreshold: 1}, script: "U",
 			at: []float64{0}, expires: []float64{1}, wantExpiry: 1},
-		{name: "thresholds below a day are ignored", p: Policy{FailureThreshold: 1, ExpiryWarn: []int{0, 7}}, script: "UUU",
-			at: []float64{3, 9.5, 10.5}, expires: []float64{10, 10, 10},
+		{name: "thresholds below a day are ignored", p: Policy{FailureThreshold: 1, ExpiryWarn: []int{-1, 0, 7}}, script: "UUUU",
+			at: []float64{3, 9.5, 10.5, 12}, expires: []float64{10, 10, 10, 10},
 			wantEvents: []string{"certificate.expiring@0"},
 			wantExpiry: 10, wantWarned: 7},
 	}
 	for _, tt := range tests {
-		for _, restart := range []bool{false, true} {
-			name := tt.name
-			if restart {
-				name += " (restarted between every step)"
-			}
-			t.Run(name, func(t *testing.T) {
-				s, got := run(t, State{}, tt.p, tt.script, restart, func(i int, r *Result) {
-					r.StartedAt = day(tt.at[i])
-					if tt.expires[i] != 0 {
-						r.CertExpiry = day(tt.expires[i])
-					}
-				})
-				if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
-					t.Errorf("events (-want +got):\n%s", diff)
-				}
-				if want := day(tt.wantExpiry); tt.wantExpiry == 0 && !s.CertExpiry.IsZero() || tt.wantExpiry != 0 && !s.CertExpiry.Equal(want) {
-					t.Errorf("cert expiry %s, want day %v", s.CertExpiry, tt.wantExpiry)
-				}
-				if s.CertWarned != tt.wantWarned {
-					t.Errorf("cert warned %d, want %d", s.CertWarned, tt.wantWarned)
+		bothWays(t, tt.name, func(t *testing.T, restart bool) {
+			s, got := run(t, State{}, tt.p, tt.script, restart, func(i int, r *Result) {
+				r.StartedAt = day(tt.at[i])
+				if tt.expires[i] != 0 {
+					r.CertExpiry = day(tt.expires[i])
 				}
 			})
-		}
+			if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if want := day(tt.wantExpiry); tt.wantExpiry == 0 && !s.CertExpiry.IsZero() || tt.wantExpiry != 0 && !s.CertExpiry.Equal(want) {
+				t.Errorf("cert expiry %s, want day %v", s.CertExpiry, tt.wantExpiry)
+			}
+			if s.CertWarned != tt.wantWarned {
+				t.Errorf("cert warned %d, want %d", s.CertWarned, tt.wantWarned)
+			}
+		})
 	}
 }
 
