@@ -235,48 +235,48 @@ func (w *writer) run() {
 			batch = append(batch, it)
 		}
 	}
+	open := true
+	// take adds one queued item without waiting. It reports whether it
+	// took one; when the queue is closed it turns open false.
+	take := func() bool {
+		select {
+		case it, ok := <-w.ch:
+			if !ok {
+				open = false
+				return false
+			}
+			add(it)
+			return true
+		default:
+			return false
+		}
+	}
 	// The deadline runs from the first item of a batch, so no result waits
 	// longer than interval plus one write.
 	timer := time.NewTimer(w.interval)
 	timer.Stop()
-	for {
+	for open {
 		it, ok := <-w.ch
 		if !ok {
 			break
 		}
 		add(it)
-		open := true
 		timer.Reset(w.interval)
 	collect:
 		for len(batch) < w.batchSize && len(flushes) == 0 {
 			// Take whatever is queued without waiting, then sleep until
 			// the deadline or a signal rather than waking per result.
-			select {
-			case it, ok := <-w.ch:
-				if !ok {
-					open = false
-					break collect
-				}
-				add(it)
+			if take() {
 				continue
-			default:
+			}
+			if !open {
+				break
 			}
 			select {
 			case <-w.wake:
 			case <-timer.C:
 				// Take what arrived while asleep, up to a batch.
-				for len(batch) < w.batchSize {
-					select {
-					case it, ok := <-w.ch:
-						if !ok {
-							open = false
-							break collect
-						}
-						add(it)
-						continue
-					default:
-					}
-					break
+				for len(batch) < w.batchSize && take() {
 				}
 				break collect
 			}
@@ -288,9 +288,6 @@ func (w *writer) run() {
 		}
 		clear(batch)
 		batch, flushes = batch[:0], flushes[:0]
-		if !open {
-			break
-		}
 	}
 	if w.lost > 0 {
 		w.stopErr = fmt.Errorf("close store: %d results could not be written: %s", w.lost, w.lastError())
