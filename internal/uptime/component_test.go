@@ -125,6 +125,11 @@ func TestTimeWeighted(t *testing.T) {
 			want: Uptime{From: m(0), To: m(3)},
 		},
 		{
+			name:   "all points strictly after the window: nothing observed",
+			points: pts("   UU"), from: m(0), to: m(2), maxGap: 2 * minute,
+			want: Uptime{From: m(0), To: m(2)},
+		},
+		{
 			name:   "unknown verdicts are unknown time",
 			points: pts("U??U"), from: m(0), to: m(4), maxGap: 2 * minute,
 			want: Uptime{From: m(0), To: m(4), Observed: 4 * minute, Up: 2 * minute, Unknown: 2 * minute, Ratio: 1},
@@ -201,6 +206,11 @@ func TestTimeWeightedExcludesMaintenance(t *testing.T) {
 		Interval{From: at(30), To: at(50)}, Interval{From: at(45), To: at(70)}, Interval{From: at(90), To: at(95)})
 	if u.Ratio != 1 || u.Maintenance != 30*time.Minute || u.Down != 0 || u.Up != 30*time.Minute || u.Observed != time.Hour {
 		t.Errorf("with maintenance: %+v; want the 30 down minutes counted as maintenance and a ratio of 1", u)
+	}
+	// A window inside another adds nothing to it.
+	u = TimeWeighted(points, at(0), at(60), 0, Interval{From: at(30), To: at(60)}, Interval{From: at(35), To: at(40)})
+	if u.Maintenance != 30*time.Minute || u.Down != 0 || u.Up != 30*time.Minute {
+		t.Errorf("nested windows: %+v; want the outer one's 30 minutes of maintenance", u)
 	}
 	// A window cutting an up stretch takes only what it covers.
 	u = TimeWeighted(points, at(0), at(60), 0, Interval{From: at(10), To: at(20)})
