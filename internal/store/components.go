@@ -63,7 +63,7 @@ func batchComponents(batch []*item, results []resultRow) componentBatch {
 		}
 		seen := make(map[string]bool, len(cs))
 		for _, c := range cs[:min(len(cs), uptime.MaxComponents)] {
-			name := cleanName(c.Name)
+			name := clean(c.Name, uptime.MaxComponentNameLen)
 			if name == "" || seen[name] {
 				continue
 			}
@@ -78,7 +78,7 @@ func batchComponents(batch []*item, results []resultRow) componentBatch {
 				name:     name,
 				status:   int64(c.Status),
 				observed: obs,
-				unit:     uptime.Truncate(cleanText(c.Unit), uptime.MaxComponentUnitLen),
+				unit:     clean(c.Unit, uptime.MaxComponentUnitLen),
 				output:   cleanText(c.Output),
 			})
 			cb.rows++
@@ -92,13 +92,6 @@ func batchComponents(batch []*item, results []resultRow) componentBatch {
 		})
 	}
 	return cb
-}
-
-// cleanName makes a component name storable and bounded, like cleanText.
-func cleanName(s string) string {
-	s = strings.ReplaceAll(s, "\x00", "")
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return uptime.Truncate(s, uptime.MaxComponentNameLen)
 }
 
 // prepareComponents prepares the statements writeComponents will use. Like

@@ -422,16 +422,20 @@ func (w *writer) rows(batch []*item) ([]resultRow, []stateRow) {
 	return results, states
 }
 
-// cleanText makes an error text storable everywhere: PostgreSQL refuses NUL
-// bytes and invalid UTF-8, and a batch that can never be written must not
-// exist, since the writer retries a failed batch forever.
-func cleanText(s string) string {
+// cleanText makes an error text storable everywhere, as clean does, and
+// at most uptime.MaxErrorLen bytes long.
+func cleanText(s string) string { return clean(s, uptime.MaxErrorLen) }
+
+// clean makes a text storable everywhere and at most n bytes long:
+// PostgreSQL refuses NUL bytes and invalid UTF-8, and a batch that can never
+// be written must not exist, since the writer retries a failed batch forever.
+func clean(s string, n int) string {
 	if s == "" {
 		return s
 	}
 	s = strings.ReplaceAll(s, "\x00", "")
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	return uptime.Truncate(s, uptime.MaxErrorLen)
+	return uptime.Truncate(s, n)
 }
 
 // write commits one batch's results, states, components and events in one
