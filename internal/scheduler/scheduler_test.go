@@ -313,14 +313,14 @@ func TestLoadKeepsPersistedState(t *testing.T) {
 	}
 }
 
-// A target's entry is out of the queue while its check runs: a slot that
-// comes up meanwhile cannot start a second check.
-func TestNoOverlapOnSlowCheck(t *testing.T) {
-	s, clk, p, _ := fixture(Config{})
+// startHeld moves the clock to the slot of target id, the earliest queued,
+// and runs its scheduled check on a goroutine, where the prober holds it
+// until p.hold is fed or closed. It returns once the check has started,
+// with the slot and a channel closed when the check ends.
+func startHeld(s *Scheduler, clk *fakeClock, p *fakeProber, id int64) (time.Time, <-chan struct{}) {
 	p.hold = make(chan struct{})
 	p.started = make(chan int64, 1)
-	s.Upsert(target(1, "a", time.Second))
-	due, _ := dueOf(s, 1)
+	due, _ := dueOf(s, id)
 	clk.Set(due)
 	e, _ := s.popDue(due.UnixNano())
 	done := make(chan struct{})
@@ -329,6 +329,15 @@ func TestNoOverlapOnSlowCheck(t *testing.T) {
 		close(done)
 	}()
 	<-p.started
+	return due, done
+}
+
+// A target's entry is out of the queue while its check runs: a slot that
+// comes up meanwhile cannot start a second check.
+func TestNoOverlapOnSlowCheck(t *testing.T) {
+	s, clk, p, _ := fixture(Config{})
+	s.Upsert(target(1, "a", time.Second))
+	due, done := startHeld(s, clk, p, 1)
 	clk.Set(due.Add(2500 * time.Millisecond))
 	if e2, _ := s.popDue(clk.Now().UnixNano()); e2 != nil {
 		t.Fatal("a target with a check in flight was dispatched again")
@@ -358,19 +367,9 @@ func TestUpsertWhileInFlight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, clk, p, r := fixture(Config{})
-			p.hold = make(chan struct{})
-			p.started = make(chan int64, 1)
 			tg := target(1, "a", 10*time.Second)
 			s.Upsert(tg)
-			due, _ := dueOf(s, 1)
-			clk.Set(due)
-			e, _ := s.popDue(due.UnixNano())
-			done := make(chan struct{})
-			go func() {
-				s.runScheduled(context.Background(), context.Background(), e)
-				close(done)
-			}()
-			<-p.started
+			due, done := startHeld(s, clk, p, 1)
 			tc.change(&tg)
 			s.Upsert(tg)
 			if _, queued := dueOf(s, 1); queued {
