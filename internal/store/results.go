@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -37,13 +36,7 @@ type ResultQuery struct {
 // unknown target an error wrapping uptime.ErrNotFound.
 func (db *DB) Results(ctx context.Context, q ResultQuery) (rs []uptime.Result, next string, err error) {
 	limit := pageLimit(q.Limit, DefaultResultLimit, MaxResultLimit)
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	if !q.From.IsZero() {
-		lo = q.From.UnixMilli()
-	}
-	if !q.To.IsZero() {
-		hi = q.To.UnixMilli()
-	}
+	lo, hi := bounds(q.From, q.To)
 	if q.Cursor != "" {
 		ts, ok := decodeCursor(q.Cursor)
 		if !ok {
