@@ -38,7 +38,7 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		snap                           uptime.Snapshot
 		spec                           string
 		paused                         bool
-		created, updated               int64
+		id, created, updated           int64
 		status, lastResult, class      int64
 		since, lastCheck, failingSince int64
 		failures, successes            int64
@@ -47,20 +47,16 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		notified, flapping             bool
 		certExpiry, certWarned         int64
 	)
-	if err := sc.Scan(&snap.Target.ID, &spec, &paused, &created, &updated,
+	if err := sc.Scan(&id, &spec, &paused, &created, &updated,
 		&status, &since, &lastCheck, &lastResult, &lastError, &class,
 		&failures, &successes, &failingSince, &incidentFailures,
 		&notified, &flapping, &flips, &certExpiry, &certWarned, &cause); err != nil {
 		return uptime.Snapshot{}, err
 	}
-	id := snap.Target.ID
-	err := json.Unmarshal([]byte(spec), &snap.Target)
-	if err != nil {
-		return uptime.Snapshot{}, fmt.Errorf("decode target %d: %w", id, err)
+	var err error
+	if snap.Target, err = decodeTarget(id, spec, paused, created, updated); err != nil {
+		return uptime.Snapshot{}, err
 	}
-	t := &snap.Target
-	t.ID, t.Paused = id, paused
-	t.CreatedAt, t.UpdatedAt = msTime(created), msTime(updated)
 	snap.State = uptime.State{
 		Status:               uptime.Status(status),
 		Since:                msTime(since),
@@ -237,19 +233,24 @@ func (db *DB) targetForUpdate(ctx context.Context, tx *sql.Tx, name string) (upt
 		q += ` FOR UPDATE`
 	}
 	var (
-		t                uptime.Target
-		spec             string
-		paused           bool
-		created, updated int64
+		id, created, updated int64
+		spec                 string
+		paused               bool
 	)
-	err := tx.QueryRowContext(ctx, q, name).Scan(&t.ID, &spec, &paused, &created, &updated)
+	err := tx.QueryRowContext(ctx, q, name).Scan(&id, &spec, &paused, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return uptime.Target{}, uptime.ErrNotFound
 	}
 	if err != nil {
 		return uptime.Target{}, dbErr(err)
 	}
-	id := t.ID
+	return decodeTarget(id, spec, paused, created, updated)
+}
+
+// decodeTarget rebuilds a target from its row: the spec, with identity,
+// paused and timestamps from their own columns.
+func decodeTarget(id int64, spec string, paused bool, created, updated int64) (uptime.Target, error) {
+	var t uptime.Target
 	if err := json.Unmarshal([]byte(spec), &t); err != nil {
 		return uptime.Target{}, fmt.Errorf("decode target %d: %w", id, err)
 	}
