@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -112,6 +114,22 @@ func TestUpsertChangesInterval(t *testing.T) {
 		if gap := calls[i].Sub(calls[i-1]); gap != time.Minute {
 			t.Errorf("gap %s between checks after the change, want 1m", gap)
 		}
+	}
+}
+
+func TestUpsertChangesSchedule(t *testing.T) {
+	s, clk, _, _ := fixture(Config{})
+	tg := uptime.Target{ID: 1, Name: "nightly", URL: "http://x", Schedule: "TZ=UTC */15 * * * *"}
+	tg.Normalize()
+	s.Upsert(tg)
+	if due, _ := dueOf(s, 1); !due.Equal(t0) {
+		t.Fatalf("first slot %s, want %s", due, t0)
+	}
+	clk.Set(t0.Add(time.Minute))
+	tg.Schedule = "TZ=UTC 10 * * * *"
+	s.Upsert(tg)
+	if due, _ := dueOf(s, 1); !due.Equal(t0.Add(10 * time.Minute)) {
+		t.Errorf("after the schedule changed the next slot is %s, want the new schedule's %s", due, t0.Add(10*time.Minute))
 	}
 }
 
@@ -251,6 +269,52 @@ func TestMissedSlotsAreUnknownNotFailures(t *testing.T) {
 	}
 }
 
+// A clock stepped back between the pop and the start makes a check start
+// 0 late, never a negative lateness.
+func TestOnStartNeverNegative(t *testing.T) {
+	s, clk, _, _ := fixture(Config{})
+	var lates []time.Duration
+	s.onStart = func(d time.Duration) { lates = append(lates, d) }
+	s.Upsert(target(1, "a", 10*time.Second))
+	due, _ := dueOf(s, 1)
+	e, _ := s.popDue(due.UnixNano())
+	clk.Set(due.Add(-time.Second))
+	s.runScheduled(context.Background(), context.Background(), e)
+	if !slices.Equal(lates, []time.Duration{0}) {
+		t.Errorf("lateness reported %v, want [0]", lates)
+	}
+}
+
+// Stats counts the due targets, the one the dispatcher holds for a worker
+// included, and how late the most overdue of them is.
+func TestStatsQueuedAndLag(t *testing.T) {
+	s, clk, _, _ := fixture(Config{})
+	clk.Set(t0.Add(time.Second))
+	earliest := t0.Add(time.Hour)
+	for i := range 3 {
+		s.Upsert(target(int64(i+1), fmt.Sprint("t", i), 10*time.Second))
+		if due, _ := dueOf(s, int64(i+1)); due.Before(earliest) {
+			earliest = due
+		}
+	}
+	hourly := uptime.Target{ID: 4, Name: "hourly", URL: "http://x", Schedule: "TZ=UTC @hourly"}
+	hourly.Normalize()
+	s.Upsert(hourly) // due at 13:00, not yet
+	if due, _ := dueOf(s, 4); !due.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("hourly target due at %s", due)
+	}
+	now := t0.Add(15 * time.Second)
+	clk.Set(now)
+	if st := s.Stats(); st.Queued != 3 || st.Lag != now.Sub(earliest) || st.Targets != 4 {
+		t.Errorf("stats = %+v, want 3 queued, lag %s, 4 targets", st, now.Sub(earliest))
+	}
+	e, _ := s.popDue(now.UnixNano())
+	s.pending.Store(e)
+	if st := s.Stats(); st.Queued != 3 || st.Lag != now.Sub(earliest) {
+		t.Errorf("with the earliest handed to a worker: stats = %+v, want 3 queued, lag %s", st, now.Sub(earliest))
+	}
+}
+
 func TestStateMachine(t *testing.T) {
 	s, _, p, r := fixture(Config{})
 	p.status = func(_ uptime.Target, n int) uptime.Status {
@@ -259,7 +323,9 @@ func TestStateMachine(t *testing.T) {
 		}
 		return uptime.StatusUp
 	}
-	s.Upsert(target(1, "a", 10*time.Second))
+	tg := target(1, "a", 10*time.Second)
+	tg.Labels, tg.Channels = map[string]string{"team": "payments"}, []string{"ops"}
+	s.Upsert(tg)
 	for range 4 {
 		if _, err := s.CheckNow(context.Background(), 1); err != nil {
 			t.Fatal(err)
@@ -283,8 +349,9 @@ func TestStateMachine(t *testing.T) {
 		var evs []uptime.EventType
 		for _, e := range o.Events {
 			evs = append(evs, e.Type)
-			if e.TargetID != 1 || e.Target == "" {
-				t.Errorf("check %d: event %s names target %d %q, want the checked target", i+1, e.Type, e.TargetID, e.Target)
+			if e.TargetID != 1 || e.Target != "a" || !maps.Equal(e.Labels, tg.Labels) || !slices.Equal(e.Channels, tg.Channels) {
+				t.Errorf("check %d: event %s names target %d %q, labels %v, channels %v; want the checked target's",
+					i+1, e.Type, e.TargetID, e.Target, e.Labels, e.Channels)
 			}
 		}
 		if o.State.Status != want.status || o.State.ConsecutiveFailures != want.failures || !slices.Equal(evs, want.events) {
