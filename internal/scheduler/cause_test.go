@@ -152,3 +152,47 @@ func TestCauseChainSurvivesARestart(t *testing.T) {
 		t.Errorf("web's recorded state has cause %q, want postgres-main, for its own dependents", c)
 	}
 }
+
+// The peers the cause rule looks up: a paused target's down state is stale,
+// so it is no one's cause; and when two targets share a name for a moment
+// (one deleted while another is created under its name), removing or
+// renaming the old one leaves the new one found by that name.
+func TestCausePeers(t *testing.T) {
+	s, _, p, r := fixture(Config{})
+	p.status = func(uptime.Target, int) uptime.Status { return uptime.StatusDown }
+	down := uptime.State{Status: uptime.StatusDown, Since: t0.Add(-time.Minute)}
+	api := target(10, "api", 10*time.Second)
+	api.FailureThreshold, api.DependsOn = 1, []string{"postgres-main"}
+	cause := func() string {
+		t.Helper()
+		s.Load(api, uptime.State{}) // up again: the next check opens anew
+		if _, err := s.CheckNow(context.Background(), api.ID); err != nil {
+			t.Fatal(err)
+		}
+		obs := r.of(api.ID)
+		evs := obs[len(obs)-1].Events
+		if len(evs) != 1 || evs[0].Type != uptime.EventIncidentOpened {
+			t.Fatalf("events %+v, want an opening", evs)
+		}
+		return evs[0].Cause
+	}
+
+	old := target(1, "postgres-main", 10*time.Second)
+	old.Paused = true
+	s.Load(old, down)
+	if c := cause(); c != "" {
+		t.Errorf("paused dependency down: cause %q, want none", c)
+	}
+
+	s.Load(target(2, "postgres-main", 10*time.Second), down)
+	s.Remove(1)
+	if c := cause(); c != "postgres-main" {
+		t.Errorf("after the old holder of the name was removed: cause %q, want postgres-main", c)
+	}
+
+	s.Load(target(3, "postgres-main", 10*time.Second), down)
+	s.Upsert(target(2, "postgres-old", 10*time.Second))
+	if c := cause(); c != "postgres-main" {
+		t.Errorf("after the old holder of the name was renamed: cause %q, want postgres-main", c)
+	}
+}
