@@ -54,8 +54,9 @@ type State struct {
 	Notified bool `json:"notified,omitempty"`
 	// Flapping is set while the target flips more than the policy allows.
 	Flapping bool `json:"flapping,omitempty"`
-	// Flips are the times of recent up/down flips, oldest first; only those
-	// inside the flap window are kept.
+	// Flips are the times of recent up/down flips, oldest first. Those
+	// outside the flap window are dropped when a flip is recorded (and while
+	// flapping), so a quiet target may keep old ones; they never count.
 	Flips []time.Time `json:"flips,omitempty"`
 	// Cause is what the open incident is attributed to (SPEC §6): the
 	// scheduler sets it when the incident opens, from the targets and
