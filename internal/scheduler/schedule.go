@@ -17,25 +17,27 @@ import (
 // malformed TZ= specs that make the cron parser panic (robfig/cron #554).
 // @every shorter than 1s and expressions that never fire are refused.
 func ValidateSchedule(spec string) error {
-	_, err := parseSchedule(spec)
+	_, _, err := parseSchedule(spec)
 	return err
 }
 
-// parseSchedule is ValidateSchedule returning the parsed schedule.
-func parseSchedule(spec string) (sched cron.Schedule, err error) {
+// parseSchedule is ValidateSchedule returning the parsed schedule, and for
+// an @every schedule its exact duration (the parser truncates it to whole
+// seconds).
+func parseSchedule(spec string) (sched cron.Schedule, every time.Duration, err error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("invalid schedule %q: %s", spec, fmt.Sprintf(format, args...))
 	}
 	s := strings.TrimSpace(spec)
 	if s == "" {
-		return nil, fmt.Errorf("schedule is empty")
+		return nil, 0, fmt.Errorf("schedule is empty")
 	}
 	body := s
 	if strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
 		// The parser slices up to the first space and panics when there is none.
 		_, rest, ok := strings.Cut(s, " ")
 		if !ok || strings.TrimSpace(rest) == "" {
-			return nil, fail(`a time zone must be followed by a space and a cron expression, as in "TZ=Europe/Paris 0 9 * * *"`)
+			return nil, 0, fail(`a time zone must be followed by a space and a cron expression, as in "TZ=Europe/Paris 0 9 * * *"`)
 		}
 		body = strings.TrimSpace(rest)
 	}
@@ -43,25 +45,26 @@ func parseSchedule(spec string) (sched cron.Schedule, err error) {
 		// The parser silently raises anything shorter to 1s; refuse instead.
 		dur, perr := time.ParseDuration(strings.TrimSpace(d))
 		if perr != nil {
-			return nil, fail("%q is not a duration (use Go syntax such as 30s, 5m, 1h30m)", strings.TrimSpace(d))
+			return nil, 0, fail("%q is not a duration (use Go syntax such as 30s, 5m, 1h30m)", strings.TrimSpace(d))
 		}
 		if dur < uptime.MinInterval {
-			return nil, fail("@every must be at least %s", uptime.MinInterval)
+			return nil, 0, fail("@every must be at least %s", uptime.MinInterval)
 		}
+		every = dur
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			sched, err = nil, fail("cannot be parsed")
+			sched, every, err = nil, 0, fail("cannot be parsed")
 		}
 	}()
 	sched, err = cron.ParseStandard(s)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, 0, fail("%v", err)
 	}
 	if sched.Next(time.Now()).IsZero() {
-		return nil, fail("it never fires")
+		return nil, 0, fail("it never fires")
 	}
-	return sched, nil
+	return sched, every, nil
 }
 
 // timing says when a target runs: every `every` at `phase` past each multiple
@@ -78,14 +81,11 @@ type timing struct {
 // restarts too.
 func timingFor(t *uptime.Target) (timing, error) {
 	if t.Schedule != "" {
-		sched, err := parseSchedule(t.Schedule)
+		sched, every, err := parseSchedule(t.Schedule)
 		if err != nil {
 			return timing{}, err
 		}
-		if _, ok := sched.(cron.ConstantDelaySchedule); ok {
-			// Use the exact duration: the parser truncates to whole seconds.
-			_, d, _ := strings.Cut(strings.TrimSpace(t.Schedule), "@every ")
-			every, _ := time.ParseDuration(strings.TrimSpace(d))
+		if every > 0 {
 			return intervalTiming(t.Name, every), nil
 		}
 		return timing{cron: sched}, nil
