@@ -62,14 +62,6 @@ func (e *env) mustChannel(t testing.TB, name string, mod func(*uptime.Channel)) 
 	return c
 }
 
-func (e *env) mustTarget(t testing.TB, name string, labels map[string]string, channels ...string) *uptime.Target {
-	t.Helper()
-	tg := newTarget(name, labels)
-	tg.Channels = append(tg.Channels, channels...)
-	fatalIf(t, e.CreateTarget(bg, tg), "create %s", name)
-	return tg
-}
-
 // recordEvents records one failed check of tg at at carrying evs, as the
 // scheduler would, and waits until it is committed.
 func (e *env) recordEvents(t testing.TB, tg *uptime.Target, at time.Time, evs ...uptime.Event) {
@@ -118,16 +110,9 @@ func ids(ds []uptime.Delivery) []int64 {
 	return out
 }
 
-func (e *env) count(t testing.TB, table string) int {
-	t.Helper()
-	var n int
-	fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM `+table).Scan(&n), "count %s", table)
-	return n
-}
-
 func testIncidentLifecycle(t *testing.T, e *env) {
 	ch := e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", map[string]string{"team": "a"})
+	tg := e.mustCreate(t, "api", map[string]string{"team": "a"})
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, opened(t0.Add(-20*time.Second)))
 
@@ -203,7 +188,7 @@ func testRouting(t *testing.T, e *env) {
 		{"opsnamed", map[string]string{"team": "ops"}, []string{"named"}, []string{"named", "ops"}},
 	}
 	for _, c := range cases {
-		tg := e.mustTarget(t, c.name, c.labels, c.channels...)
+		tg := e.mustCreate(t, c.name, c.labels, c.channels...)
 		e.recordEvents(t, tg, at, opened(at))
 		var got []string
 		for _, d := range e.deliveries(t, uptime.DeliveryFilter{Target: c.name}) {
@@ -221,7 +206,7 @@ func testRouting(t *testing.T, e *env) {
 		return nil
 	})
 	fatalIf(t, err, "update channel")
-	tg := e.mustTarget(t, "web2", map[string]string{"team": "web"})
+	tg := e.mustCreate(t, "web2", map[string]string{"team": "web"})
 	e.recordEvents(t, tg, at, opened(at))
 	var got []string
 	for _, d := range e.deliveries(t, uptime.DeliveryFilter{Target: "web2"}) {
@@ -235,7 +220,7 @@ func testRouting(t *testing.T, e *env) {
 
 func testSuppressed(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	at := e.clock.Now()
 	ev := opened(at)
 	ev.Suppressed = uptime.SuppressedFlapping
@@ -276,7 +261,7 @@ func testSuppressed(t *testing.T, e *env) {
 
 func testClaimOrder(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(10 * time.Second) })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, opened(t0))
 	e.recordEvents(t, tg, t0.Add(time.Second), resolved(t0, 3))
@@ -320,7 +305,7 @@ func testClaimOrder(t *testing.T, e *env) {
 
 func testLeases(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, resolved(t0, 1))
 	now := t0.Add(time.Second)
@@ -346,7 +331,7 @@ func testConcurrentClaims(t *testing.T, e *env) {
 	t0 := e.clock.Now()
 	const targets = 30
 	for i := range targets {
-		tg := e.mustTarget(t, fmt.Sprintf("t%02d", i), nil)
+		tg := e.mustCreate(t, fmt.Sprintf("t%02d", i), nil)
 		// Two events per target and channel: the second must wait for the
 		// first, whoever claims it.
 		e.Record(uptime.Observation{
@@ -423,7 +408,7 @@ func testConcurrentClaims(t *testing.T, e *env) {
 
 func testFinishDelivery(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, resolved(t0, 1))
 	id := e.claim(t, t0)[0]
@@ -471,7 +456,7 @@ func testFinishDelivery(t *testing.T, e *env) {
 func testThread(t *testing.T, e *env) {
 	e.mustChannel(t, "a", func(c *uptime.Channel) { c.Default = true })
 	e.mustChannel(t, "b", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, opened(t0))
 	due := t0.Add(time.Minute)
@@ -524,7 +509,7 @@ func testThread(t *testing.T, e *env) {
 
 func testReminder(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", map[string]string{"team": "a"})
+	tg := e.mustCreate(t, "api", map[string]string{"team": "a"})
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, opened(t0.Add(-time.Minute)))
 	in, err := e.OpenIncident(bg, tg.ID)
@@ -570,9 +555,9 @@ func testClaimPendingOpened(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(time.Minute) })
 	e.mustChannel(t, "other", func(c *uptime.Channel) { c.Default = true })
 	t0 := e.clock.Now()
-	a := e.mustTarget(t, "a", nil)
-	b := e.mustTarget(t, "b", nil)
-	c := e.mustTarget(t, "c", nil)
+	a := e.mustCreate(t, "a", nil)
+	b := e.mustCreate(t, "b", nil)
+	c := e.mustCreate(t, "c", nil)
 	e.recordEvents(t, a, t0, opened(t0))
 	e.recordEvents(t, b, t0.Add(5*time.Second), opened(t0))
 	e.recordEvents(t, c, t0.Add(20*time.Second), opened(t0))
@@ -619,11 +604,11 @@ func testClaimPendingByCause(t *testing.T, e *env) {
 	const wait = time.Minute
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(wait) })
 	t0 := e.clock.Now()
-	pg := e.mustTarget(t, "pg", nil)
-	a := e.mustTarget(t, "a", nil)
-	b := e.mustTarget(t, "b", nil)
-	c := e.mustTarget(t, "c", nil)
-	d := e.mustTarget(t, "d", nil)
+	pg := e.mustCreate(t, "pg", nil)
+	a := e.mustCreate(t, "a", nil)
+	b := e.mustCreate(t, "b", nil)
+	c := e.mustCreate(t, "c", nil)
+	d := e.mustCreate(t, "d", nil)
 	caused := func(ev uptime.Event, cause string) uptime.Event { ev.Cause = cause; return ev }
 	e.recordEvents(t, pg, t0, opened(t0))
 	e.recordEvents(t, a, t0, caused(opened(t0), "pg"))
@@ -789,7 +774,7 @@ func testChannelsCRUD(t *testing.T, e *env) {
 func testDeleteChannel(t *testing.T, e *env) {
 	e.mustChannel(t, "gone", func(c *uptime.Channel) { c.Default = true })
 	e.mustChannel(t, "kept", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, resolved(t0, 1))
 	for _, d := range e.deliveries(t, uptime.DeliveryFilter{Channel: "gone"}) {
@@ -816,7 +801,7 @@ func testDeleteChannel(t *testing.T, e *env) {
 
 func testDeleteTargetAlerts(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, opened(t0))
 	fatalIf(t, e.DeleteTarget(bg, "api"), "delete target")
@@ -889,8 +874,8 @@ func testSilencesMaintenance(t *testing.T, e *env) {
 
 func testListIncidents(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	a := e.mustTarget(t, "a", nil)
-	b := e.mustTarget(t, "b", nil)
+	a := e.mustCreate(t, "a", nil)
+	b := e.mustCreate(t, "b", nil)
 	t0 := e.clock.Now().Add(-10 * time.Hour)
 	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
 	// a: [0h, 1h) and [4h, open); b: [2h, 3h)
@@ -947,8 +932,8 @@ func testListIncidents(t *testing.T, e *env) {
 func testListDeliveries(t *testing.T, e *env) {
 	e.mustChannel(t, "x", func(c *uptime.Channel) { c.Default = true })
 	e.mustChannel(t, "y", func(c *uptime.Channel) { c.Default = true })
-	a := e.mustTarget(t, "a", nil)
-	b := e.mustTarget(t, "b", nil)
+	a := e.mustCreate(t, "a", nil)
+	b := e.mustCreate(t, "b", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, a, t0, resolved(t0, 1))
 	e.recordEvents(t, b, t0, resolved(t0, 1))
@@ -986,7 +971,7 @@ func testListDeliveries(t *testing.T, e *env) {
 // incident, not a new one.
 func testReopenedAfterFlap(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	first := opened(t0)
 	first.Suppressed = uptime.SuppressedFlapping
@@ -1016,7 +1001,7 @@ func TestEventsWithTheirState(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := openEnv(t, b)
 		e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
-		tg := e.mustTarget(t, "api", nil)
+		tg := e.mustCreate(t, "api", nil)
 		_, err := e.wdb.Exec(`ALTER TABLE deliveries RENAME TO deliveries_away`)
 		fatalIf(t, err, "break deliveries")
 		t0 := e.clock.Now()
@@ -1053,7 +1038,7 @@ func TestEventsWithTheirState(t *testing.T) {
 
 func testCertWarning(t *testing.T, e *env) {
 	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(time.Minute) })
-	tg := e.mustTarget(t, "api", nil)
+	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	expiry := t0.Add(7 * 24 * time.Hour)
 	e.recordEvents(t, tg, t0, uptime.Event{Type: uptime.EventCertExpiring, Since: expiry,

@@ -155,9 +155,11 @@ func newTarget(name string, labels map[string]string) *uptime.Target {
 	return t
 }
 
-func (e *env) mustCreate(t testing.TB, name string, labels map[string]string) *uptime.Target {
+// mustCreate creates a target alerting to channels (none: the defaults).
+func (e *env) mustCreate(t testing.TB, name string, labels map[string]string, channels ...string) *uptime.Target {
 	t.Helper()
 	tg := newTarget(name, labels)
+	tg.Channels = append(tg.Channels, channels...)
 	if err := e.CreateTarget(context.Background(), tg); err != nil {
 		t.Fatalf("create %s: %v", name, err)
 	}
@@ -184,12 +186,11 @@ func obs(id int64, at time.Time, st uptime.Status, errText string) uptime.Observ
 	return uptime.Observation{Result: r, State: s, Events: events}
 }
 
-func (e *env) countResults(t testing.TB) int {
+// count returns how many rows table (a constant) holds.
+func (e *env) count(t testing.TB, table string) int {
 	t.Helper()
 	var n int
-	if err := e.rdb.QueryRow(`SELECT COUNT(*) FROM results`).Scan(&n); err != nil {
-		t.Fatalf("count results: %v", err)
-	}
+	fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM `+table).Scan(&n), "count %s", table)
 	return n
 }
 

@@ -239,7 +239,7 @@ func testDelete(t *testing.T, e *env) {
 	if _, _, err := e.Results(bg, ResultQuery{TargetID: tg.ID}); !errors.Is(err, uptime.ErrNotFound) {
 		t.Errorf("results after delete: %v, want ErrNotFound", err)
 	}
-	if n := e.countResults(t); n != 0 {
+	if n := e.count(t, "results"); n != 0 {
 		t.Errorf("%d results left after delete", n)
 	}
 	if err := e.DeleteTarget(bg, "api"); !errors.Is(err, uptime.ErrNotFound) {
@@ -361,7 +361,7 @@ func testDeletedTargetResults(t *testing.T, e *env) {
 	e.Record(obs(gone.ID, e.clock.Now(), uptime.StatusDown, "x"))
 	e.Record(obs(kept.ID, e.clock.Now(), uptime.StatusUp, ""))
 	e.mustFlush(t)
-	if n := e.countResults(t); n != 1 {
+	if n := e.count(t, "results"); n != 1 {
 		t.Errorf("%d results stored, want only the kept target's", n)
 	}
 	st := e.WriterStats()

@@ -71,7 +71,7 @@ func TestWriterSurvivesFailure(t *testing.T) {
 		repair()
 		<-done
 		e.mustFlush(t)
-		if n := e.countResults(t); n != total {
+		if n := e.count(t, "results"); n != total {
 			t.Errorf("%d results stored after recovery, want %d", n, total)
 		}
 		st = e.WriterStats()
@@ -119,7 +119,7 @@ func TestFlushWaitsForEarlierRecords(t *testing.T) {
 			e.Record(obs(tg.ID, base.Add(time.Duration(i)*time.Second), uptime.StatusUp, ""))
 		}
 		e.mustFlush(t)
-		if n := e.countResults(t); n != 1500 {
+		if n := e.count(t, "results"); n != 1500 {
 			t.Errorf("%d results readable after Flush, want 1500", n)
 		}
 		if st := e.WriterStats(); st.Batches < 2 {
