@@ -101,10 +101,21 @@ func TestShutdownGivesUp(t *testing.T) {
 		defer cancel()
 		err := e.Shutdown(ctx)
 		if err == nil || !strings.Contains(err.Error(), "3 results could not be written") {
-			t.Errorf("Shutdown returned %v, want it to count 3 lost results", err)
+			t.Fatalf("Shutdown returned %v, want it to count 3 lost results", err)
 		}
-		// Record after Close neither panics nor blocks.
+		// Flush after Shutdown reports the loss Shutdown did.
+		if ferr := e.Flush(bg); ferr == nil || ferr.Error() != err.Error() {
+			t.Errorf("Flush after Shutdown returned %v, want %v", ferr, err)
+		}
+		// Record after Close neither panics nor blocks; its result is
+		// counted as dropped and logged.
 		e.Record(obs(tg.ID, e.clock.Now(), uptime.StatusUp, ""))
+		if st := e.WriterStats(); st.Dropped != 4 || st.Pending != 0 || st.Written != 0 {
+			t.Errorf("after Shutdown: stats %+v, want 4 dropped (3 lost, 1 recorded after close), none pending", st)
+		}
+		if logs := e.logs.String(); !strings.Contains(logs, `msg="store closed, result dropped"`) {
+			t.Errorf("a result recorded after close was not logged:\n%s", logs)
+		}
 	})
 }
 
