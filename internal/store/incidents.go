@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -47,38 +48,23 @@ func scanIncident(sc scanner) (uptime.Incident, error) {
 // database's.
 func (db *DB) ListIncidents(ctx context.Context, f uptime.IncidentFilter) ([]uptime.Incident, error) {
 	limit := pageLimit(f.Limit, DefaultIncidentLimit, MaxIncidentLimit)
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, vals ...any) {
-		for _, v := range vals {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
-		}
-		where = append(where, cond)
-	}
+	var w where
 	if f.Target != "" {
-		add(`t.name = ?`, f.Target)
+		w.add(`t.name = ?`, f.Target)
 	}
 	if f.OpenOnly {
-		add(`i.resolved_at = 0`)
+		w.add(`i.resolved_at = 0`)
 	}
 	if !f.From.IsZero() {
-		add(`CASE WHEN i.resolved_at = 0 THEN ? ELSE i.resolved_at END > ?`, db.now().UnixMilli(), f.From.UnixMilli())
+		w.add(`CASE WHEN i.resolved_at = 0 THEN ? ELSE i.resolved_at END > ?`, db.now().UnixMilli(), f.From.UnixMilli())
 	}
 	if !f.To.IsZero() {
-		add(`i.started_at < ?`, f.To.UnixMilli())
+		w.add(`i.started_at < ?`, f.To.UnixMilli())
 	}
 	if f.Before > 0 {
-		add(`i.id < ?`, f.Before)
+		w.add(`i.id < ?`, f.Before)
 	}
-	q := incidentSelect
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	args = append(args, limit)
-	q += fmt.Sprintf(` ORDER BY i.id DESC LIMIT $%d`, len(args))
+	q, args := w.newestFirst(incidentSelect, "i.id", limit)
 	rows, err := db.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", dbErr(err))
@@ -110,4 +96,30 @@ func (db *DB) OpenIncident(ctx context.Context, targetID int64) (uptime.Incident
 		return uptime.Incident{}, fmt.Errorf("open incident of target %d: %w", targetID, dbErr(err))
 	}
 	return in, nil
+}
+
+// where collects the AND-ed conditions of a list query; each "?" in a
+// condition becomes the next $N placeholder, bound to the next value.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, vals ...any) {
+	for _, v := range vals {
+		w.args = append(w.args, v)
+		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1)
+	}
+	w.conds = append(w.conds, cond)
+}
+
+// newestFirst returns sel filtered by the conditions, ordered by id
+// descending and limited to limit rows, with its arguments.
+func (w *where) newestFirst(sel, id string, limit int) (string, []any) {
+	q := sel
+	if len(w.conds) > 0 {
+		q += ` WHERE ` + strings.Join(w.conds, ` AND `)
+	}
+	args := append(w.args, limit)
+	return q + ` ORDER BY ` + id + ` DESC LIMIT $` + strconv.Itoa(len(args)), args
 }

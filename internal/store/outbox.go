@@ -80,32 +80,20 @@ func queryDeliveries(ctx context.Context, q querier, query string, args ...any) 
 // Errors are the database's.
 func (db *DB) ListDeliveries(ctx context.Context, f uptime.DeliveryFilter) ([]uptime.Delivery, error) {
 	limit := pageLimit(f.Limit, DefaultIncidentLimit, MaxIncidentLimit)
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
-	}
+	var w where
 	if f.Channel != "" {
-		add(`d.channel = ?`, f.Channel)
+		w.add(`d.channel = ?`, f.Channel)
 	}
 	if f.Target != "" {
-		add(`d.target_id = (SELECT id FROM targets WHERE name = ?)`, f.Target)
+		w.add(`d.target_id = (SELECT id FROM targets WHERE name = ?)`, f.Target)
 	}
 	if f.Status != "" {
-		add(`d.status = ?`, string(f.Status))
+		w.add(`d.status = ?`, string(f.Status))
 	}
 	if f.Before > 0 {
-		add(`d.id < ?`, f.Before)
+		w.add(`d.id < ?`, f.Before)
 	}
-	q := deliverySelect
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	args = append(args, limit)
-	q += ` ORDER BY d.id DESC LIMIT $` + strconv.Itoa(len(args))
+	q, args := w.newestFirst(deliverySelect, "d.id", limit)
 	out, err := queryDeliveries(ctx, db.rdb, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
