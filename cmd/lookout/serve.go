@@ -120,7 +120,8 @@ const outboxDrain = 2 * time.Second
 
 // serve runs Lookout until ctx is cancelled, then shuts down in order:
 // readiness 503, stop scheduling and let in-flight checks finish, stop the
-// API, flush pending results, drain the outbox briefly, close the store.
+// API, flush pending results, drain the outbox briefly, stop the alert
+// dispatcher, close the store (reporting results it could not write).
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.APIToken == "" && !isLoopback(cfg.Addr) {
 		return fmt.Errorf("refusing to listen on %s without an API token: set LOOKOUT_API_TOKEN (or --api-token), or listen on 127.0.0.1", cfg.Addr)
@@ -191,23 +192,28 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := httpSrv.Shutdown(deadline); err != nil {
 		log.Warn("http server did not stop cleanly", "err", err)
 	}
-	if err := a.db.Flush(deadline); err != nil {
-		return fmt.Errorf("flush results: %w", err)
-	}
-	// The alerts the last checks raised are in the outbox now: give the
-	// dispatcher a moment to send them. What it cannot send in time stays
-	// in the outbox and goes out after the restart.
-	a.notify.Kick()
-	drain, cancelDrain := context.WithTimeout(deadline, outboxDrain)
-	defer cancelDrain()
-	for {
-		due, err := a.db.OldestPending(drain)
-		if err != nil || due.IsZero() || due.After(time.Now()) || !sleepCtx(drain, 50*time.Millisecond) {
-			break
+	flushErr := a.db.Flush(deadline)
+	if flushErr == nil {
+		// The alerts the last checks raised are in the outbox now: give
+		// the dispatcher a moment to send them. What it cannot send in
+		// time stays in the outbox and goes out after the restart.
+		a.notify.Kick()
+		drain, cancelDrain := context.WithTimeout(deadline, outboxDrain)
+		defer cancelDrain()
+		for {
+			due, err := a.db.OldestPending(drain)
+			if err != nil || due.IsZero() || due.After(time.Now()) || !sleepCtx(drain, 50*time.Millisecond) {
+				break
+			}
 		}
 	}
+	// The dispatcher stops before the store closes, whatever happened
+	// above, so that it never queries a closed database.
 	stopNotify()
 	<-notifyDone
+	if err := errors.Join(flushErr, a.db.Shutdown(deadline)); err != nil {
+		return fmt.Errorf("shut down the store: %w", err)
+	}
 	log.Info("stopped", "results_written", a.db.WriterStats().Written)
 	return nil
 }
