@@ -48,7 +48,7 @@ func validateTLS(t *uptime.Target) error {
 //     service still works and counts as available, but the dashboard shows
 //     it, and a renewal that fixes it turns it up again without an incident.
 //     The earlier warnings (21 and 7 days by default) are read from
-//     r.CertExpiry by the alerting, not from the status;
+//     r.CertExpiry and r.ChainExpiry by the alerting, not from the status;
 //   - otherwise up.
 //
 // tls.skip_verify accepts any certificate, but the expiry is still
@@ -108,20 +108,21 @@ func checkTLS(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Result
 
 	now := p.now()
 	r.Detail = fmt.Sprintf("%s, CN=%s, issuer %s, %s",
-		tls.VersionName(state.Version), tlsName(leaf), leaf.Issuer.CommonName, tlsExpiresIn(leaf.NotAfter.Sub(now)))
+		tls.VersionName(state.Version), tlsName(leaf), leaf.Issuer.CommonName, tlsExpiresIn(leaf.NotAfter, now))
 
-	left := earliest.Sub(now)
 	which := "certificate"
 	if first != leaf {
 		which = fmt.Sprintf("certificate CN=%s in the chain", tlsName(first))
 	}
 	switch warn, ok := tlsWarnDays(t.TLSExpiryWarn); {
-	case left <= 0:
+	case !earliest.After(now):
 		// Only with skip_verify: verification refuses an expired chain.
-		r.Fail(uptime.ClassTLS, "%s expired %s ago", which, tlsDays(-left))
-	case ok && left < time.Duration(warn)*24*time.Hour:
+		r.Fail(uptime.ClassTLS, "%s %s", which, tlsExpiresIn(earliest, now))
+	case ok && uptime.DaysLeft(earliest, now) <= warn:
+		// The alerting's count of days, so that the status and the
+		// certificate.expiring warning agree on where a threshold lies.
 		r.Status = uptime.StatusDegraded
-		r.Detail = fmt.Sprintf("%s expires in %s; %s", which, tlsDays(left), r.Detail)
+		r.Detail = fmt.Sprintf("%s %s; %s", which, tlsExpiresIn(earliest, now), r.Detail)
 	default:
 		r.Status = uptime.StatusUp
 	}
@@ -175,17 +176,20 @@ func tlsName(c *x509.Certificate) string {
 	return c.DNSNames[0]
 }
 
-// tlsExpiresIn says when a certificate with left to live expires or expired.
-func tlsExpiresIn(left time.Duration) string {
-	if left <= 0 {
-		return "expired " + tlsDays(-left) + " ago"
+// tlsExpiresIn says when a certificate expiring at expiry expires or
+// expired, seen at now. The days to come are counted as the alerting counts them (a
+// started day as whole: uptime.DaysLeft), so that the check's detail and a
+// certificate.expiring warning name the same number; the days past are
+// whole days.
+func tlsExpiresIn(expiry, now time.Time) string {
+	if !expiry.After(now) {
+		return "expired " + tlsDays(int(now.Sub(expiry)/(24*time.Hour))) + " ago"
 	}
-	return "expires in " + tlsDays(left)
+	return "expires in " + tlsDays(uptime.DaysLeft(expiry, now))
 }
 
-// tlsDays writes a duration in whole days, rounded down ("1 day", "0 days").
-func tlsDays(d time.Duration) string {
-	n := int(d / (24 * time.Hour))
+// tlsDays writes a number of days: "1 day", "3 days".
+func tlsDays(n int) string {
 	if n == 1 {
 		return "1 day"
 	}

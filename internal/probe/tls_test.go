@@ -82,15 +82,15 @@ func TestTLSCheck(t *testing.T) {
 		chain  *testCert // whose NotAfter is ChainExpiry
 	}{
 		{name: "valid", addr: tlsServer(t, good), p: trusting, status: uptime.StatusUp, leaf: good, chain: good,
-			detail: "TLS 1.3, CN=good.test, issuer Lookout Test CA, expires in 90 days"},
+			detail: "TLS 1.3, CN=good.test, issuer Lookout Test CA, expires in 91 days"},
 		{name: "expires in 3 days, default warnings", addr: tlsServer(t, soon), p: trusting, status: uptime.StatusUp, leaf: soon, chain: soon,
-			detail: "TLS 1.3, CN=soon.test, issuer Lookout Test CA, expires in 3 days"},
+			detail: "TLS 1.3, CN=soon.test, issuer Lookout Test CA, expires in 4 days"},
 		{name: "expires within the smallest warning", addr: tlsServer(t, soon), p: trusting, warn: []int{21, 7, 5}, status: uptime.StatusDegraded, leaf: soon, chain: soon,
-			detail: "certificate expires in 3 days; TLS 1.3, CN=soon.test, issuer Lookout Test CA, expires in 3 days"},
+			detail: "certificate expires in 4 days; TLS 1.3, CN=soon.test, issuer Lookout Test CA, expires in 4 days"},
 		{name: "warnings off", addr: tlsServer(t, soon), p: trusting, warn: []int{}, status: uptime.StatusUp, leaf: soon, chain: soon,
-			detail: "TLS 1.3, CN=soon.test, issuer Lookout Test CA, expires in 3 days"},
+			detail: "TLS 1.3, CN=soon.test, issuer Lookout Test CA, expires in 4 days"},
 		{name: "intermediate expires first", addr: tlsServer(t, viaInter, inter), p: trusting, warn: []int{7}, status: uptime.StatusDegraded, leaf: viaInter, chain: inter,
-			detail: "certificate CN=Lookout Test Intermediate in the chain expires in 5 days; TLS 1.3, CN=chained.test, issuer Lookout Test Intermediate, expires in 90 days"},
+			detail: "certificate CN=Lookout Test Intermediate in the chain expires in 6 days; TLS 1.3, CN=chained.test, issuer Lookout Test Intermediate, expires in 91 days"},
 		{name: "expired", addr: tlsServer(t, expired), p: trusting, status: uptime.StatusDown, class: uptime.ClassTLS, leaf: expired, chain: expired,
 			err: "in the TLS handshake: tls: failed to verify certificate: x509: certificate has expired"},
 		{name: "expired, not verified", addr: tlsServer(t, expired), p: trusting, opts: &uptime.TLSOptions{SkipVerify: true},
@@ -99,15 +99,15 @@ func TestTLSCheck(t *testing.T) {
 		{name: "untrusted", addr: tlsServer(t, good), p: system, status: uptime.StatusDown, class: uptime.ClassTLS, leaf: good, chain: good,
 			err: "in the TLS handshake: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
 		{name: "untrusted, not verified", addr: tlsServer(t, good), p: system, opts: &uptime.TLSOptions{SkipVerify: true}, status: uptime.StatusUp, leaf: good, chain: good,
-			detail: "TLS 1.3, CN=good.test, issuer Lookout Test CA, expires in 90 days"},
+			detail: "TLS 1.3, CN=good.test, issuer Lookout Test CA, expires in 91 days"},
 		{name: "wrong name", addr: tlsServer(t, wrongName), p: trusting, status: uptime.StatusDown, class: uptime.ClassTLS, leaf: wrongName, chain: wrongName,
 			err: "in the TLS handshake: tls: failed to verify certificate: x509: cannot validate certificate for 127.0.0.1"},
 		{name: "wrong server name", addr: tlsServer(t, wrongName), p: trusting, opts: &uptime.TLSOptions{ServerName: "api.test"}, status: uptime.StatusDown, class: uptime.ClassTLS,
 			leaf: wrongName, chain: wrongName, err: "in the TLS handshake: tls: failed to verify certificate: x509: certificate is valid for other.test, not api.test"},
 		{name: "server name given", addr: tlsServer(t, wrongName), p: trusting, opts: &uptime.TLSOptions{ServerName: "other.test"}, status: uptime.StatusUp, leaf: wrongName, chain: wrongName,
-			detail: "TLS 1.3, CN=other.test, issuer Lookout Test CA, expires in 90 days"},
+			detail: "TLS 1.3, CN=other.test, issuer Lookout Test CA, expires in 91 days"},
 		{name: "no common name", addr: tlsServer(t, noCN), p: trusting, opts: &uptime.TLSOptions{ServerName: "API.test"}, status: uptime.StatusUp, leaf: noCN, chain: noCN,
-			detail: "TLS 1.3, CN=api.test, issuer Lookout Test CA, expires in 90 days"},
+			detail: "TLS 1.3, CN=api.test, issuer Lookout Test CA, expires in 91 days"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,5 +156,35 @@ func TestTLSNotTLS(t *testing.T) {
 				t.Errorf("took %s with a timeout of %s", elapsed, hangTimeout)
 			}
 		})
+	}
+}
+
+// The degraded status and the certificate.expiring warning count days the
+// same way (uptime.DaysLeft): exactly N days before expiry is within a
+// threshold of N; a second more is not.
+func TestTLSDegradedAtTheWarningsBoundary(t *testing.T) {
+	ca := issue(t, certSpec{cn: "Lookout Test CA", notBefore: -day, notAfter: 3650 * day, ca: true}, nil)
+	leaf := issue(t, certSpec{cn: "edge.test", ips: []net.IP{net.IPv4(127, 0, 0, 1)}, notBefore: -day, notAfter: 10 * day}, ca)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	addr := tlsServer(t, leaf)
+	for _, tt := range []struct {
+		before time.Duration
+		status uptime.Status
+		detail string
+	}{
+		{3 * day, uptime.StatusDegraded, "certificate expires in 3 days; "},
+		{3*day + time.Second, uptime.StatusUp, "TLS 1.3, CN=edge.test, issuer Lookout Test CA, expires in 4 days"},
+	} {
+		p := New(Options{RootCAs: roots})
+		at := leaf.cert.NotAfter.Add(-tt.before)
+		p.now = func() time.Time { return at }
+		r := runTarget(t, p, uptime.Target{Kind: "tls", URL: addr, TLSExpiryWarn: []int{3}})
+		if r.Status != tt.status || !strings.HasPrefix(r.Detail, tt.detail) {
+			t.Errorf("%s before expiry: %s %q, want %s %q…", tt.before, r.Status, r.Detail, tt.status, tt.detail)
+		}
+		if _, evs := (uptime.State{}).Next(r, uptime.Policy{FailureThreshold: 1, ExpiryWarn: []int{3}}, at); (len(evs) == 1) != (tt.status == uptime.StatusDegraded) {
+			t.Errorf("%s before expiry: events %+v disagree with status %s", tt.before, evs, r.Status)
+		}
 	}
 }
