@@ -462,7 +462,11 @@ func (d *Dispatcher) screen(ctx context.Context, dl uptime.Delivery, c uptime.Ch
 			return skip("incident resolved")
 		}
 	case uptime.EventIncidentResolved:
-		if dl.Thread == "" && ev.IncidentID != 0 {
+		if ev.IncidentID == 0 {
+			break // opened before incidents were kept: nothing to tell by
+		}
+		// A thread comes from a delivered opening: the channel was told.
+		if dl.Thread == "" {
 			told, err := d.out.Alerted(ctx, ev.IncidentID, c.Name)
 			if err != nil {
 				d.log.Error("look up what was alerted", "channel", c.Name, "delivery_id", dl.ID, "err", err)
@@ -472,8 +476,11 @@ func (d *Dispatcher) screen(ctx context.Context, dl uptime.Delivery, c uptime.Ch
 				return skip("the incident was not alerted here")
 			}
 		}
-	}
-	if ev.Type == uptime.EventChannelTest {
+		// The resolution of what the channel was told is never muted: a
+		// silence stops the paging, not the news that it is over (nor the
+		// Slack opening turning green).
+		return u, "", false
+	case uptime.EventChannelTest:
 		return u, "", false
 	}
 	for _, s := range w.silences {

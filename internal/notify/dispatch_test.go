@@ -537,3 +537,41 @@ func TestStatsKeys(t *testing.T) {
 		t.Errorf("Outcomes = %v", Outcomes)
 	}
 }
+
+// TestSilenceKeepsTheResolutionOfWhatWasSent: a silence set after an
+// incident was alerted does not hold back its resolution; an incident that
+// opened and resolved inside the silence stays unheard of.
+func TestSilenceKeepsTheResolutionOfWhatWasSent(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{}, hookChannel(rc))
+	h.opened(1, "api", "hook")
+	h.clk.Advance(10 * time.Second)
+	h.cycle()
+	if n := len(rc.received()); n != 1 {
+		t.Fatalf("%d messages, want the opening", n)
+	}
+	h.out.mu.Lock()
+	h.out.silences = []uptime.Silence{{ID: 7, Matchers: map[string]string{"env": "prod"},
+		StartsAt: h.clk.Now(), EndsAt: h.clk.Now().Add(time.Hour), Comment: "working on it"}}
+	h.out.mu.Unlock()
+	h.clk.Advance(time.Minute)
+	quiet := h.opened(2, "web", "hook")
+	h.clk.Advance(time.Minute)
+	h.cycle()
+	res := h.resolved(1, "api", "hook")
+	unheard := h.resolved(2, "web", "hook")
+	h.cycle()
+	if d := h.out.delivery(res); d.Status != uptime.DeliveryDelivered {
+		t.Errorf("resolution of the alerted incident: %s %q, want delivered", d.Status, d.Reason)
+	}
+	if d := h.out.delivery(quiet); d.Status != uptime.DeliveryMuted {
+		t.Errorf("opening inside the silence: %s %q, want muted", d.Status, d.Reason)
+	}
+	if d := h.out.delivery(unheard); d.Status != uptime.DeliverySkipped || d.Reason != "the incident was not alerted here" {
+		t.Errorf("resolution of the muted incident: %s %q, want skipped", d.Status, d.Reason)
+	}
+	got := rc.received()
+	if len(got) != 2 || !strings.Contains(string(got[1].Body), `"incident.resolved"`) || !strings.Contains(string(got[1].Body), `"target":"api"`) {
+		t.Errorf("received %d messages, want the opening and api's resolution", len(got))
+	}
+}
