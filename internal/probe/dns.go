@@ -95,7 +95,7 @@ func dnsServerAddr(server string) (string, bool) {
 		}
 		server = net.JoinHostPort(bare, "53")
 	}
-	return server, tcpAddrProblem(server) == ""
+	return server, hostPortProblem(server) == ""
 }
 
 // dnsAnswer is one value of an answer: what Detail shows, and the forms an

@@ -2,8 +2,6 @@ package probe
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -51,24 +49,6 @@ func hideSecret(r *uptime.Result, secret string) {
 	}
 	r.Error = strings.ReplaceAll(r.Error, secret, uptime.Redacted)
 	r.Detail = strings.ReplaceAll(r.Detail, secret, uptime.Redacted)
-}
-
-// hostPortProblem returns what is wrong with a "host:port" address, or "".
-// Problems never quote the address.
-func hostPortProblem(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	switch {
-	case err != nil:
-		return "must be host:port"
-	case host == "":
-		return "must name a host"
-	case port == "":
-		return "must name a port"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "has an invalid port"
-	}
-	return ""
 }
 
 // serverVersion shortens a version string as servers report it

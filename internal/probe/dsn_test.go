@@ -45,16 +45,25 @@ func TestServerVersion(t *testing.T) {
 }
 
 func TestHostPortProblem(t *testing.T) {
+	const form = "must be host:port, such as db.internal:5432 or [2001:db8::1]:443"
+	badPort := func(p string) string {
+		return "has port \"" + p + "\"; the port must be a number from 1 to 65535 (" + form + ")"
+	}
 	for in, want := range map[string]string{
-		"127.0.0.1:50051": "",
-		"[::1]:443":       "",
-		"example.com:1":   "",
-		"example.com":     "must be host:port",
-		":50051":          "must name a host",
-		"example.com:":    "must name a port",
-		"example.com:0":   "has an invalid port",
-		"example.com:x":   "has an invalid port",
-		"example.com:1e9": "has an invalid port",
+		"127.0.0.1:50051":     "",
+		"[::1]:443":           "",
+		"example.com:1":       "",
+		"my_db:5432":          "",
+		"example.com":         form,
+		":50051":              form,
+		"db/1:5432":           form,
+		"tcp://db:5432":       form + ", not a URL",
+		"example.com:":        badPort(""),
+		"example.com:0":       badPort("0"),
+		"example.com:x":       badPort("x"),
+		"example.com:1e9":     badPort("1e9"),
+		"example.com:65536":   badPort("65536"),
+		"[2001:db8::1]:50051": "",
 	} {
 		if got := hostPortProblem(in); got != want {
 			t.Errorf("hostPortProblem(%q) = %q, want %q", in, got, want)

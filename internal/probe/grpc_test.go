@@ -135,6 +135,7 @@ func TestValidateGRPC(t *testing.T) {
 		{"no port", "api.example.com", nil, "url"},
 		{"a URL", "grpc://api.example.com:50051", nil, "url"},
 		{"no host", ":50051", nil, "url"},
+		{"not a host name", "api/v1:50051", nil, "url"},
 		{"bad port", "api.example.com:0", nil, "url"},
 		{"skip verify without tls", "api.example.com:50051", &uptime.GRPCOptions{TLSSkipVerify: true}, "grpc.tls_skip_verify"},
 		{"long service", "api.example.com:50051", &uptime.GRPCOptions{Service: strings.Repeat("s", maxGRPCServiceLen+1)}, "grpc.service"},

@@ -36,7 +36,7 @@ func init() {
 func validateTCP(t *uptime.Target) error {
 	var v uptime.ValidationError
 	if strings.TrimSpace(t.URL) != "" {
-		if problem := tcpAddrProblem(t.URL); problem != "" {
+		if problem := hostPortProblem(t.URL); problem != "" {
 			v.Add("url", problem)
 		}
 	}
@@ -51,9 +51,11 @@ func validateTCP(t *uptime.Target) error {
 	return v.Err()
 }
 
-// tcpAddrProblem returns what is wrong with a host:port address, or "".
+// hostPortProblem returns what is wrong with a host:port address, or "":
+// the one rule for every kind that connects to one (tcp, tls, grpc, and
+// the address in a mysql or redis DSN).
 // It serves every kind whose url is an address (tcp, tls).
-func tcpAddrProblem(addr string) string {
+func hostPortProblem(addr string) string {
 	const form = "must be host:port, such as db.internal:5432 or [2001:db8::1]:443"
 	if strings.Contains(addr, "://") {
 		return form + ", not a URL"

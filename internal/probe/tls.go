@@ -23,7 +23,7 @@ func init() {
 func validateTLS(t *uptime.Target) error {
 	var v uptime.ValidationError
 	if strings.TrimSpace(t.URL) != "" {
-		if problem := tcpAddrProblem(t.URL); problem != "" {
+		if problem := hostPortProblem(t.URL); problem != "" {
 			v.Add("url", problem)
 		}
 	}
