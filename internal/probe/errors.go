@@ -90,20 +90,7 @@ func fail(ctx context.Context, r *uptime.Result, err error, step string) {
 	default:
 		text = step + ": " + text
 	}
-	if class == uptime.ClassInternal {
-		failInternal(r, "%s", text)
-		return
-	}
 	r.Fail(class, "%s", text)
-}
-
-// failInternal records a check that could not run for Lookout's own
-// reasons (an unknown kind, a panic, a target its validator should have
-// refused): class internal, and status unknown, since it tells nothing
-// about the target.
-func failInternal(r *uptime.Result, format string, args ...any) {
-	r.Fail(uptime.ClassInternal, format, args...)
-	r.Status = uptime.StatusUnknown
 }
 
 // failServer records err, the error of a database or RPC client: an error

@@ -89,7 +89,7 @@ func checkGRPC(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resul
 	)
 	if err != nil {
 		// The validator accepts only addresses NewClient takes.
-		failInternal(r, "create client: %s", errText(err))
+		r.Fail(uptime.ClassInternal, "create client: %s", errText(err))
 		return
 	}
 	defer conn.Close()

@@ -235,7 +235,7 @@ func checkHTTP(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resul
 	req, err := http.NewRequestWithContext(ctx, method, t.URL, body)
 	if err != nil {
 		// The validator accepts only URLs and methods NewRequest takes.
-		failInternal(r, "build request: %s", errText(err))
+		r.Fail(uptime.ClassInternal, "build request: %s", errText(err))
 		return
 	}
 	req.Header.Set("User-Agent", p.userAgent)

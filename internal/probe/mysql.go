@@ -121,7 +121,7 @@ func checkMySQL(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	cfg, problem := mysqlConfig(t.URL)
 	if problem != "" {
 		// The validator accepts only DSNs mysqlConfig takes.
-		failInternal(r, "invalid DSN")
+		r.Fail(uptime.ClassInternal, "invalid DSN")
 		return
 	}
 	defer hideSecret(r, cfg.Passwd)
@@ -135,7 +135,7 @@ func checkMySQL(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		failInternal(r, "invalid DSN")
+		r.Fail(uptime.ClassInternal, "invalid DSN")
 		return
 	}
 	db := sql.OpenDB(connector)

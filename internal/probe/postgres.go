@@ -103,7 +103,7 @@ func checkPostgres(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.R
 	cfg, err := pgx.ParseConfig(t.URL)
 	if err != nil {
 		// The validator accepts only strings ParseConfig takes.
-		failInternal(r, "invalid connection string")
+		r.Fail(uptime.ClassInternal, "invalid connection string")
 		return
 	}
 	defer hideSecret(r, cfg.Password)

@@ -116,7 +116,7 @@ func (p *Prober) Check(ctx context.Context, t uptime.Target) uptime.Result {
 	r := uptime.Result{TargetID: t.ID, Target: t.Name, StartedAt: p.now()}
 	k, ok := lookup(t.Kind)
 	if !ok {
-		failInternal(&r, "unknown kind %q", t.Kind)
+		r.Fail(uptime.ClassInternal, "unknown kind %q", t.Kind)
 		return r
 	}
 	timeout := t.Timeout.D()
@@ -131,7 +131,7 @@ func (p *Prober) Check(ctx context.Context, t uptime.Target) uptime.Result {
 		defer func() {
 			if v := recover(); v != nil {
 				p.log.Error("check panicked", "target", t.Name, "kind", t.Kind, "panic", v, "stack", string(debug.Stack()))
-				failInternal(&r, "internal error in the check")
+				r.Fail(uptime.ClassInternal, "internal error in the check")
 			}
 		}()
 		k.Check(ctx, p, &t, &r)

@@ -115,7 +115,7 @@ func checkRedis(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resu
 	opts, problem := redisOptions(t.URL)
 	if problem != "" {
 		// The validator accepts only URLs redisOptions takes.
-		failInternal(r, "invalid URL")
+		r.Fail(uptime.ClassInternal, "invalid URL")
 		return
 	}
 	defer hideSecret(r, opts.Password)

@@ -150,9 +150,15 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	}{plain(r), r.Duration.String(), r.Duration.Microseconds()})
 }
 
-// Fail sets r to a failed verdict of the given class, with a short error text.
+// Fail sets r to a failed verdict of the given class, with a short error
+// text. The status is down, except for ClassInternal: a check that could
+// not run for Lookout's own reasons tells nothing about the target, so its
+// status is unknown and it counts neither way.
 func (r *Result) Fail(class ErrorClass, format string, args ...any) {
 	r.Status = StatusDown
+	if class == ClassInternal {
+		r.Status = StatusUnknown
+	}
 	r.ErrorClass = class
 	r.Error = Truncate(fmt.Sprintf(format, args...), MaxErrorLen)
 }
