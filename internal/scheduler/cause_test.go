@@ -8,55 +8,6 @@ import (
 	"github.com/lookout/lookout/internal/uptime"
 )
 
-func TestCauseOf(t *testing.T) {
-	peers := map[string]peer{
-		"postgres-main": {down: true},
-		"redis":         {},
-		"auth":          {down: true, cause: "postgres-main"},
-		"queue":         {down: true},
-	}
-	lookup := func(name string) (peer, bool) { p, ok := peers[name]; return p, ok }
-	down := func(names ...string) []uptime.Component {
-		var cs []uptime.Component
-		for _, n := range names {
-			cs = append(cs, uptime.Component{Name: n, Status: uptime.StatusDown})
-		}
-		return cs
-	}
-	for _, tc := range []struct {
-		name      string
-		dependsOn []string
-		mapping   map[string]string
-		failing   []uptime.Component
-		want      string
-	}{
-		{name: "declared dependency down", dependsOn: []string{"postgres-main"}, want: "postgres-main"},
-		{name: "declared dependency up: no cause", dependsOn: []string{"redis"}, want: ""},
-		{name: "unknown declared dependency: no cause", dependsOn: []string{"gone"}, want: ""},
-		{name: "first down dependency in declared order", dependsOn: []string{"redis", "queue", "postgres-main"}, want: "queue"},
-		{name: "declared dependency wins over a component", dependsOn: []string{"queue"}, failing: down("postgres-main"), want: "queue"},
-		{name: "dependency down with its own cause: the root", dependsOn: []string{"auth"}, want: "postgres-main"},
-		{name: "component mapped to a target", mapping: map[string]string{"db": "postgres-main"}, failing: down("db"), want: "postgres-main"},
-		{name: "component mapped to a target that is up", mapping: map[string]string{"cache": "redis"}, failing: down("cache"), want: "redis"},
-		{name: "component named like a target", failing: down("redis"), want: "redis"},
-		{name: "component naming a target down with a cause: the root", failing: down("auth"), want: "postgres-main"},
-		{name: "unknown component: its name", failing: down("database"), want: "database"},
-		{name: "unknown component mapped: the mapped name", mapping: map[string]string{"db": "pg-replica"}, failing: down("db"), want: "pg-replica"},
-		{name: "a target wins over an unknown component", failing: down("aaa", "redis"), want: "redis"},
-		{name: "several unknown components: the first by name", failing: down("zeta", "database", "mq"), want: "database"},
-		{name: "several targets: the first by name", failing: down("redis", "queue"), want: "queue"},
-		{name: "component naming the target itself is not its cause", failing: down("api"), want: ""},
-		{name: "nothing failing: no cause", dependsOn: []string{"redis"}, failing: nil, want: ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tg := uptime.Target{Name: "api", DependsOn: tc.dependsOn, Components: tc.mapping}
-			if got := causeOf(&tg, tc.failing, lookup); got != tc.want {
-				t.Errorf("causeOf = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 // The scheduler attributes an opening to a dependency it sees down, and
 // the resolution carries the opening's cause.
 func TestCauseOnEvents(t *testing.T) {

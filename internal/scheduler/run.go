@@ -293,7 +293,9 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
 		ev.TargetID, ev.Target = e.t.ID, e.t.Name
 		ev.Labels, ev.Channels = e.t.Labels, e.t.Channels
 		if ev.Type == uptime.EventIncidentOpened {
-			ev.Cause = causeOf(&e.t, ev.Components, s.peer)
+			// Provisional: the dispatcher decides again when the message
+			// goes out, after group_wait, from the store.
+			ev.Cause = uptime.Attribute(&e.t, ev.Components, s.peer).Cause
 			st.Cause = ev.Cause
 		}
 	}
@@ -308,15 +310,19 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
 }
 
 // peer looks a target up by name for the cause rule. s.mu is held.
-func (s *Scheduler) peer(name string) (peer, bool) {
+func (s *Scheduler) peer(name string) (uptime.Peer, bool) {
 	e, ok := s.byName[name]
 	if !ok {
-		return peer{}, false
+		return uptime.Peer{}, false
 	}
-	down := e.st.Status == uptime.StatusDown && !e.t.Paused
-	p := peer{down: down}
-	if down {
-		p.cause = e.st.Cause
+	if e.t.Paused {
+		return uptime.Peer{}, true
+	}
+	p := uptime.Peer{Down: e.st.Status == uptime.StatusDown}
+	if p.Down {
+		p.Cause = e.st.Cause
+	} else {
+		p.Failing = e.st.ConsecutiveFailures > 0
 	}
 	return p, true
 }
