@@ -19,12 +19,12 @@ const (
 	MaxClaimLimit     = 1000
 )
 
-// deliverySelect reads deliveries with their event, the resolution time of
-// the event's incident, and the Slack thread of that incident's delivered
-// opening on the same channel.
+// deliverySelect reads deliveries with their event, the resolution time and
+// current cause of the event's incident, and the Slack thread of that
+// incident's delivered opening on the same channel.
 const deliverySelect = `SELECT d.id, d.event_id, e.body, e.target_id, e.incident_id, d.channel,
 	d.status, d.attempts, d.next_at, d.last_error, d.reason, d.created_at, d.finished_at,
-	COALESCE(i.resolved_at, 0),
+	COALESCE(i.resolved_at, 0), i.cause,
 	COALESCE((SELECT o.thread FROM deliveries o WHERE d.incident_id <> 0
 		AND o.incident_id = d.incident_id AND o.channel = d.channel
 		AND o.event_type = 'incident.opened' AND o.status = 'delivered' AND o.thread <> ''
@@ -37,14 +37,20 @@ func scanDelivery(sc scanner) (uptime.Delivery, error) {
 		body, status                string
 		targetID, incidentID        int64
 		next, created, finished, rs int64
+		cause                       sql.NullString
 	)
 	if err := sc.Scan(&d.ID, &d.EventID, &body, &targetID, &incidentID, &d.Channel,
 		&status, &d.Attempts, &next, &d.LastError, &d.Reason, &created, &finished,
-		&rs, &d.Thread); err != nil {
+		&rs, &cause, &d.Thread); err != nil {
 		return uptime.Delivery{}, err
 	}
 	if err := json.Unmarshal([]byte(body), &d.Event); err != nil {
 		return uptime.Delivery{}, fmt.Errorf("decode event %d: %w", d.EventID, err)
+	}
+	if cause.Valid {
+		// The incident's cause is decided again when its opening is sent,
+		// and may be known only after this event was written.
+		d.Event.Cause = cause.String
 	}
 	d.Event.ID, d.Event.TargetID, d.Event.IncidentID = d.EventID, targetID, incidentID
 	d.Status = uptime.DeliveryStatus(status)

@@ -410,7 +410,9 @@ func testState(t *testing.T, e *env) {
 		var ev []uptime.Event
 		s, ev = s.Next(r, p, r.StartedAt)
 		if len(ev) > 0 && ev[len(ev)-1].Type == uptime.EventIncidentOpened {
-			s.Cause = "postgres-main" // as the scheduler attributes it
+			// As the scheduler attributes it: the state shows the open
+			// incident's cause.
+			s.Cause, ev[len(ev)-1].Cause = "postgres-main", "postgres-main"
 		}
 		e.Record(uptime.Observation{Result: r, State: s, Events: ev})
 		if i == 0 {

@@ -21,14 +21,16 @@ const (
 )
 
 // snapshotSelect reads a target and its state; a target never checked has
-// no target_state row and reads as the zero State.
+// no target_state row and reads as the zero State. The cause is the open
+// incident's: it is decided again when the incident's opening is sent.
 const snapshotSelect = `SELECT t.id, t.spec, t.paused, t.created_at, t.updated_at,
 	COALESCE(s.status, 0), COALESCE(s.since, 0), COALESCE(s.last_check, 0),
 	COALESCE(s.last_result, 0), COALESCE(s.last_error, ''), COALESCE(s.last_error_class, 0),
 	COALESCE(s.consecutive_failures, 0), COALESCE(s.consecutive_successes, 0),
 	COALESCE(s.failing_since, 0), COALESCE(s.incident_failures, 0),
 	COALESCE(s.notified, false), COALESCE(s.flapping, false), COALESCE(s.flips, ''),
-	COALESCE(s.cert_expiry, 0), COALESCE(s.cert_warned, 0), COALESCE(s.cause, '')
+	COALESCE(s.cert_expiry, 0), COALESCE(s.cert_warned, 0),
+	COALESCE((SELECT i.cause FROM incidents i WHERE i.target_id = t.id AND i.resolved_at = 0), '')
 FROM targets t LEFT JOIN target_state s ON s.target_id = t.id`
 
 type scanner interface{ Scan(dest ...any) error }
