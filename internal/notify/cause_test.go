@@ -219,3 +219,57 @@ func TestSlackCauseThread(t *testing.T) {
 		t.Fatalf("after the recovery: %+v", calls[1:])
 	}
 }
+
+// TestOpeningsWaitForTheirSuspectedCause: dependents whose threshold was
+// crossed before their cause's are held while the cause is only suspected,
+// then go out in one message with the cause's own opening; a cause that
+// never opens holds them one group_wait at most.
+func TestOpeningsWaitForTheirSuspectedCause(t *testing.T) {
+	for _, causeOpens := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cause opens %v", causeOpens), func(t *testing.T) {
+			rc := newReceiver(t)
+			h := newHarness(t, Config{}, hookChannel(rc))
+			services := []string{"svc-00", "svc-01", "svc-02"}
+			for i, name := range services {
+				h.opened(int64(i+1), name, "hook")
+				h.out.attribute(int64(i+1), uptime.Attribution{Cause: "database", Suspected: true})
+			}
+			h.clk.Advance(10 * time.Second)
+			h.cycle()
+			if got := messages(t, rc); len(got) != 0 {
+				t.Fatalf("sent %+v while the cause is only suspected", got)
+			}
+			for _, d := range h.out.all() {
+				if d.Status != uptime.DeliveryPending || !d.NextAt.Equal(h.clk.Now().Add(holdStep)) {
+					t.Errorf("held opening of %s: %s due %v, want pending due in %s", d.Event.Target, d.Status, d.NextAt, holdStep)
+				}
+			}
+			want := services
+			cause := "database"
+			if causeOpens {
+				h.clk.Advance(3 * time.Second)
+				h.opened(100, "database", "hook")
+				for i := range services {
+					h.out.attribute(int64(i+1), uptime.Attribution{Cause: "database"})
+				}
+				want = append(slices.Clip(services), "database")
+				h.clk.Advance(time.Second)
+			} else {
+				h.clk.Advance(9 * time.Second)
+				h.cycle()
+				if got := messages(t, rc); len(got) != 0 {
+					t.Fatalf("sent %+v before the hold ran out", got)
+				}
+				h.clk.Advance(time.Second)
+			}
+			h.cycle()
+			got := messages(t, rc)
+			if len(got) != 1 || got[0].Type != "incident.opened" || got[0].Data.Cause != cause {
+				t.Fatalf("messages %+v, want one opening caused by %s", got, cause)
+			}
+			if diff := cmp.Diff(want, got[0].names()); diff != "" {
+				t.Errorf("targets of the opening (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -97,6 +97,7 @@ func (d *Dispatcher) plan(ctx context.Context, ch string, ds []uptime.Delivery, 
 			d.log.Warn("claim pending openings", "channel", ch, "err", err)
 		}
 		openings = merge(openings, d.take(more))
+		openings = d.attribute(ctx, ch, openings, now, w)
 	}
 	resolutions := map[string][]uptime.Delivery{}
 	for _, dl := range ds {
@@ -160,6 +161,60 @@ func (d *Dispatcher) plan(ctx context.Context, ch string, ds []uptime.Delivery, 
 		}
 	}
 	return jobs
+}
+
+// holdStep is how soon openings held for a suspected cause are looked at
+// again.
+const holdStep = time.Second
+
+// attribute decides what the openings about to be sent are attributed to,
+// now that group_wait has passed: which check crossed its threshold first
+// no longer matters. The openings whose cause is only suspected (a
+// dependency failing below its threshold, not down yet) and whose cause's
+// own opening is not among them are held, for up to one more group_wait,
+// so that the cause and its dependents still go out as one message; the
+// rest are returned. Should the store fail, the causes decided when the
+// incidents opened are kept.
+func (d *Dispatcher) attribute(ctx context.Context, ch string, openings []uptime.Delivery, now time.Time, w *world) []uptime.Delivery {
+	var ids []int64
+	for _, dl := range openings {
+		if dl.Event.IncidentID != 0 {
+			ids = append(ids, dl.Event.IncidentID)
+		}
+	}
+	if len(ids) == 0 {
+		return openings
+	}
+	attrs, err := d.out.AttributeIncidents(ctx, ids)
+	if err != nil {
+		d.log.Warn("attribute incidents", "channel", ch, "err", err)
+		return openings
+	}
+	targets := map[string]bool{}
+	for i := range openings {
+		ev := &openings[i].Event
+		targets[ev.Target] = true
+		if a, ok := attrs[ev.IncidentID]; ok {
+			ev.Cause = a.Cause
+		}
+	}
+	wait := w.channels[ch].GroupWait.D()
+	var keep, held []uptime.Delivery
+	for _, dl := range openings {
+		a := attrs[dl.Event.IncidentID]
+		if a.Suspected && !targets[a.Cause] && now.Before(dl.Event.At.Add(2*wait)) {
+			held = append(held, dl)
+			continue
+		}
+		keep = append(keep, dl)
+	}
+	for _, dl := range held {
+		d.log.Debug("opening held for its suspected cause", "channel", ch, "delivery_id", dl.ID,
+			"target", dl.Event.Target, "cause", dl.Event.Cause)
+		d.finish(ctx, dl, uptime.DeliveryUpdate{Status: uptime.DeliveryPending, NextAt: now.Add(holdStep), At: now}, "")
+	}
+	d.release(held)
+	return keep
 }
 
 // resolvedKey is what a resolution is grouped under: its cause, or its own

@@ -34,6 +34,7 @@ type memOutbox struct {
 	maint     []uptime.Maintenance
 	finishes  []finishRec
 	reminders []reminderRec
+	attrib    map[int64]uptime.Attribution
 }
 
 type memDelivery struct {
@@ -58,7 +59,8 @@ type reminderRec struct {
 }
 
 func newOutbox(channels ...uptime.Channel) *memOutbox {
-	return &memOutbox{incidents: map[int64]*memIncident{}, threads: map[string]string{}, channels: channels}
+	return &memOutbox{incidents: map[int64]*memIncident{}, threads: map[string]string{}, channels: channels,
+		attrib: map[int64]uptime.Attribution{}}
 }
 
 func threadKey(incident int64, channel string) string { return fmt.Sprint(incident, "/", channel) }
@@ -169,6 +171,39 @@ func (o *memOutbox) ClaimPending(_ context.Context, channel string, typ uptime.E
 		out = append(out, o.fill(m))
 	}
 	return out, nil
+}
+
+// AttributeIncidents keeps each incident's cause as its opening had it,
+// unless the test set another in attrib.
+func (o *memOutbox) AttributeIncidents(_ context.Context, ids []int64) (map[int64]uptime.Attribution, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[int64]uptime.Attribution{}
+	for _, id := range ids {
+		inc := o.incidents[id]
+		if inc == nil {
+			continue
+		}
+		a, ok := o.attrib[id]
+		if !ok || !inc.resolvedAt.IsZero() {
+			a = uptime.Attribution{Cause: inc.opened.Cause}
+		}
+		inc.opened.Cause = a.Cause
+		for _, m := range o.ds {
+			if m.d.Event.IncidentID == id {
+				m.d.Event.Cause = a.Cause
+			}
+		}
+		out[id] = a
+	}
+	return out, nil
+}
+
+// attribute makes AttributeIncidents decide a for the incident.
+func (o *memOutbox) attribute(incident int64, a uptime.Attribution) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.attrib[incident] = a
 }
 
 func (o *memOutbox) FinishDelivery(_ context.Context, id int64, u uptime.DeliveryUpdate) error {
@@ -349,10 +384,7 @@ func newHarness(t *testing.T, cfg Config, channels ...uptime.Channel) *harness {
 }
 
 // cycle claims once and waits until every claimed delivery is handled.
-func (h *harness) cycle() {
-	h.d.poll(context.Background())
-	h.d.lanesWG.Wait()
-}
+func (h *harness) cycle() { h.d.Drain(context.Background()) }
 
 // opened adds an incident.opened of target to channel now.
 func (h *harness) opened(incident int64, target, channel string) int64 {

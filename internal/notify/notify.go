@@ -34,6 +34,10 @@ type Outbox interface {
 	// set, only those of incidents attributed to cause, and of the target
 	// named cause when its own incident has none.
 	ClaimPending(ctx context.Context, channel string, eventType uptime.EventType, cause string, now time.Time, lease time.Duration) ([]uptime.Delivery, error)
+	// AttributeIncidents decides again what each open incident is
+	// attributed to, from the targets' current states, records the
+	// causes that changed and returns them by incident id.
+	AttributeIncidents(ctx context.Context, ids []int64) (map[int64]uptime.Attribution, error)
 	// FinishDelivery records the outcome of handling a claimed delivery
 	// and releases its lease.
 	FinishDelivery(ctx context.Context, id int64, u uptime.DeliveryUpdate) error
@@ -170,6 +174,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-d.kick:
 		}
 	}
+}
+
+// Drain claims the deliveries due now, once, and waits until each claimed
+// one is handled: sent, muted, skipped, or left pending for a retry. It is
+// for a caller that drives the dispatcher step by step instead of Run, on
+// its own clock (Config.Now).
+func (d *Dispatcher) Drain(ctx context.Context) {
+	d.poll(ctx)
+	d.lanesWG.Wait()
 }
 
 // Kick tells the dispatcher that new deliveries were written. It never
