@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // TestOneAlertForASharedCause is the root-cause scenario: ten services whose
@@ -23,7 +22,10 @@ func TestOneAlertForASharedCause(t *testing.T) {
 		if !registered {
 			name = "database known only as a component"
 		}
-		t.Run(name, func(t *testing.T) { testSharedCause(t, registered) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testSharedCause(t, registered)
+		})
 	}
 }
 
@@ -103,10 +105,12 @@ func testSharedCause(t *testing.T, registered bool) {
 	if svc.State.Status != "down" || svc.State.Cause != "database" {
 		t.Errorf("svc-03's state %+v while the database is down, want down with cause database", svc.State)
 	}
-	time.Sleep(4 * time.Second) // let any stragglers' messages out
+	// Any straggler's opening would be in the outbox by now: wait until
+	// none is left to send, rather than for a while.
+	in.settled(t, "incident.opened")
 	dbDown.Store(false)
 	rc.waitFor(t, "incident.resolved", in.logs.String)
-	time.Sleep(5 * time.Second)
+	in.settled(t, "incident.resolved")
 
 	counts := map[string]int{}
 	for _, m := range rc.received() {
@@ -133,6 +137,28 @@ func testSharedCause(t *testing.T, registered bool) {
 		}
 	}
 	in.stop(t)
+}
+
+// settled waits until the outbox holds no pending delivery of the event
+// types: everything of theirs was sent, or given up.
+func (in *instance) settled(t *testing.T, types ...string) {
+	t.Helper()
+	eventually(t, func() bool {
+		var page struct {
+			Notifications []struct {
+				Event struct {
+					Type string `json:"type"`
+				} `json:"event"`
+			} `json:"notifications"`
+		}
+		mustJSON(t, in.do(t, "GET", "/api/v1/notifications?status=pending&limit=500", "", 200), &page)
+		for _, n := range page.Notifications {
+			if slices.Contains(types, n.Event.Type) {
+				return false
+			}
+		}
+		return true
+	}, func() string { return fmt.Sprintf("deliveries of %v still pending\n%s", types, in.logs) })
 }
 
 // targetsOf lists the target names a webhook message's data covers.
