@@ -1,0 +1,276 @@
+package uptime
+
+import (
+	"fmt"
+	"time"
+)
+
+// Resolution is the width of a rollup bucket. The numeric values are
+// stored; never renumber them.
+type Resolution uint8
+
+// The rollup resolutions. Buckets are aligned to UTC.
+const (
+	Minute Resolution = 0
+	Hour   Resolution = 1
+	Day    Resolution = 2
+)
+
+// Duration is the width of a bucket.
+func (r Resolution) Duration() time.Duration {
+	switch r {
+	case Hour:
+		return time.Hour
+	case Day:
+		return 24 * time.Hour
+	}
+	return time.Minute
+}
+
+// String is "minute", "hour" or "day".
+func (r Resolution) String() string {
+	switch r {
+	case Minute:
+		return "minute"
+	case Hour:
+		return "hour"
+	case Day:
+		return "day"
+	}
+	return fmt.Sprintf("resolution(%d)", uint8(r))
+}
+
+// Bucket is the start of the bucket holding t.
+func (r Resolution) Bucket(t time.Time) time.Time { return t.UTC().Truncate(r.Duration()) }
+
+// Point is one check as history sees it: when it started, its verdict and
+// how long it took.
+type Point struct {
+	At      time.Time
+	Status  Status
+	Latency time.Duration
+}
+
+// Tally is what a stretch of history adds up to: the checks counted by
+// verdict, time weighted by status, and their latencies. A rollup is the
+// tally of one bucket; an uptime or trend query merges tallies.
+//
+// Time is weighted as follows. A check's status holds from the check until
+// the next one, for at most maxGap (about two intervals); beyond that the
+// time is unknown: no check vouched for it (Lookout was not running, or
+// the checks stopped coming). Time inside a paused span is Paused and time
+// inside a maintenance window is Maintenance, whatever the status; neither
+// counts as up, down or unknown. Time before the first check is not
+// observed at all.
+type Tally struct {
+	// Checks by verdict.
+	Up, Degraded, Down, Unknown int
+	// Time by status, and the time excluded from availability.
+	UpTime, DegradedTime, DownTime, UnknownTime time.Duration
+	MaintenanceTime, PausedTime                 time.Duration
+	// Latency of the checks with a verdict (not unknown).
+	LatencyMin, LatencyMax, LatencySum time.Duration
+	Latency                            Histogram
+}
+
+// Checks is the number of checks counted.
+func (t *Tally) Checks() int { return t.Up + t.Degraded + t.Down + t.Unknown }
+
+// Failures is the number of failed checks.
+func (t *Tally) Failures() int { return t.Down }
+
+// Known is the time whose status is known: up, degraded or down.
+func (t *Tally) Known() time.Duration { return t.UpTime + t.DegradedTime + t.DownTime }
+
+// Observed is all the time the tally covers.
+func (t *Tally) Observed() time.Duration {
+	return t.Known() + t.UnknownTime + t.MaintenanceTime + t.PausedTime
+}
+
+// Availability is (up + degraded) / (up + degraded + down) time, and false
+// when no time has a known status (no data is not "always down").
+func (t *Tally) Availability() (float64, bool) {
+	k := t.Known()
+	if k <= 0 {
+		return 0, false
+	}
+	return float64(t.UpTime+t.DegradedTime) / float64(k), true
+}
+
+// LatencyMean is the mean latency of the checks with a verdict, 0 when none.
+func (t *Tally) LatencyMean() time.Duration {
+	n := t.Latency.Count()
+	if n == 0 {
+		return 0
+	}
+	return t.LatencySum / time.Duration(n)
+}
+
+// LatencyQuantile is the q-quantile of the latencies (see Histogram),
+// clamped to the smallest and largest latency, which are exact.
+func (t *Tally) LatencyQuantile(q float64) time.Duration {
+	if t.Latency.Count() == 0 {
+		return 0
+	}
+	return min(max(t.Latency.Quantile(q), t.LatencyMin), t.LatencyMax)
+}
+
+// Merge adds o to t.
+func (t *Tally) Merge(o *Tally) {
+	t.Up += o.Up
+	t.Degraded += o.Degraded
+	t.Down += o.Down
+	t.Unknown += o.Unknown
+	t.UpTime += o.UpTime
+	t.DegradedTime += o.DegradedTime
+	t.DownTime += o.DownTime
+	t.UnknownTime += o.UnknownTime
+	t.MaintenanceTime += o.MaintenanceTime
+	t.PausedTime += o.PausedTime
+	if o.Latency.Count() > 0 {
+		if t.Latency.Count() == 0 || o.LatencyMin < t.LatencyMin {
+			t.LatencyMin = o.LatencyMin
+		}
+		t.LatencyMax = max(t.LatencyMax, o.LatencyMax)
+		t.LatencySum += o.LatencySum
+		t.Latency.Merge(&o.Latency)
+	}
+}
+
+// AddCheck counts one check (not the time it vouches for).
+func (t *Tally) AddCheck(p Point) {
+	switch p.Status {
+	case StatusUp:
+		t.Up++
+	case StatusDegraded:
+		t.Degraded++
+	case StatusDown:
+		t.Down++
+	default:
+		t.Unknown++
+		return
+	}
+	if t.Latency.Count() == 0 || p.Latency < t.LatencyMin {
+		t.LatencyMin = p.Latency
+	}
+	t.LatencyMax = max(t.LatencyMax, p.Latency)
+	t.LatencySum += p.Latency
+	t.Latency.Add(p.Latency)
+}
+
+// AddSpan counts the time [from, to) after a check of status st made at
+// at: st holds until at+maxGap (no limit when maxGap is 0), unknown after.
+// Time inside paused or maintenance (sorted, non-overlapping; see
+// MergeIntervals) is counted there instead, paused first.
+func (t *Tally) AddSpan(st Status, at, from, to time.Time, maxGap time.Duration, maint, paused []Interval) {
+	if !from.Before(to) {
+		return
+	}
+	held := to
+	if maxGap > 0 && at.Add(maxGap).Before(held) {
+		held = at.Add(maxGap)
+	}
+	t.addTime(st, from, earlier(held, to), maint, paused)
+	t.addTime(StatusUnknown, later(held, from), to, maint, paused)
+}
+
+func (t *Tally) addTime(st Status, from, to time.Time, maint, paused []Interval) {
+	if !from.Before(to) {
+		return
+	}
+	p := covered(paused, from, to, nil)
+	m := covered(maint, from, to, paused)
+	rest := to.Sub(from) - p - m
+	t.PausedTime += p
+	t.MaintenanceTime += m
+	switch st {
+	case StatusUp:
+		t.UpTime += rest
+	case StatusDegraded:
+		t.DegradedTime += rest
+	case StatusDown:
+		t.DownTime += rest
+	default:
+		t.UnknownTime += rest
+	}
+}
+
+// covered is how much of [from, to) the intervals cover, leaving out what
+// the intervals of except cover too. Both are sorted and non-overlapping.
+func covered(ivs []Interval, from, to time.Time, except []Interval) time.Duration {
+	var d time.Duration
+	for _, iv := range ivs {
+		if !iv.From.Before(to) {
+			break
+		}
+		lo, hi := later(iv.From, from), earlier(iv.To, to)
+		if !lo.Before(hi) {
+			continue
+		}
+		d += hi.Sub(lo) - covered(except, lo, hi, nil)
+	}
+	return d
+}
+
+// Rollup is the tally of one series (a target or one of its components)
+// over one bucket [Start, Start+Resolution).
+type Rollup struct {
+	Start time.Time
+	Tally
+}
+
+// RollUp adds a series' checks to minute rollups. prev is the series' last
+// check before points (zero At when there is none: the series starts at
+// points[0]); points are sorted by time and all after prev. The stretch
+// between two checks is counted in the bucket of the check that ends it,
+// weighted as Tally says, so that a bucket is final once a check after it
+// was seen and rollups never need rewriting. It returns the rollups in
+// bucket order and the last check, the prev of the next call.
+func RollUp(prev Point, points []Point, maxGap time.Duration, maint, paused []Interval) ([]Rollup, Point) {
+	var out []Rollup
+	for _, p := range points {
+		start := Minute.Bucket(p.At)
+		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
+			out = append(out, Rollup{Start: start})
+		}
+		r := &out[len(out)-1]
+		if !prev.At.IsZero() {
+			r.AddSpan(prev.Status, prev.At, prev.At, p.At, maxGap, maint, paused)
+		}
+		r.AddCheck(p)
+		prev = p
+	}
+	return out, prev
+}
+
+// Coarsen merges rollups (of one series, sorted by Start) into buckets of
+// res: minute rollups into hours, hours into days.
+func Coarsen(rs []Rollup, res Resolution) []Rollup {
+	var out []Rollup
+	for i := range rs {
+		start := res.Bucket(rs[i].Start)
+		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
+			out = append(out, Rollup{Start: start})
+		}
+		out[len(out)-1].Merge(&rs[i].Tally)
+	}
+	return out
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// MergeIntervals sorts intervals and joins those that overlap or touch, so
+// that no time is counted twice; empty ones are dropped.
+func MergeIntervals(in []Interval) []Interval { return mergeIntervals(in) }
