@@ -25,6 +25,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/lookout/lookout/internal/uptime"
 	"github.com/lookout/lookout/migrations"
 )
 
@@ -60,6 +61,13 @@ type Options struct {
 	QueueSize int
 	// Now is the clock for created_at, updated_at and the heartbeat; nil is time.Now.
 	Now func() time.Time
+	// MaintenanceWindows lists the spans of a maintenance window that
+	// cover a target with these labels within [from, to), for history to
+	// leave out of uptime; nil leaves nothing out.
+	MaintenanceWindows func(m uptime.Maintenance, labels map[string]string, from, to time.Time) []uptime.Interval
+	// MaxGap is how long a check of t vouches for its status before the
+	// time is unknown; nil is DefaultMaxGap.
+	MaxGap func(t *uptime.Target) time.Duration
 }
 
 func (o *Options) defaults() {
@@ -92,6 +100,7 @@ type DB struct {
 	path     string // the SQLite file; "" for PostgreSQL
 	log      *slog.Logger
 	now      func() time.Time
+	opts     Options
 	w        *writer
 	// chans is the channel list the writer routes events with.
 	chans channelCache
@@ -109,7 +118,7 @@ type DB struct {
 // answer a ping; no DB is returned then.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	opts.defaults()
-	db := &DB{log: opts.Logger, now: opts.Now}
+	db := &DB{log: opts.Logger, now: opts.Now, opts: opts}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = db.openPostgres(ctx, dsn)

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// Series names a history: a target's (Component "") or that of one
+// component its health documents report.
+type Series struct {
+	Target    string
+	Component string
+}
+
+func (s Series) String() string {
+	if s.Component != "" {
+		return fmt.Sprintf("component %q of target %q", s.Component, s.Target)
+	}
+	return fmt.Sprintf("target %q", s.Target)
+}
+
+// resolve finds the series' target and, for a component, its id. It
+// returns an error wrapping uptime.ErrNotFound when either is unknown.
+func (db *DB) resolve(ctx context.Context, s Series) (series, error) {
+	snap, err := db.GetTarget(ctx, s.Target)
+	if err != nil {
+		return series{}, err
+	}
+	out := series{target: &snap.Target}
+	if s.Component == "" {
+		return out, nil
+	}
+	err = db.rdb.QueryRowContext(ctx, `SELECT id FROM components WHERE target_id = $1 AND name = $2`,
+		snap.Target.ID, s.Component).Scan(&out.component)
+	if errors.Is(err, sql.ErrNoRows) {
+		return series{}, fmt.Errorf("component %q of target %q: %w", s.Component, s.Target, uptime.ErrNotFound)
+	}
+	if err != nil {
+		return series{}, dbErr(err)
+	}
+	return out, nil
+}
+
+// Tally adds up a series' history over [from, to): rolled-up history up to
+// the watermark, read from the coarsest rollups that fit (a year is a few
+// hundred rows), and the checks stored after it. Buckets count whole, by
+// their start: the window is counted to the minute (to the hour for parts
+// older than the minute rollups' retention). The time since the latest
+// check counts (as its status, for at most MaxGap) when the window reaches
+// the present. Errors: uptime.ErrNotFound for an unknown target or
+// component, else the database's.
+func (db *DB) Tally(ctx context.Context, s Series, from, to time.Time) (uptime.Tally, error) {
+	var t uptime.Tally
+	rs, err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, uptime.Day) })
+	if err != nil {
+		return t, fmt.Errorf("tally %s: %w", s, err)
+	}
+	for i := range rs {
+		t.Merge(&rs[i].Tally)
+	}
+	return t, nil
+}
+
+// MaxTrendBuckets caps how many buckets one Trend returns.
+const MaxTrendBuckets = 10000
+
+// Trend returns a series' history over [from, to) in buckets of step
+// (a whole number of minutes), aligned to multiples of step since the Unix
+// epoch (UTC), oldest first; buckets without data are left out. Each is
+// read from the coarsest rollups that fit the step (day rollups for whole
+// days, hours for whole hours, else minutes) and from the checks stored
+// after the watermark. Errors: a *uptime.ValidationError for a bad step or
+// too many buckets, uptime.ErrNotFound for an unknown series, else the
+// database's.
+func (db *DB) Trend(ctx context.Context, s Series, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
+	if step < time.Minute || step%time.Minute != 0 {
+		return nil, uptime.Invalid("step", "must be a whole number of minutes, at least 1m")
+	}
+	from, to = from.Truncate(step), ceilTime(to, step)
+	if n := int64(to.Sub(from) / step); n > MaxTrendBuckets {
+		return nil, uptime.Invalid("step", fmt.Sprintf("gives %d buckets, more than %d: use a longer step or a shorter window", n, MaxTrendBuckets))
+	}
+	res := uptime.Minute
+	switch {
+	case step%(24*time.Hour) == 0:
+		res = uptime.Day
+	case step%time.Hour == 0:
+		res = uptime.Hour
+	}
+	// from is aligned to the step, so whole buckets of res from there, and
+	// finer rollups for the rest up to the watermark.
+	rs, err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) })
+	if err != nil {
+		return nil, fmt.Errorf("trend of %s: %w", s, err)
+	}
+	var out []uptime.Rollup
+	for i := range rs {
+		start := rs[i].Start.Truncate(step)
+		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
+			out = append(out, uptime.Rollup{Start: start})
+		}
+		out[len(out)-1].Merge(&rs[i].Tally)
+	}
+	return out, nil
+}
+
+// piece is a span [from, to) to read from rollups of one resolution.
+type piece struct {
+	res      uptime.Resolution
+	from, to time.Time
+}
+
+// plan splits [a, b) (minute-aligned) into the fewest pieces of rollups of
+// at most resolution top: whole days, then whole hours at either end, then
+// minutes.
+func plan(a, b time.Time, top uptime.Resolution) []piece {
+	if !a.Before(b) {
+		return nil
+	}
+	if top == uptime.Minute {
+		return []piece{{uptime.Minute, a, b}}
+	}
+	finer := top - 1
+	ca, fb := ceilTime(a, top.Duration()), top.Bucket(b)
+	if !ca.Before(fb) {
+		return plan(a, b, finer)
+	}
+	out := plan(a, ca, finer)
+	out = append(out, piece{top, ca, fb})
+	return append(out, plan(fb, b, finer)...)
+}
+
+// ceilTime rounds t up to a multiple of d since the Unix epoch.
+func ceilTime(t time.Time, d time.Duration) time.Time {
+	f := t.Truncate(d)
+	if f.Before(t) {
+		return f.Add(d)
+	}
+	return f
+}
+
+// history reads a series' rollups over [from, to) as split, up to the
+// watermark, and rolls the checks after it up to minute rollups, in order.
+func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split func(a, b time.Time) []piece) ([]uptime.Rollup, error) {
+	s, err := db.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !from.Before(to) {
+		return nil, nil
+	}
+	w, err := db.Watermark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Whole minute buckets: those that start in the window.
+	a, b := uptime.Minute.Bucket(from), ceilTime(to, time.Minute)
+	id := s.target.ID
+	if s.component != 0 {
+		id = s.component
+	}
+	rolled := w // the end of what the rollups hold of the window
+	if b.Before(rolled) {
+		rolled = b
+	}
+	var out []uptime.Rollup
+	if a.Before(rolled) {
+		for _, p := range split(a, rolled) {
+			got, err := db.readRollups(ctx, s.table(), id, p.res, p.from, p.to)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, got[id]...)
+		}
+	}
+	// The checks after the watermark, and the time since the latest check
+	// when the window reaches the present.
+	tailFrom := latest(a, w)
+	if !tailFrom.Before(b) && to.Before(db.now()) {
+		return out, nil
+	}
+	tail, err := db.tail(ctx, &s, a, tailFrom, b, !to.Before(db.now()))
+	if err != nil {
+		return nil, err
+	}
+	return append(out, tail...), nil
+}
+
+// tail rolls up the checks of [from, to), not rolled up yet, as the job
+// will: minute rollups, with maintenance and paused time left out. With
+// present set, the time since the latest check counts too, from the
+// window's start at the earliest.
+func (db *DB) tail(ctx context.Context, s *series, start, from, to time.Time, present bool) ([]uptime.Rollup, error) {
+	gap := db.maxGap(s.target)
+	prev, points, err := db.seriesPoints(ctx, s, from, to, gap)
+	if err != nil {
+		return nil, err
+	}
+	last := prev
+	if n := len(points); n > 0 {
+		last = points[n-1]
+	}
+	now := db.now()
+	open := present && !last.At.IsZero() && last.At.Before(now)
+	if len(points) == 0 && !open {
+		return nil, nil
+	}
+	ms, err := db.ListMaintenance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pauses, err := db.pauses(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	first := from
+	if !prev.At.IsZero() {
+		first = prev.At
+	}
+	maint := db.maintenance(ms, s.target.Labels, first, latest(to, now))
+	rs, _ := uptime.RollUp(prev, points, gap, maint, pauses[s.target.ID])
+	if open {
+		b := uptime.Minute.Bucket(now)
+		if n := len(rs); n == 0 || !rs[n-1].Start.Equal(b) {
+			rs = append(rs, uptime.Rollup{Start: b})
+		}
+		rs[len(rs)-1].AddSpan(last.Status, last.At, latest(last.At, start), now, gap, maint, pauses[s.target.ID])
+	}
+	if s.component != 0 {
+		noLatency(rs)
+	}
+	return rs, nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

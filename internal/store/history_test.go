@@ -1,0 +1,211 @@
+package store
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+func TestHistory(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, e *env)
+	}{
+		{"rollups and the raw tail answer as the checks do", testRollupsAnswerAsChecks},
+		{"rolling up again counts nothing twice", testRollUpIdempotent},
+		{"trend buckets add up to the window", testTrendBuckets},
+		{"unknown series and bad steps", testHistoryErrors},
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				tc.run(t, openEnv(t, b))
+			})
+		}
+	})
+}
+
+// historyFixture stores three days of checks of one target every minute,
+// with a 7-minute outage, a 20-minute gap (Lookout stopped) and latencies
+// that vary, and returns them with the clock at the end.
+func historyFixture(t *testing.T, e *env) (*uptime.Target, []uptime.Point) {
+	t.Helper()
+	tg := e.mustCreate(t, "api", nil)
+	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Interval = uptime.Duration(time.Minute) }), "set interval")
+	start := e.clock.Now()
+	var pts []uptime.Point
+	for i := range 3 * 1440 {
+		if i >= 2000 && i < 2020 {
+			continue // not running
+		}
+		p := uptime.Point{At: start.Add(time.Duration(i)*time.Minute + 1500*time.Millisecond),
+			Status: uptime.StatusUp, Latency: time.Duration(10+i%90) * time.Millisecond}
+		if i >= 1000 && i < 1007 {
+			p.Status = uptime.StatusDown
+		}
+		pts = append(pts, p)
+		r := uptime.Result{TargetID: tg.ID, StartedAt: p.At, Duration: p.Latency, Status: p.Status}
+		e.Record(uptime.Observation{Result: r})
+	}
+	e.mustFlush(t)
+	e.clock.Add(3 * 24 * time.Hour)
+	return tg, pts
+}
+
+// want is what the checks themselves add up to over [from, to), by the
+// same rules, with the minute buckets that start in it.
+func want(pts []uptime.Point, from, to time.Time, now time.Time, gap time.Duration) uptime.Tally {
+	rs, last := uptime.RollUp(uptime.Point{}, pts, gap, nil, nil)
+	var t uptime.Tally
+	for i := range rs {
+		if !rs[i].Start.Before(uptime.Minute.Bucket(from)) && rs[i].Start.Before(to) {
+			t.Merge(&rs[i].Tally)
+		}
+	}
+	if !to.Before(now) {
+		t.AddSpan(last.Status, last.At, last.At, now, gap, nil, nil)
+	}
+	return t
+}
+
+var cmpTally = cmp.Options{cmp.AllowUnexported(uptime.Histogram{}), cmpopts.EquateEmpty()}
+
+func testRollupsAnswerAsChecks(t *testing.T, e *env) {
+	tg, pts := historyFixture(t, e)
+	now := e.clock.Now()
+	start := pts[0].At
+	windows := [][2]time.Time{
+		{start, now},
+		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
+		{start.Add(16 * time.Hour), start.Add(17 * time.Hour)},
+		{now.Add(-24 * time.Hour), now},
+		{now.Add(-5 * time.Minute), now},
+	}
+	check := func(label string) {
+		t.Helper()
+		for _, w := range windows {
+			got, err := e.Tally(bg, Series{Target: "api"}, w[0], w[1])
+			fatalIf(t, err, "tally")
+			if diff := cmp.Diff(want(pts, w[0], w[1], now, 2*time.Minute), got, cmpTally); diff != "" {
+				t.Errorf("%s: window %v – %v (-checks +store):\n%s", label, w[0], w[1], diff)
+			}
+		}
+	}
+	check("nothing rolled up")
+	// Up to an hour and a bit before now: days, hours and minutes rolled
+	// up, the rest read from the checks.
+	wm, err := e.RollUp(bg, now.Add(-70*time.Minute))
+	fatalIf(t, err, "roll up")
+	if want := uptime.Minute.Bucket(now.Add(-70 * time.Minute)); !wm.Equal(want) {
+		t.Errorf("watermark %v, want %v", wm, want)
+	}
+	check("rolled up")
+	var days int
+	fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM rollups WHERE target_id = $1 AND res = 2`, tg.ID).Scan(&days), "count days")
+	if days != 3 {
+		t.Errorf("%d day rollups, want 3", days)
+	}
+	// The outage is 7 minutes, whatever reads it.
+	got, err := e.Tally(bg, Series{Target: "api"}, start, now)
+	fatalIf(t, err, "tally")
+	if got.DownTime != 7*time.Minute || got.Down != 7 {
+		t.Errorf("outage: %s down over %d checks, want 7m over 7", got.DownTime, got.Down)
+	}
+	if got.UnknownTime != 19*time.Minute {
+		t.Errorf("the 20-minute stop counts %s unknown, want 19m (a check vouches for 2 intervals)", got.UnknownTime)
+	}
+}
+
+func testRollUpIdempotent(t *testing.T, e *env) {
+	_, pts := historyFixture(t, e)
+	now := e.clock.Now()
+	_, err := e.RollUp(bg, now.Add(-36*time.Hour))
+	fatalIf(t, err, "roll up")
+	// A crash after writing a step's rows but before moving the watermark:
+	// the step is computed again.
+	w, err := e.Watermark(bg)
+	fatalIf(t, err, "watermark")
+	_, err = e.RollUp(bg, now.Add(-30*time.Hour))
+	fatalIf(t, err, "roll up")
+	_, err = e.wdb.Exec(`UPDATE rollup_state SET value = $1`, w.UnixMilli())
+	fatalIf(t, err, "rewind")
+	for range 2 {
+		_, err = e.RollUp(bg, now)
+		fatalIf(t, err, "roll up again")
+	}
+	got, err := e.Tally(bg, Series{Target: "api"}, pts[0].At, now)
+	fatalIf(t, err, "tally")
+	if diff := cmp.Diff(want(pts, pts[0].At, now, now, 2*time.Minute), got, cmpTally); diff != "" {
+		t.Errorf("after a repeated step (-checks +store):\n%s", diff)
+	}
+}
+
+func testTrendBuckets(t *testing.T, e *env) {
+	_, pts := historyFixture(t, e)
+	now := e.clock.Now()
+	_, err := e.RollUp(bg, now.Add(-3*time.Hour-5*time.Minute))
+	fatalIf(t, err, "roll up")
+	start := pts[0].At
+	whole := want(pts, start, now, now, 2*time.Minute)
+	for _, step := range []time.Duration{5 * time.Minute, time.Hour, 24 * time.Hour} {
+		rs, err := e.Trend(bg, Series{Target: "api"}, start, now, step)
+		fatalIf(t, err, "trend %s", step)
+		var sum uptime.Tally
+		for i, r := range rs {
+			if !r.Start.Equal(r.Start.Truncate(step)) || i > 0 && !rs[i-1].Start.Before(r.Start) {
+				t.Errorf("step %s: bucket %v out of order or not aligned", step, r.Start)
+			}
+			sum.Merge(&rs[i].Tally)
+		}
+		if diff := cmp.Diff(whole, sum, cmpTally); diff != "" {
+			t.Errorf("step %s: buckets add up to (-checks +trend):\n%s", step, diff)
+		}
+	}
+	rs, err := e.Trend(bg, Series{Target: "api"}, start, now, 24*time.Hour)
+	fatalIf(t, err, "trend")
+	if len(rs) != 4 || rs[0].DownTime != 0 || rs[0].Checks() != 720 || rs[1].DownTime != 7*time.Minute || rs[1].Checks() != 1420 {
+		for _, r := range rs {
+			t.Logf("%v checks %d down %s", r.Start, r.Checks(), r.DownTime)
+		}
+		t.Errorf("daily trend: %d buckets", len(rs))
+	}
+}
+
+func testHistoryErrors(t *testing.T, e *env) {
+	e.mustCreate(t, "api", nil)
+	now := e.clock.Now()
+	if _, err := e.Tally(bg, Series{Target: "nope"}, now.Add(-time.Hour), now); !isNotFound(err) {
+		t.Errorf("unknown target: %v", err)
+	}
+	if _, err := e.Tally(bg, Series{Target: "api", Component: "db"}, now.Add(-time.Hour), now); !isNotFound(err) {
+		t.Errorf("unknown component: %v", err)
+	}
+	if _, err := e.Trend(bg, Series{Target: "api"}, now.Add(-time.Hour), now, 30*time.Second); !isInvalid(err, "step") {
+		t.Errorf("step under a minute: %v", err)
+	}
+	if _, err := e.Trend(bg, Series{Target: "api"}, now.Add(-365*24*time.Hour), now, time.Minute); !isInvalid(err, "step") {
+		t.Errorf("half a million buckets: %v", err)
+	}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, uptime.ErrNotFound) }
+
+// isInvalid reports whether err is a validation error naming field.
+func isInvalid(err error, field string) bool {
+	var v *uptime.ValidationError
+	if !errors.As(err, &v) {
+		return false
+	}
+	for _, f := range v.Errors {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}

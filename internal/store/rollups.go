@@ -1,0 +1,489 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+// maxGap is how long a check of t vouches for its status before the time
+// is unknown (Options.MaxGap).
+func (db *DB) maxGap(t *uptime.Target) time.Duration {
+	if db.opts.MaxGap != nil {
+		return db.opts.MaxGap(t)
+	}
+	return DefaultMaxGap(t)
+}
+
+// DefaultMaxGap is two intervals, or two minutes for a target on a cron
+// schedule.
+func DefaultMaxGap(t *uptime.Target) time.Duration {
+	if t.Interval > 0 {
+		return 2 * t.Interval.D()
+	}
+	return 2 * time.Minute
+}
+
+// maintenance returns the maintenance spans covering labels within
+// [from, to), merged, from the windows ms (Options.MaintenanceWindows).
+func (db *DB) maintenance(ms []uptime.Maintenance, labels map[string]string, from, to time.Time) []uptime.Interval {
+	if db.opts.MaintenanceWindows == nil {
+		return nil
+	}
+	var out []uptime.Interval
+	for _, m := range ms {
+		out = append(out, db.opts.MaintenanceWindows(m, labels, from, to)...)
+	}
+	return uptime.MergeIntervals(out)
+}
+
+// rollupRowsPerStatement keeps a multi-row insert of 17 columns well under
+// both databases' parameter limits; rollupRowsPerTx bounds how long one
+// transaction holds the writer (a few milliseconds on SQLite).
+const (
+	rollupRowsPerStatement = 50
+	rollupRowsPerTx        = 500
+)
+
+// watermarkKey names the rollup job's progress in rollup_state.
+const watermarkKey = "watermark"
+
+// Watermark returns how far history is rolled up: every check before it
+// is in the minute rollups, every whole hour and day before it in theirs;
+// the zero time when nothing is. Errors are the database's.
+func (db *DB) Watermark(ctx context.Context) (time.Time, error) {
+	var ms int64
+	err := db.rdb.QueryRowContext(ctx, `SELECT value FROM rollup_state WHERE name = $1`, watermarkKey).Scan(&ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the rollup watermark: %w", dbErr(err))
+	}
+	return msTime(ms), nil
+}
+
+// RollUp rolls the checks of every target and component up, from the
+// watermark to upTo (cut to the minute): minute rollups, then hour and day
+// rollups for every hour and day the pass completes. The caller keeps upTo
+// far enough behind now that every check started before it is stored (a
+// check is stored when it ends, under the time it started).
+//
+// It is restart-safe and never counts twice: the rollups of a step are
+// computed from stored checks alone, so computing them again gives the same
+// rows, which are inserted only where missing; the watermark moves only
+// after a step's rows are written. Rows are written in small transactions,
+// so the result writer never waits long. It returns the new watermark.
+// Errors are the database's; the watermark then stays where the last
+// completed step left it.
+func (db *DB) RollUp(ctx context.Context, upTo time.Time) (time.Time, error) {
+	w, err := db.Watermark(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	end := uptime.Minute.Bucket(upTo)
+	if w.IsZero() {
+		// History starts with the first target.
+		var first sql.NullInt64
+		if err := db.rdb.QueryRowContext(ctx, `SELECT MIN(created_at) FROM targets`).Scan(&first); err != nil {
+			return w, fmt.Errorf("roll up: %w", dbErr(err))
+		}
+		if !first.Valid {
+			return w, nil
+		}
+		w = uptime.Day.Bucket(msTime(first.Int64))
+	}
+	if !w.Before(end) {
+		return w, nil
+	}
+	series, err := db.rollupSeries(ctx)
+	if err != nil {
+		return w, fmt.Errorf("roll up: %w", err)
+	}
+	for w.Before(end) {
+		// A long catch-up (after a long stop, or an upgrade) goes a day at
+		// a time: one range read per series and day.
+		next := uptime.Day.Bucket(w).Add(24 * time.Hour)
+		if next.After(end) {
+			next = end
+		}
+		if err := db.rollUpStep(ctx, series, w, next); err != nil {
+			return w, fmt.Errorf("roll up %s to %s: %w", w.Format(time.RFC3339), next.Format(time.RFC3339), err)
+		}
+		w = next
+	}
+	return w, nil
+}
+
+// series is one history to roll up: a target, or a component of one.
+type series struct {
+	target    *uptime.Target
+	component int64 // 0 for the target itself
+}
+
+func (s *series) table() string {
+	if s.component != 0 {
+		return "component_rollups"
+	}
+	return "rollups"
+}
+
+func (db *DB) rollupSeries(ctx context.Context) ([]series, error) {
+	snaps, err := db.AllTargets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*uptime.Target, len(snaps))
+	out := make([]series, 0, len(snaps))
+	for i := range snaps {
+		t := &snaps[i].Target
+		byID[t.ID] = t
+		out = append(out, series{target: t})
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT id, target_id FROM components ORDER BY id`)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, tid int64
+		if err := rows.Scan(&id, &tid); err != nil {
+			return nil, dbErr(err)
+		}
+		if t := byID[tid]; t != nil {
+			out = append(out, series{target: t, component: id})
+		}
+	}
+	return out, dbErr(rows.Err())
+}
+
+// rollUpStep rolls [from, to) up, to lying within from's day: the minute
+// rollups of each series, and the hour and day rollups of the hours and the
+// day the step completes.
+func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) error {
+	pauses, err := db.pauses(ctx, from)
+	if err != nil {
+		return err
+	}
+	ms, err := db.ListMaintenance(ctx)
+	if err != nil {
+		return err
+	}
+	ins := &rollupInserter{db: db}
+	for i := range all {
+		s := &all[i]
+		gap := db.maxGap(s.target)
+		prev, points, err := db.seriesPoints(ctx, s, from, to, gap)
+		if err != nil {
+			return err
+		}
+		var minutes []uptime.Rollup
+		if len(points) > 0 {
+			start := from
+			if !prev.At.IsZero() {
+				start = prev.At
+			}
+			maint := db.maintenance(ms, s.target.Labels, start, to)
+			minutes, _ = uptime.RollUp(prev, points, gap, maint, pauses[s.target.ID])
+			if s.component != 0 {
+				noLatency(minutes)
+			}
+			if err := ins.add(ctx, s, uptime.Minute, minutes); err != nil {
+				return err
+			}
+		}
+		// The step that ends an hour completes it, and a day with its last
+		// hour; the rest of them was rolled up by earlier steps.
+		hours, err := db.complete(ctx, ins, s, uptime.Hour, minutes, from, to)
+		if err != nil {
+			return err
+		}
+		if _, err := db.complete(ctx, ins, s, uptime.Day, hours, from, to); err != nil {
+			return err
+		}
+	}
+	if err := ins.flush(ctx); err != nil {
+		return err
+	}
+	_, err = db.wdb.ExecContext(ctx, `INSERT INTO rollup_state (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, watermarkKey, to.UnixMilli())
+	return dbErr(err)
+}
+
+// noLatency clears the latency of a component's rollups: a component's
+// checks carry no latency of their own.
+func noLatency(rs []uptime.Rollup) {
+	for i := range rs {
+		t := &rs[i].Tally
+		t.LatencyMin, t.LatencyMax, t.LatencySum, t.Latency = 0, 0, 0, uptime.Histogram{}
+	}
+}
+
+// complete writes the rollups of res that the step [from, to) completes,
+// merged from the finer ones: fresh, the finer rollups of this step, and
+// those stored by earlier steps. It returns what it wrote.
+func (db *DB) complete(ctx context.Context, ins *rollupInserter, s *series, res uptime.Resolution, fresh []uptime.Rollup, from, to time.Time) ([]uptime.Rollup, error) {
+	first, last := res.Bucket(from), res.Bucket(to)
+	if !first.Before(last) {
+		return nil, nil
+	}
+	finer := uptime.Minute
+	if res == uptime.Day {
+		finer = uptime.Hour
+	}
+	// The finer rollups from the bucket's start to this step's first are
+	// stored; fresh holds the rest. (A crashed earlier attempt at this
+	// step may have stored some of fresh too: they are not read.)
+	var parts []uptime.Rollup
+	if upper := finer.Bucket(from); first.Before(upper) {
+		id := s.target.ID
+		if s.component != 0 {
+			id = s.component
+		}
+		stored, err := db.readRollups(ctx, s.table(), id, finer, first, upper)
+		if err != nil {
+			return nil, err
+		}
+		parts = stored[id]
+	}
+	for _, r := range fresh {
+		if r.Start.Before(last) {
+			parts = append(parts, r)
+		}
+	}
+	out := uptime.Coarsen(parts, res)
+	return out, ins.add(ctx, s, res, out)
+}
+
+// seriesPoints reads a series' checks in [from, to) and its last check
+// before from. The last check is looked for within gap first (one range
+// read with the rest); only a series that was silent longer is asked again.
+func (db *DB) seriesPoints(ctx context.Context, s *series, from, to time.Time, gap time.Duration) (uptime.Point, []uptime.Point, error) {
+	pts, err := db.readPoints(ctx, s, from.Add(-gap), to, 0)
+	if err != nil {
+		return uptime.Point{}, nil, err
+	}
+	i, _ := slices.BinarySearchFunc(pts, from, func(p uptime.Point, t time.Time) int { return p.At.Compare(t) })
+	var prev uptime.Point
+	if i > 0 {
+		prev = pts[i-1]
+	} else if i < len(pts) {
+		before, err := db.readPoints(ctx, s, time.Time{}, from, 1)
+		if err != nil {
+			return uptime.Point{}, nil, err
+		}
+		if len(before) == 1 {
+			prev = before[0]
+		}
+	}
+	return prev, pts[i:], nil
+}
+
+// readPoints reads a series' checks in [from, to), oldest first; with last
+// set, only the last that many.
+func (db *DB) readPoints(ctx context.Context, s *series, from, to time.Time, last int) ([]uptime.Point, error) {
+	q := `SELECT ts, status, dur_us FROM results WHERE target_id = $1 AND ts >= $2 AND ts < $3`
+	id := s.target.ID
+	if s.component != 0 {
+		q = `SELECT ts, status, 0 FROM component_results WHERE component_id = $1 AND ts >= $2 AND ts < $3`
+		id = s.component
+	}
+	order := ` ORDER BY ts`
+	if last > 0 {
+		order = fmt.Sprintf(` ORDER BY ts DESC LIMIT %d`, last)
+	}
+	rows, err := db.rdb.QueryContext(ctx, q+order, id, timeMS(from), to.UnixMilli())
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	var out []uptime.Point
+	for rows.Next() {
+		var ts, st, us int64
+		if err := rows.Scan(&ts, &st, &us); err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, uptime.Point{At: msTime(ts), Status: uptime.Status(st), Latency: time.Duration(us) * time.Microsecond})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	if last > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// pauses returns each target's paused spans that end after since (or have
+// not ended: they run to the far future), merged and sorted.
+func (db *DB) pauses(ctx context.Context, since time.Time) (map[int64][]uptime.Interval, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT target_id, started, ended FROM target_pauses
+		WHERE ended = 0 OR ended > $1`, since.UnixMilli())
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := map[int64][]uptime.Interval{}
+	for rows.Next() {
+		var id, started, ended int64
+		if err := rows.Scan(&id, &started, &ended); err != nil {
+			return nil, dbErr(err)
+		}
+		iv := uptime.Interval{From: msTime(started), To: msTime(ended)}
+		if ended == 0 {
+			iv.To = time.Unix(1<<40, 0)
+		}
+		out[id] = append(out[id], iv)
+	}
+	for id, ivs := range out {
+		out[id] = uptime.MergeIntervals(ivs)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// rollupColumns are read and written in this order.
+const rollupColumns = `bucket, up_n, degraded_n, down_n, unknown_n, up_ms, degraded_ms, down_ms,
+	unknown_ms, maint_ms, paused_ms, lat_min_us, lat_max_us, lat_sum_us, hist`
+
+// readRollups reads the rollups of res in [from, to) of one series (id) or,
+// with id 0, of every series in table, by series id and in bucket order.
+func (db *DB) readRollups(ctx context.Context, table string, id int64, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
+	col := "target_id"
+	if table == "component_rollups" {
+		col = "component_id"
+	}
+	q := `SELECT ` + col + `, ` + rollupColumns + ` FROM ` + table + ` WHERE res = $1 AND bucket >= $2 AND bucket < $3`
+	args := []any{int64(res), timeMS(from), to.UnixMilli()}
+	if id != 0 {
+		q += ` AND ` + col + ` = $4`
+		args = append(args, id)
+	}
+	rows, err := db.rdb.QueryContext(ctx, q+` ORDER BY `+col+`, bucket`, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := map[int64][]uptime.Rollup{}
+	for rows.Next() {
+		var (
+			sid, bucket                          int64
+			up, degraded, down, unknown          int64
+			upMS, degMS, downMS, unkMS, mMS, pMS int64
+			latMin, latMax, latSum               int64
+			hist                                 []byte
+		)
+		if err := rows.Scan(&sid, &bucket, &up, &degraded, &down, &unknown, &upMS, &degMS, &downMS,
+			&unkMS, &mMS, &pMS, &latMin, &latMax, &latSum, &hist); err != nil {
+			return nil, dbErr(err)
+		}
+		r := uptime.Rollup{Start: msTime(bucket)}
+		r.Up, r.Degraded, r.Down, r.Unknown = int(up), int(degraded), int(down), int(unknown)
+		ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+		r.UpTime, r.DegradedTime, r.DownTime, r.UnknownTime = ms(upMS), ms(degMS), ms(downMS), ms(unkMS)
+		r.MaintenanceTime, r.PausedTime = ms(mMS), ms(pMS)
+		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+		r.LatencyMin, r.LatencyMax, r.LatencySum = us(latMin), us(latMax), us(latSum)
+		if err := r.Latency.UnmarshalBinary(hist); err != nil {
+			return nil, fmt.Errorf("decode the latency histogram of %s %d at %d: %w", table, sid, bucket, err)
+		}
+		out[sid] = append(out[sid], r)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// rollupRow is one rollup to insert.
+type rollupRow struct {
+	s   *series
+	res uptime.Resolution
+	r   uptime.Rollup
+}
+
+// rollupInserter writes rollups in small transactions, keeping any row
+// that exists already: a step computed again after a crash gives the same
+// rows. A row of a series deleted meanwhile is skipped.
+type rollupInserter struct {
+	db      *DB
+	pending []rollupRow
+}
+
+func (ins *rollupInserter) add(ctx context.Context, s *series, res uptime.Resolution, rs []uptime.Rollup) error {
+	for _, r := range rs {
+		ins.pending = append(ins.pending, rollupRow{s: s, res: res, r: r})
+	}
+	if len(ins.pending) >= rollupRowsPerTx {
+		return ins.flush(ctx)
+	}
+	return nil
+}
+
+func (ins *rollupInserter) flush(ctx context.Context) error {
+	if len(ins.pending) == 0 {
+		return nil
+	}
+	err := ins.db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"rollups", "component_rollups"} {
+			var mine []rollupRow
+			for _, r := range ins.pending {
+				if r.s.table() == table {
+					mine = append(mine, r)
+				}
+			}
+			for part := range slices.Chunk(mine, rollupRowsPerStatement) {
+				if err := ins.db.insertRollupChunk(ctx, tx, table, part); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	ins.pending = ins.pending[:0]
+	return err
+}
+
+func (db *DB) insertRollupChunk(ctx context.Context, tx *sql.Tx, table string, rows []rollupRow) error {
+	col, parent := "target_id", "targets"
+	if table == "component_rollups" {
+		col, parent = "component_id", "components"
+	}
+	types := []string{"BIGINT", "SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+		"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BYTEA"}
+	if db.driver == DriverSQLite {
+		types[1], types[len(types)-1] = "INTEGER", "BLOB"
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO ` + table + ` (` + col + `, res, ` + rollupColumns + `) SELECT `)
+	for i := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "v.column%d", i+1)
+	}
+	b.WriteString(` FROM (VALUES `)
+	writeValues(&b, types, len(rows), db.driver == DriverSQLite)
+	b.WriteString(`) AS v WHERE EXISTS (SELECT 1 FROM ` + parent + ` p WHERE p.id = v.column1) ON CONFLICT DO NOTHING`)
+	args := make([]any, 0, len(rows)*len(types))
+	for _, row := range rows {
+		id := row.s.target.ID
+		if row.s.component != 0 {
+			id = row.s.component
+		}
+		r := &row.r
+		hist, _ := r.Latency.MarshalBinary()
+		if hist == nil {
+			hist = []byte{}
+		}
+		args = append(args, id, int64(row.res), r.Start.UnixMilli(),
+			r.Up, r.Degraded, r.Down, r.Unknown,
+			r.UpTime.Milliseconds(), r.DegradedTime.Milliseconds(), r.DownTime.Milliseconds(),
+			r.UnknownTime.Milliseconds(), r.MaintenanceTime.Milliseconds(), r.PausedTime.Milliseconds(),
+			r.LatencyMin.Microseconds(), r.LatencyMax.Microseconds(), r.LatencySum.Microseconds(), hist)
+	}
+	_, err := tx.ExecContext(ctx, b.String(), args...)
+	return dbErr(err)
+}
