@@ -20,6 +20,7 @@ func TestHistory(t *testing.T) {
 		{"rolling up again counts nothing twice", testRollUpIdempotent},
 		{"trend buckets add up to the window", testTrendBuckets},
 		{"unknown series and bad steps", testHistoryErrors},
+		{"paused time is left out", testPausedTime},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
@@ -208,4 +209,38 @@ func isInvalid(err error, field string) bool {
 		}
 	}
 	return false
+}
+
+func testPausedTime(t *testing.T, e *env) {
+	tg := e.mustCreate(t, "api", nil)
+	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Interval = uptime.Duration(time.Minute) }), "set interval")
+	start := e.clock.Now()
+	record := func(from, to int) {
+		for i := from; i < to; i++ {
+			e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID,
+				StartedAt: start.Add(time.Duration(i) * time.Minute), Status: uptime.StatusUp, Duration: time.Millisecond}})
+		}
+		e.mustFlush(t)
+	}
+	record(0, 21)
+	e.clock.Add(20*time.Minute + 30*time.Second)
+	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Paused = true }), "pause")
+	e.clock.Add(20 * time.Minute)
+	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Paused = false }), "resume")
+	record(41, 60)
+	e.clock.Add(19*time.Minute + 30*time.Second) // one hour after start
+	for _, rolled := range []bool{false, true} {
+		if rolled {
+			_, err := e.RollUp(bg, e.clock.Now())
+			fatalIf(t, err, "roll up")
+		}
+		got, err := e.Tally(bg, Series{Target: "api"}, start, e.clock.Now())
+		fatalIf(t, err, "tally")
+		// Up until the pause and after the first check after it; the 30 s
+		// from the resume to that check no check vouched for.
+		if got.PausedTime != 20*time.Minute || got.UnknownTime != 30*time.Second || got.UpTime != 39*time.Minute+30*time.Second {
+			t.Errorf("rolled up %v: up %s, paused %s, unknown %s; want 39m30s up, 20m paused, 30s unknown",
+				rolled, got.UpTime, got.PausedTime, got.UnknownTime)
+		}
+	}
 }

@@ -278,7 +278,26 @@ func (db *DB) insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, no
 	if err := writeLabels(ctx, tx, id, t.Labels); err != nil {
 		return 0, err
 	}
+	if err := notePause(ctx, tx, id, false, t.Paused, now); err != nil {
+		return 0, err
+	}
 	return id, nil
+}
+
+// notePause keeps target_pauses: a target that is paused now opens a
+// paused span, one resumed closes it. History leaves paused time out of
+// uptime.
+func notePause(ctx context.Context, tx *sql.Tx, id int64, was, paused bool, at time.Time) error {
+	var err error
+	switch {
+	case paused && !was:
+		_, err = tx.ExecContext(ctx, `INSERT INTO target_pauses (target_id, started) VALUES ($1, $2)
+			ON CONFLICT DO NOTHING`, id, at.UnixMilli())
+	case was && !paused:
+		_, err = tx.ExecContext(ctx, `UPDATE target_pauses SET ended = $2 WHERE target_id = $1 AND ended = 0`,
+			id, at.UnixMilli())
+	}
+	return dbErr(err)
 }
 
 // updateTarget writes t over the row of t.ID, name included.
@@ -288,6 +307,13 @@ func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) er
 	}
 	spec, err := encodeSpec(t)
 	if err != nil {
+		return err
+	}
+	var was bool
+	if err := tx.QueryRowContext(ctx, `SELECT paused FROM targets WHERE id = $1`, t.ID).Scan(&was); err != nil {
+		return dbErr(err)
+	}
+	if err := notePause(ctx, tx, t.ID, was, t.Paused, t.UpdatedAt); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE targets
