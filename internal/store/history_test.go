@@ -21,6 +21,8 @@ func TestHistory(t *testing.T) {
 		{"trend buckets add up to the window", testTrendBuckets},
 		{"unknown series and bad steps", testHistoryErrors},
 		{"paused time is left out", testPausedTime},
+		{"a pruned database answers the same uptime", testPrunedAnswersTheSame},
+		{"the delivery log is pruned, pending alerts kept", testPruneDeliveries},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
@@ -242,5 +244,70 @@ func testPausedTime(t *testing.T, e *env) {
 			t.Errorf("rolled up %v: up %s, paused %s, unknown %s; want 39m30s up, 20m paused, 30s unknown",
 				rolled, got.UpTime, got.PausedTime, got.UnknownTime)
 		}
+	}
+}
+
+func testPrunedAnswersTheSame(t *testing.T, e *env) {
+	tg, pts := historyFixture(t, e)
+	now := e.clock.Now()
+	_, err := e.RollUp(bg, now.Add(-5*time.Minute))
+	fatalIf(t, err, "roll up")
+	start := pts[0].At
+	// Old windows (hour-aligned where the minute rollups go) and recent
+	// ones, ending in the past and reaching the present.
+	windows := [][2]time.Time{
+		{start, now},
+		{uptime.Hour.Bucket(start.Add(3 * time.Hour)), uptime.Hour.Bucket(start.Add(30 * time.Hour))},
+		{start.Add(30 * time.Hour), start.Add(50*time.Hour + 13*time.Minute)},
+		{now.Add(-24 * time.Hour), now},
+		{now.Add(-time.Hour), now},
+	}
+	before := make([]uptime.Tally, len(windows))
+	for i, w := range windows {
+		before[i], err = e.Tally(bg, Series{Target: "api"}, w[0], w[1])
+		fatalIf(t, err, "tally before")
+	}
+	raw := e.count(t, "results")
+	// Keep a day of checks and two days of minute rollups.
+	st, err := e.Prune(bg, now, Retention{Raw: 24 * time.Hour, Minute: 48 * time.Hour})
+	fatalIf(t, err, "prune")
+	if st.Results < int64(raw)/2 || st.Rollups == 0 {
+		t.Errorf("pruned %+v of %d results, want most results and some minute rollups gone", st, raw)
+	}
+	var oldest int64
+	fatalIf(t, e.rdb.QueryRow(`SELECT MIN(ts) FROM results WHERE target_id = $1`, tg.ID).Scan(&oldest), "oldest")
+	if msTime(oldest).Before(now.Add(-24 * time.Hour)) {
+		t.Errorf("a result of %v is left, older than a day", msTime(oldest))
+	}
+	for i, w := range windows {
+		after, err := e.Tally(bg, Series{Target: "api"}, w[0], w[1])
+		fatalIf(t, err, "tally after")
+		if diff := cmp.Diff(before[i], after, cmpTally); diff != "" {
+			t.Errorf("window %v – %v before and after pruning (-before +after):\n%s", w[0], w[1], diff)
+		}
+	}
+}
+
+func testPruneDeliveries(t *testing.T, e *env) {
+	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true })
+	a := e.mustCreate(t, "a", nil)
+	b := e.mustCreate(t, "b", nil)
+	t0 := e.clock.Now()
+	e.recordEvents(t, a, t0, opened(t0))
+	e.recordEvents(t, b, t0, opened(t0))
+	for _, d := range e.deliveries(t, uptime.DeliveryFilter{Target: "a"}) {
+		fatalIf(t, e.FinishDelivery(bg, d.ID, uptime.DeliveryUpdate{Status: uptime.DeliveryDelivered, At: t0}), "finish")
+	}
+	st, err := e.Prune(bg, t0.Add(31*24*time.Hour), Retention{Deliveries: DefaultDeliveriesRetention})
+	fatalIf(t, err, "prune")
+	if st.Deliveries != 1 || st.Events != 1 {
+		t.Errorf("pruned %+v, want a's delivered opening and its event", st)
+	}
+	left := e.deliveries(t, uptime.DeliveryFilter{})
+	if len(left) != 1 || left[0].Event.Target != "b" || left[0].Status != uptime.DeliveryPending {
+		t.Errorf("left %+v, want b's pending opening", left)
+	}
+	if in, err := e.OpenIncident(bg, a.ID); err != nil || in.ID == 0 {
+		t.Errorf("a's incident is gone with its alerts: %+v %v", in, err)
 	}
 }
