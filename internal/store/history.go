@@ -160,10 +160,7 @@ func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split
 	}
 	// Whole minute buckets: those that start in the window.
 	a, b := uptime.Minute.Bucket(from), ceilTime(to, time.Minute)
-	id := s.target.ID
-	if s.component != 0 {
-		id = s.component
-	}
+	id := s.id()
 	rolled := w // the end of what the rollups hold of the window
 	if b.Before(rolled) {
 		rolled = b
@@ -242,4 +239,49 @@ func latest(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// FleetTally adds up the history of every target over [from, to), from
+// the rollups alone: a few rows whatever the number of targets, as of the
+// watermark (a minute or two behind the present). Errors are the
+// database's.
+func (db *DB) FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, error) {
+	var t uptime.Tally
+	w, err := db.Watermark(ctx)
+	if err != nil {
+		return t, err
+	}
+	b := ceilTime(to, time.Minute)
+	if w.Before(b) {
+		b = w
+	}
+	for _, p := range plan(uptime.Minute.Bucket(from), b, uptime.Day) {
+		got, err := db.readRollups(ctx, fleetRollups, 0, p.res, p.from, p.to)
+		if err != nil {
+			return t, fmt.Errorf("tally the fleet: %w", err)
+		}
+		for i := range got[0] {
+			t.Merge(&got[0][i].Tally)
+		}
+	}
+	return t, nil
+}
+
+// DailyTallies adds up each target's day rollups from the day of from to
+// the day before to's (whole UTC days, rolled up), by target id, in one
+// read of every target's days. Errors are the database's.
+func (db *DB) DailyTallies(ctx context.Context, from, to time.Time) (map[int64]uptime.Tally, error) {
+	got, err := db.readRollups(ctx, targetRollups, 0, uptime.Day, uptime.Day.Bucket(from), uptime.Day.Bucket(to))
+	if err != nil {
+		return nil, fmt.Errorf("read day rollups: %w", err)
+	}
+	out := make(map[int64]uptime.Tally, len(got))
+	for id, rs := range got {
+		var t uptime.Tally
+		for i := range rs {
+			t.Merge(&rs[i].Tally)
+		}
+		out[id] = t
+	}
+	return out, nil
 }

@@ -23,6 +23,7 @@ func TestHistory(t *testing.T) {
 		{"paused time is left out", testPausedTime},
 		{"a pruned database answers the same uptime", testPrunedAnswersTheSame},
 		{"the delivery log is pruned, pending alerts kept", testPruneDeliveries},
+		{"the fleet and daily tallies add targets up", testFleet},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
@@ -309,5 +310,36 @@ func testPruneDeliveries(t *testing.T, e *env) {
 	}
 	if in, err := e.OpenIncident(bg, a.ID); err != nil || in.ID == 0 {
 		t.Errorf("a's incident is gone with its alerts: %+v %v", in, err)
+	}
+}
+
+func testFleet(t *testing.T, e *env) {
+	tg, pts := historyFixture(t, e)
+	other := e.mustCreate(t, "other", nil)
+	now := e.clock.Now()
+	for i := range 3 * 24 {
+		at := pts[0].At.Add(time.Duration(i) * time.Hour)
+		e.Record(uptime.Observation{Result: uptime.Result{TargetID: other.ID, StartedAt: at, Status: uptime.StatusDown, Duration: time.Second}})
+	}
+	e.mustFlush(t)
+	w, err := e.RollUp(bg, now.Add(-10*time.Minute))
+	fatalIf(t, err, "roll up")
+	var sum uptime.Tally
+	for _, name := range []string{"api", "other"} {
+		got, err := e.Tally(bg, Series{Target: name}, pts[0].At, w)
+		fatalIf(t, err, "tally %s", name)
+		sum.Merge(&got)
+	}
+	fleetTally, err := e.FleetTally(bg, pts[0].At, now)
+	fatalIf(t, err, "fleet")
+	if diff := cmp.Diff(sum, fleetTally, cmpTally); diff != "" {
+		t.Errorf("fleet up to the watermark (-targets +fleet):\n%s", diff)
+	}
+	days, err := e.DailyTallies(bg, pts[0].At, now)
+	fatalIf(t, err, "daily")
+	api, err := e.Tally(bg, Series{Target: "api"}, uptime.Day.Bucket(pts[0].At), uptime.Day.Bucket(now))
+	fatalIf(t, err, "tally api by day")
+	if got := days[tg.ID]; len(days) != 2 || !cmp.Equal(api, got, cmpTally) {
+		t.Errorf("daily tallies of %d targets; api's %+v, want %+v", len(days), got, api)
 	}
 }

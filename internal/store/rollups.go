@@ -121,17 +121,50 @@ func (db *DB) RollUp(ctx context.Context, upTo time.Time) (time.Time, error) {
 	return w, nil
 }
 
-// series is one history to roll up: a target, or a component of one.
+// series is one history to roll up: a target, a component of one, or
+// the whole fleet (every target's, added up).
 type series struct {
-	target    *uptime.Target
-	component int64 // 0 for the target itself
+	target    *uptime.Target // nil for the fleet
+	component int64          // 0 for the target itself
 }
 
-func (s *series) table() string {
-	if s.component != 0 {
-		return "component_rollups"
+// fleet is the series of every target added up.
+var fleet = series{}
+
+// rollupTable is where a kind of series keeps its rollups.
+type rollupTable struct {
+	name string
+	// id is the series' key column and parent the table it refers to;
+	// "" for the one fleet series.
+	id, parent string
+}
+
+var (
+	targetRollups    = rollupTable{"rollups", "target_id", "targets"}
+	componentRollups = rollupTable{"component_rollups", "component_id", "components"}
+	fleetRollups     = rollupTable{name: "fleet_rollups"}
+	rollupTables     = []rollupTable{targetRollups, componentRollups, fleetRollups}
+)
+
+func (s *series) table() rollupTable {
+	switch {
+	case s.target == nil:
+		return fleetRollups
+	case s.component != 0:
+		return componentRollups
 	}
-	return "rollups"
+	return targetRollups
+}
+
+// id is the series' key in its table.
+func (s *series) id() int64 {
+	switch {
+	case s.target == nil:
+		return 0
+	case s.component != 0:
+		return s.component
+	}
+	return s.target.ID
 }
 
 func (db *DB) rollupSeries(ctx context.Context) ([]series, error) {
@@ -176,6 +209,9 @@ func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) 
 		return err
 	}
 	ins := &rollupInserter{db: db}
+	// The fleet's minute rollups add up those of every target, all of
+	// which this step computes.
+	fleetMinutes := map[time.Time]*uptime.Tally{}
 	for i := range all {
 		s := &all[i]
 		gap := db.maxGap(s.target)
@@ -193,6 +229,15 @@ func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) 
 			minutes, _ = uptime.RollUp(prev, points, gap, maint, pauses[s.target.ID])
 			if s.component != 0 {
 				noLatency(minutes)
+			} else {
+				for j := range minutes {
+					t := fleetMinutes[minutes[j].Start]
+					if t == nil {
+						t = &uptime.Tally{}
+						fleetMinutes[minutes[j].Start] = t
+					}
+					t.Merge(&minutes[j].Tally)
+				}
 			}
 			if err := ins.add(ctx, s, uptime.Minute, minutes); err != nil {
 				return err
@@ -207,6 +252,21 @@ func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) 
 		if _, err := db.complete(ctx, ins, s, uptime.Day, hours, from, to); err != nil {
 			return err
 		}
+	}
+	minutes := make([]uptime.Rollup, 0, len(fleetMinutes))
+	for start, t := range fleetMinutes {
+		minutes = append(minutes, uptime.Rollup{Start: start, Tally: *t})
+	}
+	slices.SortFunc(minutes, func(a, b uptime.Rollup) int { return a.Start.Compare(b.Start) })
+	if err := ins.add(ctx, &fleet, uptime.Minute, minutes); err != nil {
+		return err
+	}
+	hours, err := db.complete(ctx, ins, &fleet, uptime.Hour, minutes, from, to)
+	if err != nil {
+		return err
+	}
+	if _, err := db.complete(ctx, ins, &fleet, uptime.Day, hours, from, to); err != nil {
+		return err
 	}
 	if err := ins.flush(ctx); err != nil {
 		return err
@@ -242,15 +302,11 @@ func (db *DB) complete(ctx context.Context, ins *rollupInserter, s *series, res 
 	// step may have stored some of fresh too: they are not read.)
 	var parts []uptime.Rollup
 	if upper := finer.Bucket(from); first.Before(upper) {
-		id := s.target.ID
-		if s.component != 0 {
-			id = s.component
-		}
-		stored, err := db.readRollups(ctx, s.table(), id, finer, first, upper)
+		stored, err := db.readRollups(ctx, s.table(), s.id(), finer, first, upper)
 		if err != nil {
 			return nil, err
 		}
-		parts = stored[id]
+		parts = stored[s.id()]
 	}
 	for _, r := range fresh {
 		if r.Start.Before(last) {
@@ -351,20 +407,25 @@ func (db *DB) pauses(ctx context.Context, since time.Time) (map[int64][]uptime.I
 const rollupColumns = `bucket, up_n, degraded_n, down_n, unknown_n, up_ms, degraded_ms, down_ms,
 	unknown_ms, maint_ms, paused_ms, lat_min_us, lat_max_us, lat_sum_us, hist`
 
-// readRollups reads the rollups of res in [from, to) of one series (id) or,
-// with id 0, of every series in table, by series id and in bucket order.
-func (db *DB) readRollups(ctx context.Context, table string, id int64, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
-	col := "target_id"
-	if table == "component_rollups" {
-		col = "component_id"
+// readRollups reads the rollups of res in [from, to) of one series (id)
+// or, with id 0, of every series in the table, by series id (0 for the
+// fleet) and in bucket order.
+func (db *DB) readRollups(ctx context.Context, tab rollupTable, id int64, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
+	col := tab.id
+	if col == "" {
+		col = "0"
 	}
-	q := `SELECT ` + col + `, ` + rollupColumns + ` FROM ` + table + ` WHERE res = $1 AND bucket >= $2 AND bucket < $3`
+	q := `SELECT ` + col + `, ` + rollupColumns + ` FROM ` + tab.name + ` WHERE res = $1 AND bucket >= $2 AND bucket < $3`
 	args := []any{int64(res), timeMS(from), to.UnixMilli()}
 	if id != 0 {
 		q += ` AND ` + col + ` = $4`
 		args = append(args, id)
 	}
-	rows, err := db.rdb.QueryContext(ctx, q+` ORDER BY `+col+`, bucket`, args...)
+	order := ` ORDER BY bucket`
+	if tab.id != "" {
+		order = ` ORDER BY ` + col + `, bucket`
+	}
+	rows, err := db.rdb.QueryContext(ctx, q+order, args...)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -390,7 +451,7 @@ func (db *DB) readRollups(ctx context.Context, table string, id int64, res uptim
 		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 		r.LatencyMin, r.LatencyMax, r.LatencySum = us(latMin), us(latMax), us(latSum)
 		if err := r.Latency.UnmarshalBinary(hist); err != nil {
-			return nil, fmt.Errorf("decode the latency histogram of %s %d at %d: %w", table, sid, bucket, err)
+			return nil, fmt.Errorf("decode the latency histogram of %s %d at %d: %w", tab.name, sid, bucket, err)
 		}
 		out[sid] = append(out[sid], r)
 	}
@@ -427,15 +488,15 @@ func (ins *rollupInserter) flush(ctx context.Context) error {
 		return nil
 	}
 	err := ins.db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"rollups", "component_rollups"} {
+		for _, tab := range rollupTables {
 			var mine []rollupRow
 			for _, r := range ins.pending {
-				if r.s.table() == table {
+				if r.s.table() == tab {
 					mine = append(mine, r)
 				}
 			}
 			for part := range slices.Chunk(mine, rollupRowsPerStatement) {
-				if err := ins.db.insertRollupChunk(ctx, tx, table, part); err != nil {
+				if err := ins.db.insertRollupChunk(ctx, tx, tab, part); err != nil {
 					return err
 				}
 			}
@@ -446,18 +507,20 @@ func (ins *rollupInserter) flush(ctx context.Context) error {
 	return err
 }
 
-func (db *DB) insertRollupChunk(ctx context.Context, tx *sql.Tx, table string, rows []rollupRow) error {
-	col, parent := "target_id", "targets"
-	if table == "component_rollups" {
-		col, parent = "component_id", "components"
-	}
-	types := []string{"BIGINT", "SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+func (db *DB) insertRollupChunk(ctx context.Context, tx *sql.Tx, tab rollupTable, rows []rollupRow) error {
+	// res, then rollupColumns.
+	types := []string{"SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
 		"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BYTEA"}
 	if db.driver == DriverSQLite {
-		types[1], types[len(types)-1] = "INTEGER", "BLOB"
+		types[0], types[len(types)-1] = "INTEGER", "BLOB"
+	}
+	cols := `res, ` + rollupColumns
+	if tab.id != "" {
+		types = append([]string{"BIGINT"}, types...)
+		cols = tab.id + `, ` + cols
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO ` + table + ` (` + col + `, res, ` + rollupColumns + `) SELECT `)
+	b.WriteString(`INSERT INTO ` + tab.name + ` (` + cols + `) SELECT `)
 	for i := range types {
 		if i > 0 {
 			b.WriteString(", ")
@@ -466,19 +529,25 @@ func (db *DB) insertRollupChunk(ctx context.Context, tx *sql.Tx, table string, r
 	}
 	b.WriteString(` FROM (VALUES `)
 	writeValues(&b, types, len(rows), db.driver == DriverSQLite)
-	b.WriteString(`) AS v WHERE EXISTS (SELECT 1 FROM ` + parent + ` p WHERE p.id = v.column1) ON CONFLICT DO NOTHING`)
+	b.WriteString(`) AS v`)
+	if tab.parent != "" {
+		// A series deleted meanwhile has its rows skipped.
+		b.WriteString(` WHERE EXISTS (SELECT 1 FROM ` + tab.parent + ` p WHERE p.id = v.column1)`)
+	} else {
+		b.WriteString(` WHERE true`) // SQLite's parser needs a WHERE before ON CONFLICT
+	}
+	b.WriteString(` ON CONFLICT DO NOTHING`)
 	args := make([]any, 0, len(rows)*len(types))
 	for _, row := range rows {
-		id := row.s.target.ID
-		if row.s.component != 0 {
-			id = row.s.component
+		if tab.id != "" {
+			args = append(args, row.s.id())
 		}
 		r := &row.r
 		hist, _ := r.Latency.MarshalBinary()
 		if hist == nil {
 			hist = []byte{}
 		}
-		args = append(args, id, int64(row.res), r.Start.UnixMilli(),
+		args = append(args, int64(row.res), r.Start.UnixMilli(),
 			r.Up, r.Degraded, r.Down, r.Unknown,
 			r.UpTime.Milliseconds(), r.DegradedTime.Milliseconds(), r.DownTime.Milliseconds(),
 			r.UnknownTime.Milliseconds(), r.MaintenanceTime.Milliseconds(), r.PausedTime.Milliseconds(),

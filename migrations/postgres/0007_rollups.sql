@@ -62,3 +62,29 @@ CREATE TABLE target_pauses (
     ended     bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (target_id, started)
 );
+
+-- Fleet-wide windows (which targets got slower this week) read every
+-- target's day rollups at once.
+CREATE INDEX rollups_days ON rollups (bucket) WHERE res = 2;
+
+-- Every target's rollups added up, per bucket: the whole fleet's uptime in
+-- a few rows (the summary), whatever the number of targets.
+CREATE TABLE fleet_rollups (
+    res         smallint NOT NULL,
+    bucket      bigint   NOT NULL,
+    up_n        bigint   NOT NULL DEFAULT 0,
+    degraded_n  bigint   NOT NULL DEFAULT 0,
+    down_n      bigint   NOT NULL DEFAULT 0,
+    unknown_n   bigint   NOT NULL DEFAULT 0,
+    up_ms       bigint   NOT NULL DEFAULT 0,
+    degraded_ms bigint   NOT NULL DEFAULT 0,
+    down_ms     bigint   NOT NULL DEFAULT 0,
+    unknown_ms  bigint   NOT NULL DEFAULT 0,
+    maint_ms    bigint   NOT NULL DEFAULT 0,
+    paused_ms   bigint   NOT NULL DEFAULT 0,
+    lat_min_us  bigint   NOT NULL DEFAULT 0,
+    lat_max_us  bigint   NOT NULL DEFAULT 0,
+    lat_sum_us  bigint   NOT NULL DEFAULT 0,
+    hist        bytea    NOT NULL DEFAULT ''::bytea,
+    PRIMARY KEY (res, bucket)
+);

@@ -62,3 +62,29 @@ CREATE TABLE target_pauses (
     ended     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (target_id, started)
 ) WITHOUT ROWID;
+
+-- Fleet-wide windows (which targets got slower this week) read every
+-- target's day rollups at once.
+CREATE INDEX rollups_days ON rollups (bucket) WHERE res = 2;
+
+-- Every target's rollups added up, per bucket: the whole fleet's uptime in
+-- a few rows (the summary), whatever the number of targets.
+CREATE TABLE fleet_rollups (
+    res         INTEGER NOT NULL,
+    bucket      INTEGER NOT NULL,
+    up_n        INTEGER NOT NULL DEFAULT 0,
+    degraded_n  INTEGER NOT NULL DEFAULT 0,
+    down_n      INTEGER NOT NULL DEFAULT 0,
+    unknown_n   INTEGER NOT NULL DEFAULT 0,
+    up_ms       INTEGER NOT NULL DEFAULT 0,
+    degraded_ms INTEGER NOT NULL DEFAULT 0,
+    down_ms     INTEGER NOT NULL DEFAULT 0,
+    unknown_ms  INTEGER NOT NULL DEFAULT 0,
+    maint_ms    INTEGER NOT NULL DEFAULT 0,
+    paused_ms   INTEGER NOT NULL DEFAULT 0,
+    lat_min_us  INTEGER NOT NULL DEFAULT 0,
+    lat_max_us  INTEGER NOT NULL DEFAULT 0,
+    lat_sum_us  INTEGER NOT NULL DEFAULT 0,
+    hist        BLOB    NOT NULL DEFAULT x'',
+    PRIMARY KEY (res, bucket)
+) WITHOUT ROWID;
