@@ -114,6 +114,14 @@ func (s storeAPI) Results(ctx context.Context, q web.ResultQuery) ([]uptime.Resu
 	return s.DB.Results(ctx, store.ResultQuery(q))
 }
 
+func (s storeAPI) Tally(ctx context.Context, target, component string, from, to time.Time) (uptime.Tally, error) {
+	return s.DB.Tally(ctx, store.Series{Target: target, Component: component}, from, to)
+}
+
+func (s storeAPI) Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
+	return s.DB.Trend(ctx, store.Series{Target: target, Component: component}, from, to, step)
+}
+
 // outboxDrain is how long a shutdown waits for the dispatcher to send the
 // alerts of the last checks.
 const outboxDrain = 2 * time.Second

@@ -243,13 +243,13 @@ func latest(a, b time.Time) time.Time {
 
 // FleetTally adds up the history of every target over [from, to), from
 // the rollups alone: a few rows whatever the number of targets, as of the
-// watermark (a minute or two behind the present). Errors are the
-// database's.
-func (db *DB) FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, error) {
+// watermark (a minute or two behind the present), which it returns too.
+// Errors are the database's.
+func (db *DB) FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error) {
 	var t uptime.Tally
 	w, err := db.Watermark(ctx)
 	if err != nil {
-		return t, err
+		return t, w, err
 	}
 	b := ceilTime(to, time.Minute)
 	if w.Before(b) {
@@ -258,13 +258,51 @@ func (db *DB) FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally,
 	for _, p := range plan(uptime.Minute.Bucket(from), b, uptime.Day) {
 		got, err := db.readRollups(ctx, fleetRollups, 0, p.res, p.from, p.to)
 		if err != nil {
-			return t, fmt.Errorf("tally the fleet: %w", err)
+			return t, w, fmt.Errorf("tally the fleet: %w", err)
 		}
 		for i := range got[0] {
 			t.Merge(&got[0][i].Tally)
 		}
 	}
-	return t, nil
+	return t, w, nil
+}
+
+// StateCounts counts the targets by the status they show: paused, or
+// their judged status (unknown until first judged). Errors are the
+// database's.
+func (db *DB) StateCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT t.paused, COALESCE(s.status, 0), COUNT(*)
+		FROM targets t LEFT JOIN target_state s ON s.target_id = t.id GROUP BY t.paused, COALESCE(s.status, 0)`)
+	if err != nil {
+		return nil, fmt.Errorf("count targets by state: %w", dbErr(err))
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			paused    bool
+			status, n int64
+		)
+		if err := rows.Scan(&paused, &status, &n); err != nil {
+			return nil, fmt.Errorf("count targets by state: %w", dbErr(err))
+		}
+		name := uptime.Status(status).String()
+		if paused {
+			name = "paused"
+		}
+		out[name] += int(n)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// OpenIncidentCount counts the incidents not resolved yet. Errors are the
+// database's.
+func (db *DB) OpenIncidentCount(ctx context.Context) (int, error) {
+	var n int
+	if err := db.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE resolved_at = 0`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count open incidents: %w", dbErr(err))
+	}
+	return n, nil
 }
 
 // DailyTallies adds up each target's day rollups from the day of from to

@@ -330,8 +330,11 @@ func testFleet(t *testing.T, e *env) {
 		fatalIf(t, err, "tally %s", name)
 		sum.Merge(&got)
 	}
-	fleetTally, err := e.FleetTally(bg, pts[0].At, now)
+	fleetTally, asOf, err := e.FleetTally(bg, pts[0].At, now)
 	fatalIf(t, err, "fleet")
+	if !asOf.Equal(w) {
+		t.Errorf("fleet as of %v, want the watermark %v", asOf, w)
+	}
 	if diff := cmp.Diff(sum, fleetTally, cmpTally); diff != "" {
 		t.Errorf("fleet up to the watermark (-targets +fleet):\n%s", diff)
 	}

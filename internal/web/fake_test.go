@@ -33,6 +33,86 @@ type fakeStore struct {
 
 	// components holds each target's component points, oldest first.
 	components map[int64]map[string][]uptime.ComponentPoint
+
+	// History as the store would add it up: tallies and trends by
+	// "target" or "target/component", every target's days by window
+	// start, the fleet's tally; asked records each [from, to) asked.
+	tallies map[string]uptime.Tally
+	trends  map[string][]uptime.Rollup
+	daily   map[time.Time]map[int64]uptime.Tally
+	fleet   uptime.Tally
+	asked   [][2]time.Time
+}
+
+func seriesKey(target, component string) string {
+	if component != "" {
+		return target + "/" + component
+	}
+	return target
+}
+
+func (f *fakeStore) Tally(ctx context.Context, target, component string, from, to time.Time) (uptime.Tally, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.targets[target]; !ok {
+		return uptime.Tally{}, uptime.ErrNotFound
+	}
+	f.asked = append(f.asked, [2]time.Time{from, to})
+	return f.tallies[seriesKey(target, component)], nil
+}
+
+func (f *fakeStore) Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.targets[target]; !ok {
+		return nil, uptime.ErrNotFound
+	}
+	rs, ok := f.trends[seriesKey(target, component)]
+	if !ok && component != "" {
+		return nil, uptime.ErrNotFound
+	}
+	f.asked = append(f.asked, [2]time.Time{from, to})
+	return rs, nil
+}
+
+func (f *fakeStore) DailyTallies(ctx context.Context, from, to time.Time) (map[int64]uptime.Tally, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, [2]time.Time{from, to})
+	return f.daily[from], nil
+}
+
+func (f *fakeStore) FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, [2]time.Time{from, to})
+	return f.fleet, to.Add(-time.Minute), nil
+}
+
+func (f *fakeStore) StateCounts(ctx context.Context) (map[string]int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for _, sn := range f.targets {
+		if sn.Target.Paused {
+			out["paused"]++
+		} else {
+			out[sn.State.Status.String()]++
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) OpenIncidentCount(ctx context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, i := range f.incidents {
+		if i.Open() {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func newFakeStore(now func() time.Time) *fakeStore {

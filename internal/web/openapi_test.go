@@ -120,6 +120,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Silence": silenceView{}, "Maintenance": uptime.Maintenance{},
 		"Component": uptime.ComponentState{}, "ComponentView": componentView{}, "ComponentList": componentList{},
 		"ComponentPoint": uptime.ComponentPoint{}, "Uptime": uptime.Uptime{}, "ComponentDetail": componentDetail{},
+		"ErrorBudget": errorBudget{}, "UptimeWindow": uptimeWindow{}, "UptimeReport": uptimeResponse{},
+		"Latency": latencyView{}, "TrendBucket": trendBucket{}, "Trend": trendResponse{},
+		"TrendRow": trendRow{}, "Trends": trendsResponse{}, "Summary": summary{},
 	}
 	resolve := func(s any) map[string]any {
 		m, _ := s.(map[string]any)

@@ -46,6 +46,11 @@ func (s *Server) routes() http.Handler {
 			r.Get("/targets/{name}/results", s.handleResultList)
 			r.Get("/targets/{name}/components", s.handleComponentList)
 			r.Get("/targets/{name}/components/{component}", s.handleComponentGet)
+			r.Get("/targets/{name}/components/{component}/trend", s.handleComponentTrend)
+			r.Get("/targets/{name}/uptime", s.handleTargetUptime)
+			r.Get("/targets/{name}/trend", s.handleTargetTrend)
+			r.Get("/trends", s.handleTrends)
+			r.Get("/summary", s.handleSummary)
 
 			r.Get("/channels", s.handleChannelList)
 			r.Post("/channels", s.handleChannelCreate)

@@ -94,6 +94,24 @@ type Store interface {
 	// ListDeliveries returns the delivery log newest first (by id), those
 	// with an id below f.Before when it is set, at most f.Limit.
 	ListDeliveries(ctx context.Context, f uptime.DeliveryFilter) ([]uptime.Delivery, error)
+
+	// Tally adds up the history of the named target (component "") or one
+	// of its components over [from, to), from rollups and the latest
+	// checks; uptime.ErrNotFound for an unknown one.
+	Tally(ctx context.Context, target, component string, from, to time.Time) (uptime.Tally, error)
+	// Trend is that history in buckets of step, oldest first; a bad step
+	// or too many buckets is a *uptime.ValidationError on "step".
+	Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error)
+	// DailyTallies adds up every target's whole UTC days in [from, to), by
+	// target id.
+	DailyTallies(ctx context.Context, from, to time.Time) (map[int64]uptime.Tally, error)
+	// FleetTally adds up every target's history over [from, to) as of the
+	// last rollup, which it returns too.
+	FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error)
+	// StateCounts counts the targets by shown status ("paused" included).
+	StateCounts(ctx context.Context) (map[string]int, error)
+	// OpenIncidentCount counts the incidents still open.
+	OpenIncidentCount(ctx context.Context) (int, error)
 }
 
 // Notifier knows the channel kinds: it validates their own fields and sends

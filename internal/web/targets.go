@@ -343,17 +343,7 @@ func parseListQuery(v url.Values) (listQuery, error) {
 		q    listQuery
 		verr uptime.ValidationError
 	)
-	for _, l := range v["label"] {
-		k, val, ok := strings.Cut(l, "=")
-		if !ok || k == "" {
-			verr.Add("label", fmt.Sprintf("%q must be name=value", l))
-			continue
-		}
-		if q.labels == nil {
-			q.labels = map[string]string{}
-		}
-		q.labels[k] = val
-	}
+	q.labels = parseLabelFilter(v, &verr)
 	for _, list := range v["status"] {
 		for st := range strings.SplitSeq(list, ",") {
 			if _, err := uptime.ParseStatus(st); err != nil && st != "paused" {
@@ -375,6 +365,24 @@ func parseListQuery(v url.Values) (listQuery, error) {
 		q.after = name
 	}
 	return q, verr.Err()
+}
+
+// parseLabelFilter reads ?label=name=value (repeatable, all must match);
+// nil when none is given.
+func parseLabelFilter(v url.Values, verr *uptime.ValidationError) map[string]string {
+	var labels map[string]string
+	for _, l := range v["label"] {
+		k, val, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			verr.Add("label", fmt.Sprintf("%q must be name=value", l))
+			continue
+		}
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[k] = val
+	}
+	return labels
 }
 
 // listTargets fetches one page. The store filters by labels and by judged
