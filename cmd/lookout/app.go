@@ -105,6 +105,8 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		Ready:      a.readyChecks(),
 		Live:       a.live,
 		Metrics:    a.metrics,
+		// The API server's write timeout is sized for it.
+		RequestTimeout: apiRequestTimeout,
 		// Maintenance windows' cron schedules follow the same syntax.
 		ValidateSchedule: scheduler.ValidateSchedule,
 		MaintenanceWindows: func(ctx context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error) {
