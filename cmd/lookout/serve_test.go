@@ -194,3 +194,24 @@ func TestCheckNowOutlastsTheWriteTimeout(t *testing.T) {
 		t.Fatalf("check now: %d %s, want 200 and an up result", code, b)
 	}
 }
+
+// A clean stop logs no error: the dispatcher's and the scheduler's ends
+// are not failures.
+func TestCleanStopLogsNoError(t *testing.T) {
+	sv := serveInProcess(t, defaultHTTPTimeouts)
+	if code, b := sv.do(t, "GET", "/health/ready", ""); code != http.StatusOK {
+		t.Fatalf("ready: %d %s", code, b)
+	}
+	if err := sv.stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, sv.logs)
+	}
+	logs := sv.logs.String()
+	if !strings.Contains(logs, `"msg":"stopped"`) {
+		t.Fatalf("no stopped line:\n%s", logs)
+	}
+	for line := range strings.SplitSeq(logs, "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			t.Errorf("error logged on a clean stop: %s", line)
+		}
+	}
+}
