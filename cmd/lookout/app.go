@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,9 +60,10 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		observe = func(d time.Duration) { a.metrics.ObserveLateness(d); onStart(d) }
 	}
 	a.sched = scheduler.New(instrumented{a.prober, a.metrics}, a.db, scheduler.Config{
-		Workers: cfg.Workers,
-		Logger:  log.With("component", "scheduler"),
-		OnStart: observe,
+		Workers:        cfg.Workers,
+		Logger:         log.With("component", "scheduler"),
+		OnStart:        observe,
+		WorkersSetting: workersSetting,
 	})
 	snaps, err := a.db.AllTargets(ctx)
 	if err != nil {
@@ -87,6 +89,10 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 			return n
 		},
 		Notifications: func() map[string]uint64 { return a.notify.Stats().ByOutcome() },
+		ChecksMissed: func() map[string]uint64 {
+			st := a.sched.Stats()
+			return map[string]uint64{"overloaded": st.MissedOverloaded, "overrun": st.MissedOverrun}
+		},
 	}); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
@@ -99,6 +105,8 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		Ready:      a.readyChecks(),
 		Live:       a.live,
 		Metrics:    a.metrics,
+		// The API server's write timeout is sized for it.
+		RequestTimeout: apiRequestTimeout,
 		// Maintenance windows' cron schedules follow the same syntax.
 		ValidateSchedule: scheduler.ValidateSchedule,
 		MaintenanceWindows: func(ctx context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error) {
@@ -125,10 +133,20 @@ const (
 	diskWarnFrac = 0.10
 	diskFailFrac = 0.02
 	liveStale    = 10 * time.Second
+	// The share of the last minute's scheduled checks skipped because the
+	// scheduler fell behind. One in a hundred can be a pause (a GC, a
+	// stepped clock); one in ten means checks are not being done.
+	missedWarnFrac = 0.01
+	missedFailFrac = 0.10
 )
 
+// workersSetting is how an operator raises the worker pool, named where
+// the scheduler runs short of workers.
+const workersSetting = "--workers (LOOKOUT_WORKERS)"
+
 // readyChecks are the components of /health/ready: the store answers a
-// write, its schema is current, the scheduler keeps up, the disk has room.
+// write, its schema is current, the scheduler keeps up and does not skip
+// checks, the disk has room.
 func (a *app) readyChecks() []web.ReadyCheck {
 	checks := []web.ReadyCheck{
 		{Name: "store:write", Check: func(ctx context.Context) (any, string, uptime.Status, error) {
@@ -158,6 +176,7 @@ func (a *app) readyChecks() []web.ReadyCheck {
 			}
 			return lag.Seconds(), "s", uptime.StatusUp, nil
 		}},
+		missedCheck(a.sched.Stats),
 	}
 	checks = append(checks, web.ReadyCheck{Name: "outbox:due", Check: func(ctx context.Context) (any, string, uptime.Status, error) {
 		// A due delivery is claimed within a second; one long overdue
@@ -197,6 +216,40 @@ func (a *app) readyChecks() []web.ReadyCheck {
 		}})
 	}
 	return checks
+}
+
+// missedCheck is the readiness component "scheduler:missed": the percentage
+// of the last minute's scheduled checks that were skipped because the
+// scheduler fell behind. It warns above missedWarnFrac and fails above
+// missedFailFrac. Slots a target skipped because its own previous check was
+// still running do not count: more workers would not help them.
+func missedCheck(stats func() scheduler.Stats) web.ReadyCheck {
+	return web.ReadyCheck{Name: "scheduler:missed", Check: func(context.Context) (any, string, uptime.Status, error) {
+		st := stats()
+		r := st.Recent
+		share := r.OverloadedShare()
+		pct := math.Round(share*1000) / 10
+		status := uptime.StatusUp
+		switch {
+		case share > missedFailFrac:
+			status = uptime.StatusDown
+		case share > missedWarnFrac:
+			status = uptime.StatusDegraded
+		default:
+			return pct, "%", status, nil
+		}
+		why := fmt.Sprintf("%.1f%% of the %d checks due in the last %s were skipped: the scheduler is overloaded",
+			pct, r.Slots, r.Span.Round(time.Second))
+		switch need := r.WorkersNeeded(); {
+		case need > st.Workers:
+			why += fmt.Sprintf("; %.0f checks/s × %s each need about %d workers, %d are set: raise %s",
+				r.PerSecond(), r.MeanCheck().Round(time.Millisecond), need, st.Workers, workersSetting)
+		case need > 0:
+			why += fmt.Sprintf("; the %d workers suffice for %.0f checks/s × %s each: the CPU or the store holds the checks up",
+				st.Workers, r.PerSecond(), r.MeanCheck().Round(time.Millisecond))
+		}
+		return pct, "%", status, errors.New(why)
+	}}
 }
 
 // live reports whether the scheduler's loop is turning.

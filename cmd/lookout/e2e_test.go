@@ -285,9 +285,14 @@ func TestEndToEnd(t *testing.T) {
 
 	// Probes and metrics answer.
 	in.do(t, "GET", "/health/live", "", 200)
-	in.do(t, "GET", "/health/ready", "", 200)
-	if m := string(in.do(t, "GET", "/metrics", "", 200)); !strings.Contains(m, "lookout_checks_total") {
-		t.Errorf("/metrics lacks lookout_checks_total")
+	if r := string(in.do(t, "GET", "/health/ready", "", 200)); !strings.Contains(r, `"scheduler:missed":[{"status":"pass","observedValue":0`) {
+		t.Errorf("/health/ready lacks a passing scheduler:missed: %s", r)
+	}
+	m := string(in.do(t, "GET", "/metrics", "", 200))
+	for _, want := range []string{"lookout_checks_total", `lookout_checks_missed_total{reason="overloaded"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 
 	before := map[string]int{}

@@ -126,11 +126,61 @@ func (s storeAPI) Trend(ctx context.Context, target, component string, from, to 
 // alerts of the last checks.
 const outboxDrain = 2 * time.Second
 
+// apiRequestTimeout bounds each API request's handler; "check now" gets its
+// target's timeout on top.
+const apiRequestTimeout = 60 * time.Second
+
+// httpTimeouts bound how long one client may hold a connection of the API
+// server.
+type httpTimeouts struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included: a client that
+	// trickles its body is cut off when it runs out. It ends with the
+	// body, so it never cuts a handler short.
+	Read time.Duration
+	// Write bounds a response, from the end of the request's headers to
+	// its last byte: the body, the handler and the write. It must outlast
+	// Read and apiRequestTimeout together; "check now" moves its own
+	// deadline by its target's timeout, which has no upper bound.
+	Write time.Duration
+	// Idle bounds a kept-alive connection waiting for its next request.
+	Idle time.Duration
+}
+
+// defaultHTTPTimeouts cut a client that sends too slowly off within 30 s.
+// Idle stays above the 60 s that load balancers commonly keep idle
+// connections to their backends, so that they, not Lookout, close them:
+// a backend closing first races the balancer's next request (a 502).
+var defaultHTTPTimeouts = httpTimeouts{
+	ReadHeader: 10 * time.Second,
+	Read:       30 * time.Second,
+	Write:      30*time.Second + apiRequestTimeout + 30*time.Second,
+	Idle:       2 * time.Minute,
+}
+
+// newHTTPServer is the API server with its timeouts.
+func newHTTPServer(h http.Handler, log *slog.Logger, t httpTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // serve runs Lookout until ctx is cancelled, then shuts down in order:
 // readiness 503, stop scheduling and let in-flight checks finish, stop the
 // API, flush pending results, drain the outbox briefly, stop the alert
 // dispatcher, close the store (reporting results it could not write).
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, defaultHTTPTimeouts)
+}
+
+// serveWith is serve with the API server's timeouts given.
+func serveWith(ctx context.Context, cfg config, log *slog.Logger, timeouts httpTimeouts) error {
 	if cfg.APIToken == "" && !isLoopback(cfg.Addr) {
 		return fmt.Errorf("refusing to listen on %s without an API token: set LOOKOUT_API_TOKEN (or --api-token), or listen on 127.0.0.1", cfg.Addr)
 	}
@@ -151,12 +201,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer a.db.Close()
 
-	httpSrv := &http.Server{
-		Handler:           a.web,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	httpSrv := newHTTPServer(a.web, log, timeouts)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 

@@ -48,7 +48,7 @@ func (d *Dispatcher) poll(ctx context.Context) {
 	now := d.now()
 	ds, err := d.out.ClaimDeliveries(ctx, now, d.cfg.Lease, claimLimit)
 	if err != nil {
-		d.log.Error("claim deliveries", "err", err)
+		d.readFailed(ctx, "claim deliveries", err)
 		return
 	}
 	ds = d.take(ds)
@@ -59,7 +59,7 @@ func (d *Dispatcher) poll(ctx context.Context) {
 	w, err := d.load(ctx)
 	if err != nil {
 		// The leases run out and the deliveries come back.
-		d.log.Error("load channels", "err", err)
+		d.readFailed(ctx, "load channels", err)
 		d.release(ds)
 		return
 	}

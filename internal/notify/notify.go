@@ -185,6 +185,18 @@ func (d *Dispatcher) Drain(ctx context.Context) {
 	d.lanesWG.Wait()
 }
 
+// readFailed logs an outbox read of a poll that failed. Once ctx is done the
+// failure is Run's end, the query interrupted by it, whatever words the
+// driver used ("interrupted (9)" rather than ctx's error): that is logged at
+// debug. Before, it is the store's failure, an error.
+func (d *Dispatcher) readFailed(ctx context.Context, msg string, err error) {
+	if ctx.Err() != nil {
+		d.log.Debug(msg+": stopping", "err", err)
+		return
+	}
+	d.log.Error(msg, "err", err)
+}
+
 // Kick tells the dispatcher that new deliveries were written. It never
 // blocks.
 func (d *Dispatcher) Kick() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return errors.New("scheduler: run called twice")
 	}
 	s.started = true
+	s.runStart = s.nowNs()
 	n := len(s.targets)
 	s.mu.Unlock()
 	s.log.Info("scheduler started", "workers", s.workers, "targets", n)
@@ -53,7 +55,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	close(jobs)
 	wg.Wait()
 	s.checkNow.Wait()
-	s.log.Info("scheduler stopped", "checks", s.checks.Load(), "missed", s.missed.Load())
+	s.log.Info("scheduler stopped", "checks", s.checks.Load(), "missed", s.missedTotal())
 	return nil
 }
 
@@ -172,36 +174,54 @@ func (s *Scheduler) runScheduled(runCtx, probeCtx context.Context, e *entry) {
 	}
 	t, due := e.t, e.due
 	next := e.tm.after(due)
-	var missed uint64
+	var missed, overrun uint64
 	if next != 0 && next <= startNs {
 		missed, next = e.tm.skip(due, startNs)
+		overrun = e.tm.overrun(due, e.busyUntil, missed)
 	}
+	sec := s.recent.at(startNs)
+	sec.slots += max(missed, 1)
+	sec.overloaded += missed - overrun
+	sec.overrun += overrun
 	s.mu.Unlock()
 
 	var res uptime.Result
 	if missed > 0 {
-		// Lookout fell behind by more than one slot: skip to the next slot
+		// The check starts more than one slot late: skip to the next slot
 		// after now rather than pile up, and record the gap as unknown, not
-		// as the target's failure (SPEC §5).
-		s.missed.Add(missed)
+		// as the target's failure.
+		s.overloaded.Add(missed - overrun)
+		s.overrun.Add(overrun)
+		why := "scheduler overloaded"
+		if overrun == missed {
+			why = "the previous check was still running"
+		}
 		res = uptime.Result{
 			TargetID:   t.ID,
 			Target:     t.Name,
 			StartedAt:  start,
 			Status:     uptime.StatusUnknown,
 			ErrorClass: uptime.ClassInternal,
-			Error:      fmt.Sprintf("missed %d checks: scheduler overloaded", missed),
+			Error:      fmt.Sprintf("missed %d checks: %s", missed, why),
 		}
-		s.warnOverload(startNs, time.Duration(startNs-due))
+		if overrun < missed {
+			s.warnOverload(startNs, time.Duration(startNs-due))
+		}
 	} else {
 		if s.onStart != nil {
 			s.onStart(time.Duration(max(startNs-due, 0)))
 		}
 		res = s.probe(probeCtx, t, start)
 	}
-	s.observe(probeCtx, e, res)
+	end := s.observe(probeCtx, e, res).UnixNano()
 
 	s.mu.Lock()
+	if missed == 0 {
+		sec := s.recent.at(end)
+		sec.checks++
+		sec.busy += end - startNs
+	}
+	e.busyUntil = end
 	s.release(e, next)
 	s.mu.Unlock()
 }
@@ -247,7 +267,12 @@ func (s *Scheduler) CheckNow(ctx context.Context, id int64) (uptime.Result, erro
 	}
 	probeCtx := context.WithoutCancel(ctx)
 	res := s.probe(probeCtx, t, s.clock())
-	s.observe(probeCtx, e, res)
+	end := s.observe(probeCtx, e, res).UnixNano()
+	// A scheduled check waiting for this one must not take the slots it
+	// skips meanwhile for the scheduler's lateness.
+	s.mu.Lock()
+	e.busyUntil = max(e.busyUntil, end)
+	s.mu.Unlock()
 	return res, nil
 }
 
@@ -276,14 +301,15 @@ func (s *Scheduler) probe(ctx context.Context, t uptime.Target, start time.Time)
 
 // observe applies res to e's state and records the observation. The caller
 // holds e.sem, so the state and the records of one target stay in order.
-// The result of a target removed meanwhile is dropped.
-func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
+// The result of a target removed meanwhile is dropped. It returns the time
+// it applied res at, which ends the check.
+func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) time.Time {
 	now := s.clock()
 	s.mu.Lock()
 	if e.removed {
 		s.mu.Unlock()
 		s.log.Debug("result dropped: target removed", "target", res.Target)
-		return
+		return now
 	}
 	st, events := e.st.Next(res, e.t.Policy(), now)
 	for i := range events {
@@ -307,6 +333,7 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) {
 			"duration_ms", res.Duration.Milliseconds(), "error_class", res.ErrorClass.String(), "err", res.Error)
 	}
 	s.recorder.Record(uptime.Observation{Result: res, State: st, Events: events})
+	return now
 }
 
 // peer looks a target up by name for the cause rule. s.mu is held.
@@ -327,12 +354,33 @@ func (s *Scheduler) peer(name string) (uptime.Peer, bool) {
 	return p, true
 }
 
-// warnOverload logs, at most once a minute, that slots are being skipped.
+// warnOverload logs, at most once a minute, that slots are being skipped
+// for want of workers, and how many workers the last minute's load needs by
+// Little's law: checks per second times the mean time a check takes.
 func (s *Scheduler) warnOverload(now int64, late time.Duration) {
 	last := s.lastWarn.Load()
 	if now-last < int64(warnEvery) || !s.lastWarn.CompareAndSwap(last, now) {
 		return
 	}
+	s.mu.Lock()
+	r := s.recent.sum(now, s.runStart)
+	s.mu.Unlock()
+	need := r.WorkersNeeded()
+	var advice string
+	switch {
+	case need == 0:
+		advice = fmt.Sprintf("raise %s", s.setting)
+	case need > s.workers:
+		advice = fmt.Sprintf("raise %s to at least %d", s.setting, need)
+	default:
+		// Little's law says the pool suffices: the checks wait elsewhere.
+		advice = "the workers suffice for the load: checks are held up by the CPU or the store"
+	}
 	s.log.Warn("scheduler overloaded: skipping missed checks",
-		"missed_total", s.missed.Load(), "late_ms", late.Milliseconds(), "workers", s.workers)
+		"missed_total", s.missedTotal(),
+		"missed_pct", math.Round(r.OverloadedShare()*1000)/10,
+		"late_ms", late.Milliseconds(),
+		"checks_per_second", math.Round(r.PerSecond()*10)/10,
+		"mean_check_ms", math.Round(float64(r.MeanCheck().Microseconds()))/1000,
+		"workers", s.workers, "workers_needed", need, "advice", advice)
 }

@@ -157,6 +157,19 @@ func (tm timing) skip(due, now int64) (missed uint64, next int64) {
 	return missed, next
 }
 
+// overrun is how many of the missed slots from due on were skipped because
+// the target's previous check held it until busy, rather than because the
+// scheduler was late: when the slot after due came up before busy, even a
+// check started at busy would have skipped every slot up to busy.
+func (tm timing) overrun(due, busy int64, missed uint64) uint64 {
+	next := tm.after(due)
+	if next == 0 || next > busy {
+		return 0
+	}
+	n, _ := tm.skip(due, busy)
+	return min(n, missed)
+}
+
 // cronNext is the schedule's first time strictly after t, or 0 for never.
 // A schedule without TZ= follows the process's local time zone, as cron does.
 func cronNext(s cron.Schedule, t int64) int64 {

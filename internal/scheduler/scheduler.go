@@ -69,6 +69,9 @@ type Config struct {
 	// behind are not starts: they are counted in Stats.Missed instead. Checks
 	// run by CheckNow have no slot and are not reported.
 	OnStart func(late time.Duration)
+	// WorkersSetting names how an operator raises Workers ("--workers"),
+	// for the overload warning; empty means "Workers".
+	WorkersSetting string
 }
 
 // Stats is a snapshot of the scheduler's health, for /metrics and readiness.
@@ -85,11 +88,24 @@ type Stats struct {
 	// LastTurn is when the dispatcher loop last ran; it turns at least once
 	// a second while Run runs, so a stale value means the loop is stuck.
 	LastTurn time.Time
+	// Workers is the size of the worker pool.
+	Workers int
 	// Checks counts checks run since start (scheduled and CheckNow).
 	Checks uint64
-	// Missed counts slots skipped because the scheduler fell behind by more
-	// than one interval; each run of them is recorded as one unknown result.
+	// Missed counts slots skipped because a target's check started more
+	// than one interval late; each run of them is recorded as one unknown
+	// result. It is MissedOverloaded plus MissedOverrun.
 	Missed uint64
+	// MissedOverloaded counts the slots skipped because the scheduler fell
+	// behind: the target was free, but no worker started its check in time.
+	MissedOverloaded uint64
+	// MissedOverrun counts the slots skipped because the target's previous
+	// check (scheduled or CheckNow) was still running when they came up: a
+	// cron target whose timeout outlasts its period, say. More workers do
+	// not help these.
+	MissedOverrun uint64
+	// Recent is the load over the last RecentWindow.
+	Recent Recent
 }
 
 // Scheduler runs the checks of a set of targets on their schedules. Its
@@ -101,13 +117,16 @@ type Scheduler struct {
 	clock    func() time.Time
 	workers  int
 	onStart  func(time.Duration)
+	setting  string // how Workers is raised, for the overload warning
 
 	mu       sync.Mutex
 	targets  map[int64]*entry
 	byName   map[string]*entry // the same entries by target name, for causes
 	queue    queue
-	started  bool // Run was called
-	stopping bool // Run's context is done: no check starts any more
+	started  bool  // Run was called
+	stopping bool  // Run's context is done: no check starts any more
+	runStart int64 // when Run started, Unix ns
+	recent   recent
 
 	pending  atomic.Pointer[entry] // popped by the dispatcher, not yet taken by a worker
 	wake     chan struct{}         // an earlier entry was queued: the dispatcher re-reads the heap
@@ -115,9 +134,12 @@ type Scheduler struct {
 
 	inFlight atomic.Int64
 	checks   atomic.Uint64
-	missed   atomic.Uint64
-	lastTurn atomic.Int64
-	lastWarn atomic.Int64
+	// Slots skipped, by reason: two counters rather than a total and a
+	// share, so that each only ever grows.
+	overloaded atomic.Uint64
+	overrun    atomic.Uint64
+	lastTurn   atomic.Int64
+	lastWarn   atomic.Int64
 }
 
 // entry is one target in the scheduler. Its fields are guarded by
@@ -138,6 +160,10 @@ type entry struct {
 	// interval or schedule changed meanwhile.
 	retime  bool
 	removed bool
+	// busyUntil is when the target's last check (scheduled or CheckNow)
+	// ended, Unix ns: slots that came up before it were skipped for the
+	// check's overrun, not for the scheduler's lateness.
+	busyUntil int64
 	// sem serialises the target's checks: the scheduled one and CheckNow.
 	sem chan struct{}
 }
@@ -151,6 +177,7 @@ func New(p Prober, r Recorder, cfg Config) *Scheduler {
 		clock:    cfg.Now,
 		workers:  cfg.Workers,
 		onStart:  cfg.OnStart,
+		setting:  cfg.WorkersSetting,
 		targets:  make(map[int64]*entry),
 		byName:   make(map[string]*entry),
 		wake:     make(chan struct{}, 1),
@@ -163,6 +190,9 @@ func New(p Prober, r Recorder, cfg Config) *Scheduler {
 	}
 	if s.workers <= 0 {
 		s.workers = DefaultWorkers
+	}
+	if s.setting == "" {
+		s.setting = "Workers"
 	}
 	return s
 }
@@ -257,6 +287,8 @@ func (s *Scheduler) Stats() Stats {
 	st := Stats{
 		Targets: len(s.targets),
 		Queued:  s.queue.countDue(now),
+		Workers: s.workers,
+		Recent:  s.recent.sum(now, s.runStart),
 	}
 	oldest := int64(0)
 	if len(s.queue) > 0 && s.queue[0].due <= now {
@@ -274,7 +306,9 @@ func (s *Scheduler) Stats() Stats {
 	}
 	st.InFlight = int(s.inFlight.Load())
 	st.Checks = s.checks.Load()
-	st.Missed = s.missed.Load()
+	st.MissedOverloaded = s.overloaded.Load()
+	st.MissedOverrun = s.overrun.Load()
+	st.Missed = st.MissedOverloaded + st.MissedOverrun
 	if lt := s.lastTurn.Load(); lt != 0 {
 		st.LastTurn = time.Unix(0, lt)
 	}
@@ -304,6 +338,9 @@ func (s *Scheduler) dequeue(e *entry) {
 		heap.Remove(&s.queue, e.index)
 	}
 }
+
+// missedTotal is the number of slots skipped for any reason.
+func (s *Scheduler) missedTotal() uint64 { return s.overloaded.Load() + s.overrun.Load() }
 
 func (s *Scheduler) nowNs() int64 { return s.clock().UnixNano() }
 

@@ -118,6 +118,10 @@ type MetricFuncs struct {
 	// Notifications is the running total of delivery attempts by outcome
 	// (lookout_notifications_total{outcome}); the keys must be a small fixed set.
 	Notifications func() map[string]uint64
+	// ChecksMissed is the running total of scheduled checks skipped, by
+	// reason (lookout_checks_missed_total{reason}); the keys must be a small
+	// fixed set, each present from the start so that rates begin at zero.
+	ChecksMissed func() map[string]uint64
 }
 
 // targetStates are the values of lookout_targets' state label.
@@ -136,6 +140,9 @@ var (
 		"Alerts in the outbox not yet delivered.", nil, nil)
 	descNotifications = prometheus.NewDesc("lookout_notifications_total",
 		"Alert delivery attempts by outcome.", []string{"outcome"}, nil)
+	descMissed = prometheus.NewDesc("lookout_checks_missed_total",
+		"Scheduled checks skipped, by reason: overloaded (no worker started them in time) or overrun (the target's previous check was still running).",
+		[]string{"reason"}, nil)
 )
 
 // RegisterFuncs registers the scrape-time metrics of f. Call it once, after
@@ -152,6 +159,7 @@ func (c funcCollector) Describe(ch chan<- *prometheus.Desc) {
 		descLag: c.f.SchedulerLag != nil, descTargets: c.f.Targets != nil,
 		descWritten: c.f.ResultsWritten != nil, descPending: c.f.ResultsPending != nil,
 		descOutbox: c.f.OutboxPending != nil, descNotifications: c.f.Notifications != nil,
+		descMissed: c.f.ChecksMissed != nil,
 	} {
 		if set {
 			ch <- d
@@ -182,6 +190,11 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 	if f.Notifications != nil {
 		for outcome, n := range f.Notifications() {
 			ch <- prometheus.MustNewConstMetric(descNotifications, prometheus.CounterValue, float64(n), outcome)
+		}
+	}
+	if f.ChecksMissed != nil {
+		for reason, n := range f.ChecksMissed() {
+			ch <- prometheus.MustNewConstMetric(descMissed, prometheus.CounterValue, float64(n), reason)
 		}
 	}
 }

@@ -28,6 +28,7 @@ func TestMetricsExposition(t *testing.T) {
 		ResultsPending: func() int { return 12 },
 		OutboxPending:  func() int { return 2 },
 		Notifications:  func() map[string]uint64 { return map[string]uint64{"delivered": 5, "failed": 1} },
+		ChecksMissed:   func() map[string]uint64 { return map[string]uint64{"overloaded": 7, "overrun": 0} },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +52,9 @@ func TestMetricsExposition(t *testing.T) {
 		`lookout_results_pending 12`,
 		`lookout_outbox_pending 2`,
 		`lookout_notifications_total{outcome="delivered"} 5`,
+		`# TYPE lookout_checks_missed_total counter`,
+		`lookout_checks_missed_total{reason="overloaded"} 7`,
+		`lookout_checks_missed_total{reason="overrun"} 0`,
 		`lookout_build_info{goversion="go`,
 		`version="v1.2.3"} 1`,
 		`go_goroutines`,

@@ -285,7 +285,9 @@ func (s *Server) respondTarget(w http.ResponseWriter, r *http.Request, name stri
 }
 
 // handleTargetCheck runs a check at once and returns its result. It is
-// given the target's timeout on top of the usual request timeout.
+// given the target's timeout on top of the usual request timeout, and so
+// is the connection's write deadline, which a server sizes for the usual
+// request timeout: a target's timeout has no upper bound.
 func (s *Server) handleTargetCheck(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
@@ -294,8 +296,12 @@ func (s *Server) handleTargetCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ctx, cancel = context.WithTimeout(r.Context(), s.cfg.RequestTimeout+sn.Target.Timeout.D())
+	limit := s.cfg.RequestTimeout + sn.Target.Timeout.D()
+	ctx, cancel = context.WithTimeout(r.Context(), limit)
 	defer cancel()
+	// Not every ResponseWriter supports deadlines (a test's recorder): then
+	// there is none to move.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(limit + checkWriteMargin))
 	res, err := s.sched.CheckNow(ctx, sn.Target.ID)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -303,6 +309,10 @@ func (s *Server) handleTargetCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, r, http.StatusOK, utcResult(res))
 }
+
+// checkWriteMargin is the time "check now" leaves for writing its answer
+// once its deadline has passed.
+const checkWriteMargin = 30 * time.Second
 
 // targetList is the body of GET /api/v1/targets.
 type targetList struct {
