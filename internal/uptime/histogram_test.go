@@ -24,7 +24,7 @@ func TestHistogramErrorBound(t *testing.T) {
 	}
 	shapes := map[string]func(r *rand.Rand) time.Duration{
 		"log-normal around 40ms": func(r *rand.Rand) time.Duration {
-			return time.Duration(math.Exp(r.NormFloat64()*0.8+math.Log(40e6)))
+			return time.Duration(math.Exp(r.NormFloat64()*0.8 + math.Log(40e6)))
 		},
 		"uniform 1µs to 10s": func(r *rand.Rand) time.Duration {
 			return time.Microsecond + time.Duration(r.Int64N(int64(10*time.Second)))
