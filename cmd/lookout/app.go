@@ -34,7 +34,12 @@ type app struct {
 // also sees each scheduled check's start lateness. The caller runs
 // app.sched and app.notify and closes app.db.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) (*app, error) {
-	db, err := store.Open(ctx, cfg.DB, store.Options{Logger: log.With("component", "store")})
+	db, err := store.Open(ctx, cfg.DB, store.Options{
+		Logger:             log.With("component", "store"),
+		MaintenanceWindows: notify.MaintenanceWindows,
+		// A check vouches for its target's status for two periods.
+		MaxGap: func(t *uptime.Target) time.Duration { return 2 * scheduler.Period(*t, time.Now()) },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", uptime.RedactURL(cfg.DB), err)
 	}
@@ -262,4 +267,29 @@ func (a *app) live() error {
 		return fmt.Errorf("the scheduler loop has not turned for %s", age.Round(time.Second))
 	}
 	return nil
+}
+
+// jobs are the housekeeping jobs: rolling history up, and keeping it
+// within its retention.
+func (a *app) jobs(cfg config, log *slog.Logger) []scheduler.Job {
+	retention := store.Retention{
+		Raw:        time.Duration(cfg.RawRetention),
+		Minute:     time.Duration(cfg.MinuteRetention),
+		Hour:       time.Duration(cfg.HourRetention),
+		Deliveries: time.Duration(cfg.DeliveryRetention),
+	}
+	return []scheduler.Job{
+		{Name: "rollup", Schedule: cfg.RollupSchedule, Run: func(ctx context.Context) error {
+			_, err := a.db.RollUp(ctx, time.Now())
+			return err
+		}},
+		{Name: "retention", Schedule: cfg.RetentionSchedule, Run: func(ctx context.Context) error {
+			st, err := a.db.Prune(ctx, time.Now(), retention)
+			if n := st.Results + st.ComponentResults + st.Rollups + st.Deliveries + st.Events; n > 0 {
+				log.Info("history pruned", "results", st.Results, "component_results", st.ComponentResults,
+					"rollups", st.Rollups, "deliveries", st.Deliveries, "events", st.Events)
+			}
+			return err
+		}},
+	}
 }

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lookout/lookout/internal/scheduler"
+	"github.com/lookout/lookout/internal/store"
 )
 
 // config is everything `lookout serve` can be told. Each field is set, in
@@ -27,6 +30,53 @@ type config struct {
 	LogFormat       string        `yaml:"log_format"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	DrainDelay      time.Duration `yaml:"drain_delay"`
+
+	// History: how long each kind is kept (0 keeps it forever), and when
+	// the housekeeping jobs run.
+	RawRetention      age    `yaml:"raw_retention"`
+	MinuteRetention   age    `yaml:"minute_retention"`
+	HourRetention     age    `yaml:"hour_retention"`
+	DeliveryRetention age    `yaml:"delivery_retention"`
+	RollupSchedule    string `yaml:"rollup_schedule"`
+	RetentionSchedule string `yaml:"retention_schedule"`
+}
+
+// age is a retention: a Go duration, or a whole number of days ("14d");
+// 0 means forever.
+type age time.Duration
+
+func (a age) String() string {
+	d := time.Duration(a)
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+func (a *age) Set(v string) error {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(v), "d"); ok {
+		days, err := strconv.ParseUint(n, 10, 16)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of days such as 14d", v)
+		}
+		*a = age(time.Duration(days) * 24 * time.Hour)
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("%q is not an age such as 14d or 336h (0 keeps forever)", v)
+	}
+	*a = age(d)
+	return nil
+}
+
+func (a *age) UnmarshalText(b []byte) error { return a.Set(string(b)) }
+
+func ageVar(p *age) binding {
+	return binding{
+		bind:    func(fs *flag.FlagSet, n, u string) { fs.Var(p, n, u) },
+		fromEnv: p.Set,
+	}
 }
 
 func defaultConfig() config {
@@ -37,6 +87,13 @@ func defaultConfig() config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
+
+		RawRetention:      age(store.DefaultRawRetention),
+		MinuteRetention:   age(store.DefaultMinuteRetention),
+		HourRetention:     age(store.DefaultHourRetention),
+		DeliveryRetention: age(store.DefaultDeliveriesRetention),
+		RollupSchedule:    "@every 1m",
+		RetentionSchedule: "@every 1h",
 	}
 }
 
@@ -121,6 +178,12 @@ func (c *config) settings() []setting {
 	add("log-format", "LOOKOUT_LOG_FORMAT", "text or json", false, strVar(&c.LogFormat))
 	add("shutdown-timeout", "LOOKOUT_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take", false, durVar(&c.ShutdownTimeout))
 	add("drain-delay", "LOOKOUT_DRAIN_DELAY", "how long readiness reports 503 before the server stops (give load balancers time to notice)", false, durVar(&c.DrainDelay))
+	add("raw-retention", "LOOKOUT_RAW_RETENTION", "how long each check's result is kept, once rolled up (14d; 0 keeps forever)", false, ageVar(&c.RawRetention))
+	add("minute-retention", "LOOKOUT_MINUTE_RETENTION", "how long minute rollups are kept (0 keeps forever)", false, ageVar(&c.MinuteRetention))
+	add("hour-retention", "LOOKOUT_HOUR_RETENTION", "how long hour rollups are kept (0 keeps forever); day rollups are kept forever", false, ageVar(&c.HourRetention))
+	add("delivery-retention", "LOOKOUT_DELIVERY_RETENTION", "how long the delivery log keeps finished deliveries (0 keeps forever)", false, ageVar(&c.DeliveryRetention))
+	add("rollup-schedule", "LOOKOUT_ROLLUP_SCHEDULE", "cron schedule of the rollup job", false, strVar(&c.RollupSchedule))
+	add("retention-schedule", "LOOKOUT_RETENTION_SCHEDULE", "cron schedule of the retention job", false, strVar(&c.RetentionSchedule))
 	return out
 }
 
@@ -213,6 +276,11 @@ func (c *config) validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	for _, s := range []struct{ name, spec string }{{"rollup schedule", c.RollupSchedule}, {"retention schedule", c.RetentionSchedule}} {
+		if err := scheduler.ValidateSchedule(s.spec); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
 	}
 	return nil
 }

@@ -215,6 +215,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, timeouts httpT
 	defer stopNotify()
 	notifyDone := make(chan error, 1)
 	go func() { notifyDone <- a.notify.Run(notifyCtx) }()
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	jobsDone := make(chan error, 1)
+	go func() { jobsDone <- scheduler.RunJobs(jobsCtx, a.jobs(cfg, log), log.With("component", "jobs")) }()
 
 	log.Info("lookout listening", "addr", "http://"+ln.Addr().String(), "db", uptime.RedactURL(cfg.DB),
 		"targets", a.sched.Stats().Targets, "version", buildVersion())
@@ -224,8 +228,10 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, timeouts httpT
 	case err := <-serveErr:
 		stopSched()
 		stopNotify()
+		stopJobs()
 		<-schedDone
 		<-notifyDone
+		<-jobsDone
 		return fmt.Errorf("http server: %w", err)
 	}
 
@@ -260,10 +266,13 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, timeouts httpT
 			}
 		}
 	}
-	// The dispatcher stops before the store closes, whatever happened
-	// above, so that it never queries a closed database.
+	// The dispatcher and the housekeeping jobs stop before the store
+	// closes, whatever happened above, so that they never query a closed
+	// database.
 	stopNotify()
+	stopJobs()
 	<-notifyDone
+	<-jobsDone
 	if err := errors.Join(flushErr, a.db.Shutdown(deadline)); err != nil {
 		return fmt.Errorf("shut down the store: %w", err)
 	}

@@ -179,3 +179,31 @@ func cronNext(s cron.Schedule, t int64) int64 {
 	}
 	return n.UnixNano()
 }
+
+// Period is how far apart a target's checks are: its interval, or for a
+// cron schedule the longest gap between two of its next few runs after
+// now. History uses it to tell how long a check vouches for the target's
+// status. A schedule that does not parse gives the default interval.
+func Period(t uptime.Target, now time.Time) time.Duration {
+	tm, err := timingFor(&t)
+	switch {
+	case err != nil:
+		return uptime.DefaultInterval
+	case tm.every > 0:
+		return tm.every
+	}
+	var longest time.Duration
+	at := now.UnixNano()
+	for range 8 {
+		next := cronNext(tm.cron, at)
+		if next == 0 {
+			break
+		}
+		longest = max(longest, time.Duration(next-at))
+		at = next
+	}
+	if longest == 0 {
+		return uptime.DefaultInterval
+	}
+	return longest
+}

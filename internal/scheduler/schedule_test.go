@@ -210,3 +210,21 @@ func TestCronTiming(t *testing.T) {
 		t.Errorf("first 09:00 Paris = %s UTC, want %s", show(got), show(want))
 	}
 }
+
+func TestPeriod(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 17, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		t    uptime.Target
+		want time.Duration
+	}{
+		{uptime.Target{Name: "a", Interval: uptime.Duration(45 * time.Second)}, 45 * time.Second},
+		{uptime.Target{Name: "b", Schedule: "@every 5m"}, 5 * time.Minute},
+		{uptime.Target{Name: "c", Schedule: "*/15 * * * *"}, 15 * time.Minute},
+		{uptime.Target{Name: "d", Schedule: "0 9,17 * * *"}, 16 * time.Hour},
+		{uptime.Target{Name: "e", Schedule: "not a schedule"}, uptime.DefaultInterval},
+	} {
+		if got := Period(tc.t, now); got != tc.want {
+			t.Errorf("Period(%s %q/%s) = %s, want %s", tc.t.Name, tc.t.Schedule, tc.t.Interval, got, tc.want)
+		}
+	}
+}

@@ -69,11 +69,16 @@ func (db *DB) Watermark(ctx context.Context) (time.Time, error) {
 	return msTime(ms), nil
 }
 
+// rollupMargin is how long after its longest possible check a minute is
+// rolled up: a check is stored when it ends, under the time it started,
+// and a minute is final only once every check started in it is stored.
+const rollupMargin = time.Minute
+
 // RollUp rolls the checks of every target and component up, from the
 // watermark to upTo (cut to the minute): minute rollups, then hour and day
-// rollups for every hour and day the pass completes. The caller keeps upTo
-// far enough behind now that every check started before it is stored (a
-// check is stored when it ends, under the time it started).
+// rollups for every hour and day the pass completes. upTo is held back to
+// the store's now less the longest target timeout and a minute, so that
+// every check started before it is stored.
 //
 // It is restart-safe and never counts twice: the rollups of a step are
 // computed from stored checks alone, so computing them again gives the same
@@ -105,6 +110,15 @@ func (db *DB) RollUp(ctx context.Context, upTo time.Time) (time.Time, error) {
 	series, err := db.rollupSeries(ctx)
 	if err != nil {
 		return w, fmt.Errorf("roll up: %w", err)
+	}
+	longest := time.Duration(0)
+	for _, s := range series {
+		if s.target != nil {
+			longest = max(longest, s.target.Timeout.D())
+		}
+	}
+	if settled := uptime.Minute.Bucket(db.now().Add(-longest - rollupMargin)); settled.Before(end) {
+		end = settled
 	}
 	for w.Before(end) {
 		// A long catch-up (after a long stop, or an upgrade) goes a day at
