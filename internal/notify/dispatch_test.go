@@ -57,8 +57,12 @@ func TestGroupingFiveOpenings(t *testing.T) {
 	if env.Type != "incident.opened" || env.Data.Target != "" || strings.Join(names, ",") != "a,b,c,d,e" {
 		t.Errorf("body = %s", got[0].Body)
 	}
-	if id := got[0].Header.Get("webhook-id"); id != "msg_1_2_3_4_5" {
-		t.Errorf("webhook-id = %q", id)
+	var group []uptime.Delivery
+	for _, id := range ids {
+		group = append(group, h.out.delivery(id))
+	}
+	if id := got[0].Header.Get("webhook-id"); id != messageID(group) || !strings.HasPrefix(id, "msg_") {
+		t.Errorf("webhook-id = %q, want %q", id, messageID(group))
 	}
 	for _, id := range ids {
 		if d := h.out.delivery(id); d.Status != uptime.DeliveryDelivered {

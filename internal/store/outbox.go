@@ -22,7 +22,7 @@ const (
 // deliverySelect reads deliveries with their event, the resolution time of
 // the event's incident, and the Slack thread of that incident's delivered
 // opening on the same channel.
-const deliverySelect = `SELECT d.id, d.event_id, e.body, e.target_id, e.incident_id, d.channel,
+const deliverySelect = `SELECT d.id, d.uid, d.event_id, e.body, e.target_id, e.incident_id, d.channel,
 	d.status, d.attempts, d.next_at, d.last_error, d.reason, d.created_at, d.finished_at,
 	COALESCE(i.resolved_at, 0),
 	COALESCE((SELECT o.thread FROM deliveries o WHERE d.incident_id <> 0
@@ -38,7 +38,7 @@ func scanDelivery(sc scanner) (uptime.Delivery, error) {
 		targetID, incidentID        int64
 		next, created, finished, rs int64
 	)
-	if err := sc.Scan(&d.ID, &d.EventID, &body, &targetID, &incidentID, &d.Channel,
+	if err := sc.Scan(&d.ID, &d.UID, &d.EventID, &body, &targetID, &incidentID, &d.Channel,
 		&status, &d.Attempts, &next, &d.LastError, &d.Reason, &created, &finished,
 		&rs, &d.Thread); err != nil {
 		return uptime.Delivery{}, err

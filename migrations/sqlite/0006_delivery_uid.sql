@@ -1,0 +1,11 @@
+-- +goose Up
+-- Each delivery's own globally unique id, made when its row is inserted: the
+-- webhook-id of its message, the same on every retry. A per-database counter
+-- would be reused after a reset, or by another instance, and a receiver that
+-- drops duplicates by it would drop real alerts. Rows from before get a
+-- random one (UUID version 4).
+ALTER TABLE deliveries ADD COLUMN uid TEXT NOT NULL DEFAULT '';
+UPDATE deliveries SET uid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4'
+    || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1)
+    || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))
+    WHERE uid = '';
