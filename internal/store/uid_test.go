@@ -1,7 +1,6 @@
 package store
 
 import (
-	"regexp"
 	"testing"
 	"time"
 
@@ -60,40 +59,6 @@ func TestDeliveryUIDs(t *testing.T) {
 		if firsts[0].ID != firsts[1].ID || firsts[0].UID == firsts[1].UID {
 			t.Errorf("the first deliveries of two databases: ids %d and %d, uids %s and %s; want the same id and different uids",
 				firsts[0].ID, firsts[1].ID, firsts[0].UID, firsts[1].UID)
-		}
-	})
-}
-
-var uuid4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-
-// TestDeliveryUIDsMigrated: deliveries written before uids existed get a
-// random one each when the schema is migrated.
-func TestDeliveryUIDsMigrated(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := &env{dsn: b.dsn(t), clock: newClock(), logs: &logBuffer{}}
-		e.opts = Options{Now: e.clock.Now}
-		e.DB = e.open(t)
-		p, err := e.provider()
-		fatalIf(t, err, "provider")
-		_, err = p.UpTo(bg, 5)
-		fatalIf(t, err, "migrate to 5")
-		_, err = e.wdb.Exec(`INSERT INTO events (id, type, at, body) VALUES (1, 'target.stable', 0, '{}')`)
-		fatalIf(t, err, "insert event")
-		for i := range 3 {
-			_, err = e.wdb.Exec(`INSERT INTO deliveries (event_id, event_type, channel, status, created_at)
-				VALUES (1, 'target.stable', $1, 'pending', 0)`, string(rune('a'+i)))
-			fatalIf(t, err, "insert delivery")
-		}
-		fatalIf(t, e.Migrate(bg), "migrate")
-		seen := map[string]bool{}
-		for _, d := range e.deliveries(t, uptime.DeliveryFilter{}) {
-			if !uuid4.MatchString(d.UID) || seen[d.UID] {
-				t.Errorf("delivery %d: uid %q, want a fresh UUID version 4", d.ID, d.UID)
-			}
-			seen[d.UID] = true
-		}
-		if len(seen) != 3 {
-			t.Errorf("%d uids, want 3", len(seen))
 		}
 	})
 }

@@ -9,3 +9,9 @@ UPDATE deliveries SET uid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)
     || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1)
     || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))
     WHERE uid = '';
+
+-- When a flapping target began flapping (Unix ms, 0 when it is not). A target
+-- already flapping starts from its oldest flip still kept.
+ALTER TABLE target_state ADD COLUMN flapping_since INTEGER NOT NULL DEFAULT 0;
+UPDATE target_state SET flapping_since = CAST(substr(flips, 1, instr(flips || ',', ',') - 1) AS INTEGER)
+    WHERE flapping <> 0 AND flips <> '';

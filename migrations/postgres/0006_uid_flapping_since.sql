@@ -6,3 +6,9 @@
 -- random one (UUID version 4).
 ALTER TABLE deliveries ADD COLUMN uid text NOT NULL DEFAULT '';
 UPDATE deliveries SET uid = gen_random_uuid()::text WHERE uid = '';
+
+-- When a flapping target began flapping (Unix ms, 0 when it is not). A target
+-- already flapping starts from its oldest flip still kept.
+ALTER TABLE target_state ADD COLUMN flapping_since bigint NOT NULL DEFAULT 0;
+UPDATE target_state SET flapping_since = split_part(flips, ',', 1)::bigint
+    WHERE flapping AND flips <> '';
