@@ -33,7 +33,7 @@ type app struct {
 // also sees each scheduled check's start lateness. The caller runs
 // app.sched and app.notify and closes app.db.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) (*app, error) {
-	db, err := store.Open(ctx, cfg.DB, store.Options{Logger: log.With("component", "store")})
+	db, err := store.Open(ctx, cfg.DB, storeOptions(log.With("component", "store")))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", uptime.RedactURL(cfg.DB), err)
 	}
@@ -43,6 +43,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time
 		return nil, err
 	}
 	return a, nil
+}
+
+// storeOptions are the store's options in a serving Lookout: ending a
+// recurring maintenance window early needs the dispatcher's reading of its
+// schedule, to bring forward the reminders it held back.
+func storeOptions(log *slog.Logger) store.Options {
+	return store.Options{Logger: log, MaintenanceWindows: notify.MaintenanceWindows}
 }
 
 func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) error {

@@ -25,6 +25,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/lookout/lookout/internal/uptime"
 	"github.com/lookout/lookout/migrations"
 )
 
@@ -60,6 +61,12 @@ type Options struct {
 	QueueSize int
 	// Now is the clock for created_at, updated_at and the heartbeat; nil is time.Now.
 	Now func() time.Time
+	// MaintenanceWindows lists the spans of a maintenance window that cover
+	// a target with these labels within [from, to), as the alert
+	// dispatcher sees them (notify.MaintenanceWindows). Ending a recurring
+	// window early needs it, to know when its occurrence in force would
+	// have ended; nil knows one-off windows only.
+	MaintenanceWindows func(m uptime.Maintenance, labels map[string]string, from, to time.Time) []uptime.Interval
 }
 
 func (o *Options) defaults() {
@@ -93,6 +100,7 @@ type DB struct {
 	log      *slog.Logger
 	now      func() time.Time
 	w        *writer
+	windows  func(m uptime.Maintenance, labels map[string]string, from, to time.Time) []uptime.Interval
 	// chans is the channel list the writer routes events with.
 	chans channelCache
 
@@ -109,7 +117,7 @@ type DB struct {
 // answer a ping; no DB is returned then.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	opts.defaults()
-	db := &DB{log: opts.Logger, now: opts.Now}
+	db := &DB{log: opts.Logger, now: opts.Now, windows: opts.MaintenanceWindows}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = db.openPostgres(ctx, dsn)

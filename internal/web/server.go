@@ -81,6 +81,10 @@ type Store interface {
 	CreateSilence(ctx context.Context, s *uptime.Silence) error
 	// ListSilences returns every silence, expired ones included.
 	ListSilences(ctx context.Context) ([]uptime.Silence, error)
+	// UpdateSilence runs fn on the stored silence inside one transaction
+	// and stores what fn leaves. It returns uptime.ErrNotFound, or fn's
+	// error as is.
+	UpdateSilence(ctx context.Context, id int64, fn func(*uptime.Silence) error) (uptime.Silence, error)
 	// DeleteSilence removes a silence, or returns uptime.ErrNotFound.
 	DeleteSilence(ctx context.Context, id int64) error
 
@@ -88,6 +92,10 @@ type Store interface {
 	CreateMaintenance(ctx context.Context, m *uptime.Maintenance) error
 	// ListMaintenance returns every maintenance window.
 	ListMaintenance(ctx context.Context) ([]uptime.Maintenance, error)
+	// UpdateMaintenance runs fn on the stored maintenance window inside one
+	// transaction and stores what fn leaves. It returns uptime.ErrNotFound,
+	// or fn's error as is.
+	UpdateMaintenance(ctx context.Context, id int64, fn func(*uptime.Maintenance) error) (uptime.Maintenance, error)
 	// DeleteMaintenance removes a maintenance window, or returns uptime.ErrNotFound.
 	DeleteMaintenance(ctx context.Context, id int64) error
 

@@ -411,7 +411,7 @@ func TestErrorMapping(t *testing.T) {
 	for _, tc := range []struct{ method, path, allow string }{
 		{"PATCH", "/api/v1/targets", "GET, POST"},
 		{"POST", "/api/v1/targets/a%2Fb", "GET, PUT, PATCH, DELETE"},
-		{"TRACE", "/api/v1/silences/1", "GET, DELETE"},
+		{"TRACE", "/api/v1/silences/1", "GET, PATCH, DELETE"},
 		{"GET", "/api/v1/targets/a/pause", "POST"},
 		{"POST", "/metrics", "GET"},
 	} {
