@@ -106,8 +106,8 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		Ready:      a.readyChecks(),
 		Live:       a.live,
 		Metrics:    a.metrics,
-		// Maintenance windows' cron schedules follow the same syntax.
-		ValidateSchedule: scheduler.ValidateSchedule,
+		// Maintenance schedules are notify's to validate, as to evaluate.
+		ValidateMaintenance: notify.ValidateMaintenance,
 		MaintenanceWindows: func(ctx context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error) {
 			ms, err := a.db.ListMaintenance(ctx)
 			if err != nil {

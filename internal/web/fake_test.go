@@ -602,11 +602,11 @@ func validCron(s string) bool {
 	return true
 }
 
-// testValidateSchedule stands in for scheduler.ValidateSchedule, whose
-// plain errors name the spec.
-func testValidateSchedule(spec string) error {
-	if !validCron(spec) {
-		return fmt.Errorf("invalid schedule %q: expected exactly 5 fields", spec)
+// testValidateMaintenance stands in for notify.ValidateMaintenance, whose
+// problems name the spec.
+func testValidateMaintenance(m *uptime.Maintenance) error {
+	if m.Schedule != "" && !validCron(m.Schedule) {
+		return uptime.Invalid("schedule", fmt.Sprintf("%q is not a valid cron expression: expected exactly 5 fields", m.Schedule))
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -62,30 +61,19 @@ func (s *Server) handleMaintenanceCreate(w http.ResponseWriter, r *http.Request)
 	s.writeJSON(w, r, http.StatusCreated, maintenanceView(m))
 }
 
-// validateMaintenance runs the domain rules and, for a recurring window,
-// the cron syntax check cmd/lookout passes in.
+// validateMaintenance runs the domain rules and what the owner of
+// maintenance schedules checks (Config.ValidateMaintenance).
 func (s *Server) validateMaintenance(m *uptime.Maintenance) error {
 	var v uptime.ValidationError
 	if err := m.Validate(); !v.Merge(err) {
 		return err
 	}
-	if m.Schedule != "" && s.cfg.ValidateSchedule != nil {
-		if err := s.checkSchedule(m.Schedule); !v.Merge(err) {
-			v.Add("schedule", err.Error())
+	if s.cfg.ValidateMaintenance != nil {
+		if err := s.cfg.ValidateMaintenance(m); !v.Merge(err) {
+			return err
 		}
 	}
 	return v.Err()
-}
-
-// checkSchedule calls ValidateSchedule, turning a panic of the cron parser
-// on a malformed spec into a validation error rather than a 500.
-func (s *Server) checkSchedule(spec string) (err error) {
-	defer func() {
-		if rec := recover(); rec != nil {
-			err = uptime.Invalid("schedule", fmt.Sprintf("%q is not a cron expression", spec))
-		}
-	}()
-	return s.cfg.ValidateSchedule(spec)
 }
 
 // handleMaintenanceGet returns one maintenance window.

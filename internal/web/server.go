@@ -156,11 +156,12 @@ type Config struct {
 	// Validate fully validates a normalised target and returns a
 	// *uptime.ValidationError; nil means uptime.Target.Validate alone.
 	Validate func(t *uptime.Target) error
-	// ValidateSchedule checks the cron syntax of a recurring maintenance
-	// window. A *uptime.ValidationError is merged as is; any other error's
-	// text becomes the problem of field "schedule". nil accepts any
-	// non-empty schedule.
-	ValidateSchedule func(spec string) error
+	// ValidateMaintenance checks what uptime.Maintenance.Validate leaves to
+	// the owner of maintenance schedules (notify.ValidateMaintenance): the
+	// syntax of a recurring window's schedule. It returns a
+	// *uptime.ValidationError, merged with the domain's problems, or nil;
+	// any other error is a 500. nil accepts any non-empty schedule.
+	ValidateMaintenance func(m *uptime.Maintenance) error
 	// MaintenanceWindows lists the maintenance spans that cover a target
 	// with these labels within [from, to), left out of uptime figures. nil
 	// means none.
@@ -199,7 +200,7 @@ type Server struct {
 }
 
 // New returns the handler serving every route. It never fails: a nil
-// Logger, Now, Validate, ValidateSchedule or Metrics gets a working
+// Logger, Now, Validate, ValidateMaintenance or Metrics gets a working
 // default. st, sch and n must not be nil.
 func New(cfg Config, st Store, sch Scheduler, n Notifier) *Server {
 	s := &Server{cfg: cfg, store: st, sched: sch, notifier: n}

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +113,7 @@ func TestMaintenanceLifecycle(t *testing.T) {
 func TestMaintenanceRejectsInvalid(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct{ name, body, field, detail string }{
-		{"bad cron", `{"matchers":{"a":"b"},"schedule":"every sunday","duration":"1h"}`, "schedule", `invalid schedule "every sunday"`},
+		{"bad cron", `{"matchers":{"a":"b"},"schedule":"every sunday","duration":"1h"}`, "schedule", `"every sunday" is not a valid cron expression`},
 		{"schedule without duration", `{"matchers":{"a":"b"},"schedule":"0 3 * * 0"}`, "duration", "required"},
 		{"schedule and window", `{"matchers":{"a":"b"},"schedule":"0 3 * * 0","duration":"1h","starts_at":"2030-01-01T00:00:00Z"}`, "schedule", "not both"},
 		{"ends before it starts", `{"matchers":{"a":"b"},"starts_at":"2030-01-02T00:00:00Z","ends_at":"2030-01-01T00:00:00Z"}`, "ends_at", "after starts_at"},
@@ -129,17 +128,6 @@ func TestMaintenanceRejectsInvalid(t *testing.T) {
 	}
 	if n := len(e.store.maintenance); n != 0 {
 		t.Errorf("%d windows stored by invalid requests", n)
-	}
-}
-
-// A cron parser that panics on a malformed spec gives a 400, not a 500.
-func TestMaintenanceSchedulePanicIsABadRequest(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
-		c.ValidateSchedule = func(string) error { panic("index out of range") }
-	})
-	p := e.do("POST", "/api/v1/maintenance", `{"matchers":{"a":"b"},"schedule":"TZ=","duration":"1h"}`).problem(t, http.StatusBadRequest)
-	if !slices.Equal(fields(p), []string{"schedule"}) || strings.Contains(string(p.Detail+p.Errors[0].Problem), "index") {
-		t.Errorf("problem %+v", p)
 	}
 }
 
@@ -226,7 +214,7 @@ func TestMaintenancePatch(t *testing.T) {
 	for _, tc := range []struct{ name, body, field, detail string }{
 		{"id", `{"id":99}`, "id", "cannot be changed"},
 		{"schedule and window", `{"schedule":"0 3 * * 0","duration":"1h"}`, "schedule", "not both"},
-		{"bad cron", `{"starts_at":null,"ends_at":null,"schedule":"every sunday","duration":"1h"}`, "schedule", `invalid schedule "every sunday"`},
+		{"bad cron", `{"starts_at":null,"ends_at":null,"schedule":"every sunday","duration":"1h"}`, "schedule", `"every sunday" is not a valid cron expression`},
 		{"unknown field", `{"active":true}`, "active", "not a known field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
