@@ -34,12 +34,7 @@ type app struct {
 // also sees each scheduled check's start lateness. The caller runs
 // app.sched and app.notify and closes app.db.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) (*app, error) {
-	db, err := store.Open(ctx, cfg.DB, store.Options{
-		Logger:             log.With("component", "store"),
-		MaintenanceWindows: notify.MaintenanceWindows,
-		// A check vouches for its target's status for two periods.
-		MaxGap: func(t *uptime.Target) time.Duration { return 2 * scheduler.Period(*t, time.Now()) },
-	})
+	db, err := store.Open(ctx, cfg.DB, storeOptions(log.With("component", "store")))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", uptime.RedactURL(cfg.DB), err)
 	}
@@ -49,6 +44,18 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time
 		return nil, err
 	}
 	return a, nil
+}
+
+// storeOptions are the store's options in a serving Lookout: ending a
+// recurring maintenance window early needs the dispatcher's reading of its
+// schedule, to bring forward the reminders it held back.
+func storeOptions(log *slog.Logger) store.Options {
+	return store.Options{
+		Logger:             log,
+		MaintenanceWindows: notify.MaintenanceWindows,
+		// A check vouches for its target's status for two periods.
+		MaxGap: func(t *uptime.Target) time.Duration { return 2 * scheduler.Period(*t, time.Now()) },
+	}
 }
 
 func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) error {
@@ -112,8 +119,8 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		Metrics:    a.metrics,
 		// The API server's write timeout is sized for it.
 		RequestTimeout: apiRequestTimeout,
-		// Maintenance windows' cron schedules follow the same syntax.
-		ValidateSchedule: scheduler.ValidateSchedule,
+		// Maintenance schedules are notify's to validate, as to evaluate.
+		ValidateMaintenance: notify.ValidateMaintenance,
 		MaintenanceWindows: func(ctx context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error) {
 			ms, err := a.db.ListMaintenance(ctx)
 			if err != nil {

@@ -395,13 +395,12 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 		}
 		return
 	}
-	ids := make([]int64, len(send))
 	evs := make([]uptime.Event, len(send))
 	for i, dl := range send {
-		ids[i], evs[i] = dl.ID, dl.Event
+		evs[i] = dl.Event
 	}
 	m := message{
-		Type: send[0].Event.Type, Events: evs, Channel: c.Name, ID: messageID(ids),
+		Type: send[0].Event.Type, Events: evs, Channel: c.Name, ID: messageID(send),
 		Thread: send[0].Thread, Dashboard: d.cfg.DashboardURL,
 	}
 	if len(send) > 1 {

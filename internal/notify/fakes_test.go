@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -85,7 +87,7 @@ func (o *memOutbox) add(ev uptime.Event, channel string, created time.Time) int6
 		}
 	}
 	o.ds = append(o.ds, &memDelivery{d: uptime.Delivery{
-		ID: o.nextID, EventID: ev.ID, Event: ev, Channel: channel, Status: uptime.DeliveryPending,
+		ID: o.nextID, UID: uuid.NewString(), EventID: ev.ID, Event: ev, Channel: channel, Status: uptime.DeliveryPending,
 		NextAt: next, CreatedAt: created,
 	}})
 	return o.nextID

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,9 +66,16 @@ func MaintenanceWindows(m uptime.Maintenance, labels map[string]string, from, to
 	return out
 }
 
+// Maintenance schedules are parsed, validated and evaluated here and
+// nowhere else: the API validates them with ValidateMaintenance, and the
+// dispatcher, the store (when a window ends early) and uptime figures read
+// them through MaintenanceActive and MaintenanceWindows, all with the one
+// guarded, cached parser below. Target schedules are the scheduler's.
+
 // ValidateMaintenance checks what uptime.Maintenance.Validate leaves to
-// the owner of cron: the syntax of Schedule. It returns a
-// *uptime.ValidationError naming "schedule", or nil.
+// the owner of cron: the syntax of Schedule, with the parser that will
+// evaluate it. It returns a *uptime.ValidationError naming "schedule", or
+// nil; never a panic.
 func ValidateMaintenance(m *uptime.Maintenance) error {
 	if m.Schedule == "" {
 		return nil
@@ -101,6 +109,9 @@ func parseSchedule(spec string) (cron.Schedule, error) {
 		defer func() {
 			if p := recover(); p != nil {
 				r = schedResult{err: fmt.Errorf("%q is not a valid cron expression", spec)}
+				if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+					r.err = fmt.Errorf(`%q is not a valid cron expression: a time zone must be followed by a space and the schedule, as in "TZ=Europe/Paris 0 9 * * *"`, spec)
+				}
 			}
 		}()
 		s, err := cron.ParseStandard(spec)

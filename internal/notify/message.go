@@ -77,22 +77,22 @@ func (m message) dashboardURL() string {
 	return strings.TrimRight(m.Dashboard, "/") + "/"
 }
 
-// messageID derives the webhook-id from the deliveries a message carries,
-// so that every retry of the same deliveries has the same id.
-func messageID(ids []int64) string {
-	if len(ids) == 1 {
-		return fmt.Sprintf("msg_%d", ids[0])
+// messageID is the webhook-id of a message carrying these deliveries: the
+// uid of a lone delivery, or a hash of the uids of a group, so that every
+// retry of the same deliveries has the same id and no two messages share
+// one, whichever database or instance sent them. A group that changes
+// between retries (a member resolved meanwhile) is a new message with a
+// new id: a receiver that dropped it as a duplicate would lose news.
+func messageID(ds []uptime.Delivery) string {
+	if len(ds) == 1 {
+		return "msg_" + ds[0].UID
 	}
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = fmt.Sprint(id)
+	h := sha256.New()
+	for _, d := range ds {
+		h.Write([]byte(d.UID))
+		h.Write([]byte{0})
 	}
-	if len(ids) <= 8 {
-		return "msg_" + strings.Join(parts, "_")
-	}
-	// A header must stay short: name the first and hash the set.
-	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
-	return fmt.Sprintf("msg_%d_%x", ids[0], sum[:8])
+	return fmt.Sprintf("msg_%x", h.Sum(nil)[:16])
 }
 
 // human formats a duration for people: "3d4h", "1h30m", "12m30s", "45s".

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -231,7 +233,7 @@ func (d *Dispatcher) Test(ctx context.Context, c uptime.Channel) error {
 		Type:      uptime.EventChannelTest,
 		Events:    []uptime.Event{{Type: uptime.EventChannelTest, At: now}},
 		Channel:   c.Name,
-		ID:        fmt.Sprintf("msg_test_%d", now.UnixNano()),
+		ID:        "msg_test_" + uuid.NewString(),
 		Attempt:   now,
 		Dashboard: d.cfg.DashboardURL,
 	}

@@ -29,7 +29,7 @@ func samples() map[string]message {
 		Components: []uptime.Component{{Name: "db", Status: uptime.StatusDown, Output: "connection pool exhausted"}},
 		Cause:      "postgres",
 	}
-	base := message{Channel: "ops", ID: "msg_7", Attempt: t0.Add(time.Second), Dashboard: "http://127.0.0.1:8080"}
+	base := message{Channel: "ops", ID: "msg_0195c2a4-7f00-7000-8000-000000000007", Attempt: t0.Add(time.Second), Dashboard: "http://127.0.0.1:8080"}
 	with := func(typ uptime.EventType, evs ...uptime.Event) message {
 		m := base
 		m.Type, m.Events = typ, evs

@@ -67,7 +67,7 @@ func TestWebhookSignature(t *testing.T) {
 		if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); a.Header.Get("webhook-signature") != want {
 			t.Errorf("attempt %d: signature %q, want %q", i+1, a.Header.Get("webhook-signature"), want)
 		}
-		if got := a.Header.Get("webhook-id"); got != fmt.Sprintf("msg_%d", id) {
+		if got := a.Header.Get("webhook-id"); got != "msg_"+h.out.delivery(id).UID {
 			t.Errorf("attempt %d: webhook-id %q", i+1, got)
 		}
 	}
@@ -320,5 +320,38 @@ func TestWebhookValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			assertFields(t, d.Validate(&tc.c), tc.fields)
 		})
+	}
+}
+
+// TestMessageID: the webhook-id is the delivery's own uid, or for a group
+// one id of all its uids: the same for the same deliveries, different
+// when the group differs.
+func TestMessageID(t *testing.T) {
+	d := func(id int64, uid string) uptime.Delivery { return uptime.Delivery{ID: id, UID: uid} }
+	a := d(1, "0195c2a4-7f00-7000-8000-00000000000a")
+	b := d(2, "0195c2a4-7f00-7000-8000-00000000000b")
+	c := d(3, "0195c2a4-7f00-7000-8000-00000000000c")
+	if got := messageID([]uptime.Delivery{a}); got != "msg_"+a.UID {
+		t.Errorf("lone delivery: %q", got)
+	}
+	// Another database's delivery 1 is another message.
+	if messageID([]uptime.Delivery{a}) == messageID([]uptime.Delivery{d(1, "0195c2a4-7f00-7000-8000-0000000000ff")}) {
+		t.Error("two deliveries with the same id but different uids share a webhook-id")
+	}
+	ab := messageID([]uptime.Delivery{a, b})
+	if ab != messageID([]uptime.Delivery{a, b}) {
+		t.Error("a group's id is not stable")
+	}
+	for name, other := range map[string][]uptime.Delivery{
+		"first alone":   {a},
+		"one more":      {a, b, c},
+		"other partner": {a, c},
+	} {
+		if messageID(other) == ab {
+			t.Errorf("%s: same id as the group of a and b", name)
+		}
+	}
+	if !strings.HasPrefix(ab, "msg_") || len(ab) > 40 {
+		t.Errorf("group id %q: want msg_ and a short hash", ab)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -184,16 +186,22 @@ func insertEvent(ctx context.Context, q querier, ev *uptime.Event) error {
 }
 
 // insertDelivery queues ev for channel, due at next. A suppressed event's
-// delivery is logged as skipped, with the suppression as its reason.
+// delivery is logged as skipped, with the suppression as its reason. The
+// delivery gets its uid here, once: a UUID (version 7, time-ordered), unique
+// across databases and instances, that every retry of it is sent under.
 func insertDelivery(ctx context.Context, q querier, ev *uptime.Event, channel string, next, now time.Time) error {
 	status, finished := uptime.DeliveryPending, int64(0)
 	if ev.Suppressed != "" {
 		status, finished = uptime.DeliverySkipped, now.UnixMilli()
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO deliveries (event_id, target_id, incident_id, event_type,
-		channel, status, next_at, reason, created_at, finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	uid, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("make delivery uid: %w", err)
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO deliveries (event_id, target_id, incident_id, event_type,
+		channel, status, next_at, reason, created_at, finished_at, uid)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		ev.ID, ev.TargetID, ev.IncidentID, string(ev.Type), channel, string(status),
-		next.UnixMilli(), ev.Suppressed, now.UnixMilli(), finished)
+		next.UnixMilli(), ev.Suppressed, now.UnixMilli(), finished, uid.String())
 	return dbErr(err)
 }

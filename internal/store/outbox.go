@@ -22,7 +22,7 @@ const (
 // deliverySelect reads deliveries with their event, the resolution time and
 // current cause of the event's incident, and the Slack thread of that
 // incident's delivered opening on the same channel.
-const deliverySelect = `SELECT d.id, d.event_id, e.body, e.target_id, e.incident_id, d.channel,
+const deliverySelect = `SELECT d.id, d.uid, d.event_id, e.body, e.target_id, e.incident_id, d.channel,
 	d.status, d.attempts, d.next_at, d.last_error, d.reason, d.created_at, d.finished_at,
 	COALESCE(i.resolved_at, 0), i.cause,
 	COALESCE((SELECT o.thread FROM deliveries o WHERE d.incident_id <> 0
@@ -39,7 +39,7 @@ func scanDelivery(sc scanner) (uptime.Delivery, error) {
 		next, created, finished, rs int64
 		cause                       sql.NullString
 	)
-	if err := sc.Scan(&d.ID, &d.EventID, &body, &targetID, &incidentID, &d.Channel,
+	if err := sc.Scan(&d.ID, &d.UID, &d.EventID, &body, &targetID, &incidentID, &d.Channel,
 		&status, &d.Attempts, &next, &d.LastError, &d.Reason, &created, &finished,
 		&rs, &cause, &d.Thread); err != nil {
 		return uptime.Delivery{}, err

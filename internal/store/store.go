@@ -61,9 +61,12 @@ type Options struct {
 	QueueSize int
 	// Now is the clock for created_at, updated_at and the heartbeat; nil is time.Now.
 	Now func() time.Time
-	// MaintenanceWindows lists the spans of a maintenance window that
-	// cover a target with these labels within [from, to), for history to
-	// leave out of uptime; nil leaves nothing out.
+	// MaintenanceWindows lists the spans of a maintenance window that cover
+	// a target with these labels within [from, to), as the alert
+	// dispatcher sees them (notify.MaintenanceWindows): history leaves them
+	// out of uptime, and ending a recurring window early needs to know when
+	// its occurrence in force would have ended. nil knows one-off windows
+	// only, and leaves nothing out of uptime.
 	MaintenanceWindows func(m uptime.Maintenance, labels map[string]string, from, to time.Time) []uptime.Interval
 	// MaxGap is how long a check of t vouches for its status before the
 	// time is unknown; nil is DefaultMaxGap.

@@ -422,7 +422,7 @@ func testState(t *testing.T, e *env) {
 			check("first failure", s)
 		}
 	}
-	if s.Status != uptime.StatusDown || !s.Flapping || s.Notified || s.IncidentFailures != 2 || len(s.Flips) != 5 ||
+	if s.Status != uptime.StatusDown || !s.Flapping || !s.FlappingSince.Equal(at) || s.Notified || s.IncidentFailures != 2 || len(s.Flips) != 5 ||
 		!s.CertExpiry.Equal(expiry) || s.CertWarned != 7 || s.Cause != "postgres-main" {
 		t.Fatalf("test setup: state machine says %+v", s)
 	}

@@ -30,7 +30,8 @@ const snapshotSelect = `SELECT t.id, t.spec, t.paused, t.created_at, t.updated_a
 	COALESCE(s.failing_since, 0), COALESCE(s.incident_failures, 0),
 	COALESCE(s.notified, false), COALESCE(s.flapping, false), COALESCE(s.flips, ''),
 	COALESCE(s.cert_expiry, 0), COALESCE(s.cert_warned, 0),
-	COALESCE((SELECT i.cause FROM incidents i WHERE i.target_id = t.id AND i.resolved_at = 0), '')
+	COALESCE((SELECT i.cause FROM incidents i WHERE i.target_id = t.id AND i.resolved_at = 0), ''),
+	COALESCE(s.flapping_since, 0)
 FROM targets t LEFT JOIN target_state s ON s.target_id = t.id`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -48,11 +49,12 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		incidentFailures               int64
 		notified, flapping             bool
 		certExpiry, certWarned         int64
+		flappingSince                  int64
 	)
 	if err := sc.Scan(&id, &spec, &paused, &created, &updated,
 		&status, &since, &lastCheck, &lastResult, &lastError, &class,
 		&failures, &successes, &failingSince, &incidentFailures,
-		&notified, &flapping, &flips, &certExpiry, &certWarned, &cause); err != nil {
+		&notified, &flapping, &flips, &certExpiry, &certWarned, &cause, &flappingSince); err != nil {
 		return uptime.Snapshot{}, err
 	}
 	var err error
@@ -72,6 +74,7 @@ func scanSnapshot(sc scanner) (uptime.Snapshot, error) {
 		IncidentFailures:     int(incidentFailures),
 		Notified:             notified,
 		Flapping:             flapping,
+		FlappingSince:        msTime(flappingSince),
 		CertExpiry:           msTime(certExpiry),
 		CertWarned:           int(certWarned),
 		Cause:                cause,

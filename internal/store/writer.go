@@ -315,6 +315,7 @@ type stateRow struct {
 	failures, successes            int64
 	incidentFailures               int64
 	notified, flapping             bool
+	flappingSince                  int64
 	flips, cause                   string
 	certExpiry, certWarned         int64
 }
@@ -410,6 +411,7 @@ func (w *writer) rows(batch []*item) ([]resultRow, []stateRow) {
 			incidentFailures: int64(s.IncidentFailures),
 			notified:         s.Notified,
 			flapping:         s.Flapping,
+			flappingSince:    timeMS(s.FlappingSince),
 			flips:            encodeFlips(s.Flips),
 			certExpiry:       timeMS(s.CertExpiry),
 			certWarned:       int64(s.CertWarned),
@@ -476,7 +478,8 @@ func (w *writer) write(results []resultRow, states []stateRow, comps componentBa
 		for _, s := range part {
 			args = append(args, s.targetID, s.status, s.since, s.lastCheck, s.lastResult,
 				s.lastError, s.class, s.failures, s.successes, s.failingSince,
-				s.incidentFailures, s.notified, s.flapping, s.flips, s.certExpiry, s.certWarned, s.cause)
+				s.incidentFailures, s.notified, s.flapping, s.flips, s.certExpiry, s.certWarned, s.cause,
+				s.flappingSince)
 		}
 		if _, err := w.exec(ctx, tx, stmtStates, len(part), args); err != nil {
 			return 0, fmt.Errorf("upsert target state: %w", err)
@@ -570,9 +573,9 @@ func (k stmtKind) sql(n int, anon bool) string {
 	case stmtStates:
 		return valuesInsert(`INSERT INTO target_state (target_id, status, since, last_check, last_result,
 			last_error, last_error_class, consecutive_failures, consecutive_successes, failing_since,
-			incident_failures, notified, flapping, flips, cert_expiry, cert_warned, cause)`,
+			incident_failures, notified, flapping, flips, cert_expiry, cert_warned, cause, flapping_since)`,
 			[]string{"BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER", "TEXT", "INTEGER", "INTEGER", "INTEGER", "BIGINT",
-				"INTEGER", "BOOLEAN", "BOOLEAN", "TEXT", "BIGINT", "INTEGER", "TEXT"}, n, anon,
+				"INTEGER", "BOOLEAN", "BOOLEAN", "TEXT", "BIGINT", "INTEGER", "TEXT", "BIGINT"}, n, anon,
 			`ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since,
 			last_check = excluded.last_check, last_result = excluded.last_result,
 			last_error = excluded.last_error, last_error_class = excluded.last_error_class,
@@ -581,7 +584,8 @@ func (k stmtKind) sql(n int, anon bool) string {
 			failing_since = excluded.failing_since,
 			incident_failures = excluded.incident_failures, notified = excluded.notified,
 			flapping = excluded.flapping, flips = excluded.flips,
-			cert_expiry = excluded.cert_expiry, cert_warned = excluded.cert_warned, cause = excluded.cause`)
+			cert_expiry = excluded.cert_expiry, cert_warned = excluded.cert_warned, cause = excluded.cause,
+			flapping_since = excluded.flapping_since`)
 	case stmtComponents:
 		return componentsSQL(n, anon)
 	case stmtComponentResults:

@@ -146,7 +146,10 @@ const (
 
 // Delivery is one event on its way to one channel: the delivery log's row.
 type Delivery struct {
-	ID         int64          `json:"id"`
+	ID int64 `json:"id"`
+	// UID is unique across databases and instances, and the same on every
+	// retry: the webhook-id of the message that carries this delivery alone.
+	UID        string         `json:"-"`
 	EventID    int64          `json:"event_id"`
 	Event      Event          `json:"event"`
 	Channel    string         `json:"channel"`

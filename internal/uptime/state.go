@@ -54,6 +54,10 @@ type State struct {
 	Notified bool `json:"notified,omitempty"`
 	// Flapping is set while the target flips more than the policy allows.
 	Flapping bool `json:"flapping,omitempty"`
+	// FlappingSince is when the flapping began, as its target.flapping
+	// event says: the first of the flips that made the target flapping.
+	// Zero while it is not flapping.
+	FlappingSince time.Time `json:"flapping_since,omitzero"`
 	// Flips are the times of recent up/down flips, oldest first. Those
 	// outside the flap window are dropped when a flip is recorded (and while
 	// flapping), so a quiet target may keep old ones; they never count.
@@ -135,10 +139,11 @@ func (e *Event) Duration() time.Duration {
 // counts as a success. FailureThreshold consecutive failures open an
 // incident that started at the first of them; SuccessThreshold consecutive
 // successes resolve it. More than FlapThreshold up/down flips within
-// FlapWindow make the target flapping: one EventFlapping is emitted, and the
-// openings and resolutions inside the flap are emitted suppressed (stored,
-// not alerted) — but a resolution of an incident whose opening was alerted
-// is always alerted. When the flips fall back within the limit one
+// FlapWindow make the target flapping since the first of them: one
+// EventFlapping is emitted, and the openings and resolutions inside the flap
+// are emitted suppressed (stored, not alerted) — but a resolution of an
+// incident whose opening was alerted is always alerted. When the flips fall
+// back within the limit, flapping ends (FlappingSince is cleared), one
 // EventStable is emitted, and an incident still open whose opening was
 // suppressed is alerted then.
 //
@@ -293,8 +298,8 @@ func (s *State) flip(at time.Time, p Policy, events []Event) []Event {
 	// and the checks that flip nothing (nearly all) copy nothing.
 	s.Flips = append(slices.Clip(pruneFlips(s.Flips, at, p.FlapWindow)), at)
 	if !s.Flapping && len(s.Flips) > p.FlapThreshold {
-		s.Flapping = true
-		events = append(events, Event{Type: EventFlapping, At: at, Since: s.Flips[0]})
+		s.Flapping, s.FlappingSince = true, s.Flips[0]
+		events = append(events, Event{Type: EventFlapping, At: at, Since: s.FlappingSince})
 	}
 	return events
 }
@@ -309,7 +314,7 @@ func (s State) settle(at time.Time, p Policy, events []Event, r Result) (State, 
 	if p.FlapThreshold > 0 && len(s.Flips) > p.FlapThreshold {
 		return s, events
 	}
-	s.Flapping = false
+	s.Flapping, s.FlappingSince = false, time.Time{}
 	events = append(events, Event{Type: EventStable, At: at})
 	if s.Status == StatusDown && !s.Notified {
 		s.Notified = true

@@ -202,6 +202,42 @@ func TestStateNext(t *testing.T) {
 	}
 }
 
+// TestFlappingSince: a flapping target says since when, the first of the
+// flips that made it flapping, until the flap ends.
+func TestFlappingSince(t *testing.T) {
+	flap := Policy{FailureThreshold: 1, SuccessThreshold: 1, FlapThreshold: 3, FlapWindow: 10 * time.Minute}
+	quiet := strings.Repeat("U", 12)
+	const never = -1
+	tests := []struct {
+		name   string
+		p      Policy
+		start  State
+		script string
+		since  int // minute of the script, or never
+	}{
+		{name: "flips within the limit are no flap", p: flap, script: "UDUD", since: never},
+		{name: "flapping starts at the first flip of the window", p: flap, script: "UDUDU", since: 1},
+		{name: "later flips do not move it", p: flap, script: "UDUDUDUD", since: 1},
+		{name: "it stays when its first flips leave the window", p: flap, script: "UDUDUDUDUDUDUDUD", since: 1},
+		{name: "it is cleared when the flap ends", p: flap, script: "UDUDUDU" + quiet, since: never},
+		{name: "a second flap has its own", p: flap, script: "UDUDUDU" + quiet + "DUDU", since: 19},
+		{name: "turning flap detection off clears it", p: Policy{FailureThreshold: 1, SuccessThreshold: 1},
+			start: State{Status: StatusUp, Flapping: true, FlappingSince: t0.Add(-time.Hour), Flips: []time.Time{t0}}, script: "U", since: never},
+	}
+	for _, tt := range tests {
+		bothWays(t, tt.name, func(t *testing.T, restart bool) {
+			s, _ := run(t, tt.start, tt.p, tt.script, restart)
+			var want time.Time
+			if tt.since != never {
+				want = t0.Add(time.Duration(tt.since) * time.Minute)
+			}
+			if !s.FlappingSince.Equal(want) || s.Flapping != (tt.since != never) {
+				t.Errorf("flapping %v since %s, want since %s", s.Flapping, s.FlappingSince, want)
+			}
+		})
+	}
+}
+
 func TestStateNextEventDetails(t *testing.T) {
 	p := Policy{FailureThreshold: 2, SuccessThreshold: 1}
 	var s State

@@ -453,6 +453,26 @@ func (f *fakeStore) ListSilences(ctx context.Context) ([]uptime.Silence, error) 
 	return slices.Clone(f.silences), nil
 }
 
+func (f *fakeStore) UpdateSilence(ctx context.Context, id int64, fn func(*uptime.Silence) error) (uptime.Silence, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return uptime.Silence{}, f.err
+	}
+	i := slices.IndexFunc(f.silences, func(s uptime.Silence) bool { return s.ID == id })
+	if i < 0 {
+		return uptime.Silence{}, fmt.Errorf("update silence %d: %w", id, uptime.ErrNotFound)
+	}
+	next := f.silences[i]
+	next.Matchers = maps.Clone(next.Matchers)
+	if err := fn(&next); err != nil {
+		return uptime.Silence{}, err
+	}
+	next.ID, next.CreatedAt = id, f.silences[i].CreatedAt
+	f.silences[i] = next
+	return next, nil
+}
+
 func (f *fakeStore) DeleteSilence(ctx context.Context, id int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -487,6 +507,26 @@ func (f *fakeStore) ListMaintenance(ctx context.Context) ([]uptime.Maintenance, 
 		return nil, f.err
 	}
 	return slices.Clone(f.maintenance), nil
+}
+
+func (f *fakeStore) UpdateMaintenance(ctx context.Context, id int64, fn func(*uptime.Maintenance) error) (uptime.Maintenance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return uptime.Maintenance{}, f.err
+	}
+	i := slices.IndexFunc(f.maintenance, func(m uptime.Maintenance) bool { return m.ID == id })
+	if i < 0 {
+		return uptime.Maintenance{}, fmt.Errorf("update maintenance %d: %w", id, uptime.ErrNotFound)
+	}
+	next := f.maintenance[i]
+	next.Matchers = maps.Clone(next.Matchers)
+	if err := fn(&next); err != nil {
+		return uptime.Maintenance{}, err
+	}
+	next.ID, next.CreatedAt = id, f.maintenance[i].CreatedAt
+	f.maintenance[i] = next
+	return next, nil
 }
 
 func (f *fakeStore) DeleteMaintenance(ctx context.Context, id int64) error {
@@ -642,11 +682,11 @@ func validCron(s string) bool {
 	return true
 }
 
-// testValidateSchedule stands in for scheduler.ValidateSchedule, whose
-// plain errors name the spec.
-func testValidateSchedule(spec string) error {
-	if !validCron(spec) {
-		return fmt.Errorf("invalid schedule %q: expected exactly 5 fields", spec)
+// testValidateMaintenance stands in for notify.ValidateMaintenance, whose
+// problems name the spec.
+func testValidateMaintenance(m *uptime.Maintenance) error {
+	if m.Schedule != "" && !validCron(m.Schedule) {
+		return uptime.Invalid("schedule", fmt.Sprintf("%q is not a valid cron expression: expected exactly 5 fields", m.Schedule))
 	}
 	return nil
 }

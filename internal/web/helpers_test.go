@@ -60,7 +60,7 @@ type env struct {
 func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	t.Helper()
 	c := newClock()
-	cfg := Config{Validate: testValidate, ValidateSchedule: testValidateSchedule, Now: c.Now, Version: "v1.2.3"}
+	cfg := Config{Validate: testValidate, ValidateMaintenance: testValidateMaintenance, Now: c.Now, Version: "v1.2.3"}
 	for _, m := range mod {
 		m(&cfg)
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -62,35 +61,69 @@ func (s *Server) handleMaintenanceCreate(w http.ResponseWriter, r *http.Request)
 	s.writeJSON(w, r, http.StatusCreated, maintenanceView(m))
 }
 
-// validateMaintenance runs the domain rules and, for a recurring window,
-// the cron syntax check cmd/lookout passes in.
+// validateMaintenance runs the domain rules and what the owner of
+// maintenance schedules checks (Config.ValidateMaintenance).
 func (s *Server) validateMaintenance(m *uptime.Maintenance) error {
 	var v uptime.ValidationError
 	if err := m.Validate(); !v.Merge(err) {
 		return err
 	}
-	if m.Schedule != "" && s.cfg.ValidateSchedule != nil {
-		if err := s.checkSchedule(m.Schedule); !v.Merge(err) {
-			v.Add("schedule", err.Error())
+	if s.cfg.ValidateMaintenance != nil {
+		if err := s.cfg.ValidateMaintenance(m); !v.Merge(err) {
+			return err
 		}
 	}
 	return v.Err()
 }
 
-// checkSchedule calls ValidateSchedule, turning a panic of the cron parser
-// on a malformed spec into a validation error rather than a 500.
-func (s *Server) checkSchedule(spec string) (err error) {
-	defer func() {
-		if rec := recover(); rec != nil {
-			err = uptime.Invalid("schedule", fmt.Sprintf("%q is not a cron expression", spec))
-		}
-	}()
-	return s.cfg.ValidateSchedule(spec)
-}
-
 // handleMaintenanceGet returns one maintenance window.
 func (s *Server) handleMaintenanceGet(w http.ResponseWriter, r *http.Request) {
 	m, err := findByID(r, s.store.ListMaintenance, func(m uptime.Maintenance) int64 { return m.ID })
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, maintenanceView(m))
+}
+
+// handleMaintenancePatch applies a JSON merge patch (RFC 7386) to a
+// maintenance window and validates the result as a whole, as a POST is;
+// its id and created_at cannot change. Moving a one-off window's ends_at
+// before now ends it now. A window that ends sooner, or no longer matches a
+// target, lets the reminders it held back go out when it lets go.
+func (s *Server) handleMaintenancePatch(w http.ResponseWriter, r *http.Request) {
+	id, err := routeID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := readMergePatch(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.now().UTC()
+	m, err := s.store.UpdateMaintenance(r.Context(), id, func(cur *uptime.Maintenance) error {
+		var next uptime.Maintenance
+		if err := mergeInto(maintenanceView(*cur), b, &next); err != nil {
+			return err
+		}
+		if next.ID != cur.ID {
+			return uptime.Invalid("id", "cannot be changed")
+		}
+		next.CreatedAt = cur.CreatedAt
+		next.StartsAt, next.EndsAt = next.StartsAt.UTC(), next.EndsAt.UTC()
+		if next.Schedule == "" {
+			if err := endsNow(&next.EndsAt, cur.EndsAt, now); err != nil {
+				return err
+			}
+		}
+		if err := s.validateMaintenance(&next); err != nil {
+			return err
+		}
+		*cur = next
+		return nil
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

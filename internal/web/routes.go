@@ -66,10 +66,12 @@ func (s *Server) routes() http.Handler {
 			r.Get("/silences", s.handleSilenceList)
 			r.Post("/silences", s.handleSilenceCreate)
 			r.Get("/silences/{id}", s.handleSilenceGet)
+			r.Patch("/silences/{id}", s.handleSilencePatch)
 			r.Delete("/silences/{id}", s.handleSilenceDelete)
 			r.Get("/maintenance", s.handleMaintenanceList)
 			r.Post("/maintenance", s.handleMaintenanceCreate)
 			r.Get("/maintenance/{id}", s.handleMaintenanceGet)
+			r.Patch("/maintenance/{id}", s.handleMaintenancePatch)
 			r.Delete("/maintenance/{id}", s.handleMaintenanceDelete)
 		})
 		// A check may take the target's whole timeout: it sets its own deadline.

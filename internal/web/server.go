@@ -81,6 +81,10 @@ type Store interface {
 	CreateSilence(ctx context.Context, s *uptime.Silence) error
 	// ListSilences returns every silence, expired ones included.
 	ListSilences(ctx context.Context) ([]uptime.Silence, error)
+	// UpdateSilence runs fn on the stored silence inside one transaction
+	// and stores what fn leaves. It returns uptime.ErrNotFound, or fn's
+	// error as is.
+	UpdateSilence(ctx context.Context, id int64, fn func(*uptime.Silence) error) (uptime.Silence, error)
 	// DeleteSilence removes a silence, or returns uptime.ErrNotFound.
 	DeleteSilence(ctx context.Context, id int64) error
 
@@ -88,6 +92,10 @@ type Store interface {
 	CreateMaintenance(ctx context.Context, m *uptime.Maintenance) error
 	// ListMaintenance returns every maintenance window.
 	ListMaintenance(ctx context.Context) ([]uptime.Maintenance, error)
+	// UpdateMaintenance runs fn on the stored maintenance window inside one
+	// transaction and stores what fn leaves. It returns uptime.ErrNotFound,
+	// or fn's error as is.
+	UpdateMaintenance(ctx context.Context, id int64, fn func(*uptime.Maintenance) error) (uptime.Maintenance, error)
 	// DeleteMaintenance removes a maintenance window, or returns uptime.ErrNotFound.
 	DeleteMaintenance(ctx context.Context, id int64) error
 
@@ -166,11 +174,12 @@ type Config struct {
 	// Validate fully validates a normalised target and returns a
 	// *uptime.ValidationError; nil means uptime.Target.Validate alone.
 	Validate func(t *uptime.Target) error
-	// ValidateSchedule checks the cron syntax of a recurring maintenance
-	// window. A *uptime.ValidationError is merged as is; any other error's
-	// text becomes the problem of field "schedule". nil accepts any
-	// non-empty schedule.
-	ValidateSchedule func(spec string) error
+	// ValidateMaintenance checks what uptime.Maintenance.Validate leaves to
+	// the owner of maintenance schedules (notify.ValidateMaintenance): the
+	// syntax of a recurring window's schedule. It returns a
+	// *uptime.ValidationError, merged with the domain's problems, or nil;
+	// any other error is a 500. nil accepts any non-empty schedule.
+	ValidateMaintenance func(m *uptime.Maintenance) error
 	// MaintenanceWindows lists the maintenance spans that cover a target
 	// with these labels within [from, to), left out of uptime figures. nil
 	// means none.
@@ -209,7 +218,7 @@ type Server struct {
 }
 
 // New returns the handler serving every route. It never fails: a nil
-// Logger, Now, Validate, ValidateSchedule or Metrics gets a working
+// Logger, Now, Validate, ValidateMaintenance or Metrics gets a working
 // default. st, sch and n must not be nil.
 func New(cfg Config, st Store, sch Scheduler, n Notifier) *Server {
 	s := &Server{cfg: cfg, store: st, sched: sch, notifier: n}

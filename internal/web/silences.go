@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -128,6 +129,78 @@ func (s *Server) handleSilenceGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, silenceViewOf(sl, s.now()))
+}
+
+// handleSilencePatch applies a JSON merge patch (RFC 7386) to a silence
+// and validates the result as a whole; its id and created_at cannot
+// change. Moving ends_at before now ends the silence now: it is stored as
+// now. A silence that ends sooner, or no longer matches a target, lets the
+// reminders it held back go out when it lets go (the store sees to it).
+func (s *Server) handleSilencePatch(w http.ResponseWriter, r *http.Request) {
+	id, err := routeID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := readMergePatch(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.now().UTC()
+	sl, err := s.store.UpdateSilence(r.Context(), id, func(cur *uptime.Silence) error {
+		var in silenceInput
+		if err := mergeInto(silenceViewOf(*cur, now), b, &in); err != nil {
+			return err
+		}
+		next := in.Silence
+		if next.ID != cur.ID {
+			return uptime.Invalid("id", "cannot be changed")
+		}
+		next.CreatedAt = cur.CreatedAt
+		next.StartsAt, next.EndsAt = next.StartsAt.UTC(), next.EndsAt.UTC()
+		if err := endsNow(&next.EndsAt, cur.EndsAt, now); err != nil {
+			return err
+		}
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		*cur = next
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, silenceViewOf(sl, now))
+}
+
+// mergeInto merges an RFC 7386 patch into cur as the API shows it and
+// decodes the result into v, strictly, as a POST body is.
+func mergeInto(cur any, patch []byte, v any) error {
+	doc, err := json.Marshal(cur)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	merged, err := mergePatch(doc, patch)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(merged, v)
+}
+
+// endsNow applies the rule of an edited end: a silence or window that has
+// not ended may be ended now by an ends_at in the past, which is stored as
+// now; one that has ended can only be given an end in the future again.
+func endsNow(ends *time.Time, was, now time.Time) error {
+	if ends.Equal(was) || ends.IsZero() || ends.After(now) {
+		return nil
+	}
+	if !was.After(now) {
+		return uptime.Invalid("ends_at", "must be in the future: it has ended already")
+	}
+	*ends = now
+	return nil
 }
 
 // handleSilenceDelete removes a silence, ending it at once: 204.

@@ -37,7 +37,8 @@ type targetView struct {
 }
 
 // stateView is the API's view of uptime.State; its status is "paused"
-// while the target is paused.
+// while the target is paused. flapping is shown false too, so that a
+// target that is not flapping says so.
 type stateView struct {
 	Status               string            `json:"status"`
 	Since                time.Time         `json:"since,omitzero"`
@@ -48,6 +49,8 @@ type stateView struct {
 	ConsecutiveFailures  int               `json:"consecutive_failures"`
 	ConsecutiveSuccesses int               `json:"consecutive_successes"`
 	FailingSince         time.Time         `json:"failing_since,omitzero"`
+	Flapping             bool              `json:"flapping"`
+	FlappingSince        time.Time         `json:"flapping_since,omitzero"`
 	Cause                string            `json:"cause,omitempty"`
 	CertExpiry           time.Time         `json:"cert_expiry,omitzero"`
 	CertWarned           int               `json:"cert_warned,omitempty"`
@@ -61,7 +64,7 @@ func viewOf(sn uptime.Snapshot) targetView {
 		Status: shownStatus(sn), Since: st.Since.UTC(), LastCheck: st.LastCheck.UTC(), LastResult: st.LastResult,
 		LastError: st.LastError, LastErrorClass: st.LastErrorClass,
 		ConsecutiveFailures: st.ConsecutiveFailures, ConsecutiveSuccesses: st.ConsecutiveSuccesses,
-		FailingSince: st.FailingSince.UTC(), Cause: st.Cause, CertExpiry: st.CertExpiry.UTC(), CertWarned: st.CertWarned,
+		FailingSince: st.FailingSince.UTC(), Flapping: st.Flapping, FlappingSince: st.FlappingSince.UTC(), Cause: st.Cause, CertExpiry: st.CertExpiry.UTC(), CertWarned: st.CertWarned,
 	}}
 }
 

@@ -182,6 +182,22 @@ func TestGetTargetShowsState(t *testing.T) {
 	golden(t, "target", r.body)
 }
 
+// A flapping target says so, and since when; one that is not shows
+// flapping false (TestGetTargetShowsState).
+func TestGetTargetShowsFlapping(t *testing.T) {
+	e := newEnv(t)
+	e.seed(uptime.Target{Name: "shop", URL: "https://shop/health"})
+	start := e.clock.Now().Add(-20 * time.Minute)
+	e.store.setState("shop", uptime.State{
+		Status: uptime.StatusUp, Since: e.clock.Now().Add(-time.Minute), LastCheck: e.clock.Now(), LastResult: uptime.StatusUp,
+		ConsecutiveSuccesses: 1, Flapping: true, FlappingSince: start,
+		Flips: []time.Time{start, start.Add(5 * time.Minute), start.Add(10 * time.Minute)},
+	})
+	r := e.do("GET", "/api/v1/targets/shop", "")
+	r.must(t, http.StatusOK)
+	golden(t, "target_flapping", r.body)
+}
+
 func TestSecretsAreRedactedAndKept(t *testing.T) {
 	e := newEnv(t)
 	body := `{"url":"https://bot:s3cret@api.example/health?token=abc","http":{"headers":{"Authorization":"Bearer xyz","Accept":"application/json"}}}`
@@ -395,7 +411,7 @@ func TestErrorMapping(t *testing.T) {
 	for _, tc := range []struct{ method, path, allow string }{
 		{"PATCH", "/api/v1/targets", "GET, POST"},
 		{"POST", "/api/v1/targets/a%2Fb", "GET, PUT, PATCH, DELETE"},
-		{"TRACE", "/api/v1/silences/1", "GET, DELETE"},
+		{"TRACE", "/api/v1/silences/1", "GET, PATCH, DELETE"},
 		{"GET", "/api/v1/targets/a/pause", "POST"},
 		{"POST", "/metrics", "GET"},
 	} {

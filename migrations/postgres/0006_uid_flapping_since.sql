@@ -1,0 +1,14 @@
+-- +goose Up
+-- Each delivery's own globally unique id, made when its row is inserted: the
+-- webhook-id of its message, the same on every retry. A per-database counter
+-- would be reused after a reset, or by another instance, and a receiver that
+-- drops duplicates by it would drop real alerts. Rows from before get a
+-- random one (UUID version 4).
+ALTER TABLE deliveries ADD COLUMN uid text NOT NULL DEFAULT '';
+UPDATE deliveries SET uid = gen_random_uuid()::text WHERE uid = '';
+
+-- When a flapping target began flapping (Unix ms, 0 when it is not). A target
+-- already flapping starts from its oldest flip still kept.
+ALTER TABLE target_state ADD COLUMN flapping_since bigint NOT NULL DEFAULT 0;
+UPDATE target_state SET flapping_since = split_part(flips, ',', 1)::bigint
+    WHERE flapping AND flips <> '';
