@@ -277,6 +277,14 @@ func (f *fakeStore) Results(ctx context.Context, q ResultQuery) ([]uptime.Result
 }
 
 // setState sets a stored target's state directly.
+// addTarget stores a target as created, with the defaults filled in.
+func (f *fakeStore) addTarget(t uptime.Target) {
+	t.Normalize()
+	if err := f.CreateTarget(context.Background(), &t); err != nil {
+		panic(err)
+	}
+}
+
 func (f *fakeStore) setState(name string, st uptime.State) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
