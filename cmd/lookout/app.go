@@ -121,17 +121,6 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		RequestTimeout: apiRequestTimeout,
 		// Maintenance schedules are notify's to validate, as to evaluate.
 		ValidateMaintenance: notify.ValidateMaintenance,
-		MaintenanceWindows: func(ctx context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error) {
-			ms, err := a.db.ListMaintenance(ctx)
-			if err != nil {
-				return nil, err
-			}
-			var out []uptime.Interval
-			for _, m := range ms {
-				out = append(out, notify.MaintenanceWindows(m, labels, from, to)...)
-			}
-			return out, nil
-		},
 	}, storeAPI{a.db}, a.sched, a.notify)
 	return nil
 }

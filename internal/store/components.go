@@ -229,59 +229,6 @@ func (db *DB) ComponentHistory(ctx context.Context, targetID int64, name string,
 	return pts, nil
 }
 
-// ComponentUptime returns a component's time-weighted uptime over
-// [from, to), less the exclude spans (maintenance), as uptime.TimeWeighted
-// computes it: a point's status holds
-// until the next one but for at most twice the target's interval, beyond
-// which the time is unknown (Lookout was not checking); time before the
-// component was first seen is not observed. A zero to, or one in the
-// future, means now; a zero from means since the component was first seen.
-// For a target on a cron schedule the interval is taken as the median gap
-// between the points read. An unknown target or component gives an error
-// wrapping uptime.ErrNotFound.
-func (db *DB) ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time, exclude ...uptime.Interval) (uptime.Uptime, error) {
-	now := db.stamp()
-	if to.IsZero() || to.After(now) {
-		to = now
-	}
-	lo, hi := bounds(from, to)
-	tx, err := db.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return uptime.Uptime{}, fmt.Errorf("uptime of component %q: %w", name, dbErr(err))
-	}
-	defer tx.Rollback()
-	interval, err := targetInterval(ctx, tx, targetID)
-	if err != nil {
-		return uptime.Uptime{}, fmt.Errorf("uptime of component %q: %w", name, err)
-	}
-	id, err := componentID(ctx, tx, targetID, name)
-	if err != nil {
-		return uptime.Uptime{}, fmt.Errorf("uptime of component %q: %w", name, err)
-	}
-	// The last point before the window carries its status into it.
-	before, err := componentPoints(ctx, tx, `SELECT ts, status, observed FROM component_results
-		WHERE component_id = $1 AND ts < $2 ORDER BY ts DESC LIMIT 1`, id, lo)
-	if err != nil {
-		return uptime.Uptime{}, fmt.Errorf("uptime of component %q: %w", name, err)
-	}
-	pts, err := componentPoints(ctx, tx, `SELECT ts, status, observed FROM component_results
-		WHERE component_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts`, id, lo, hi)
-	if err != nil {
-		return uptime.Uptime{}, fmt.Errorf("uptime of component %q: %w", name, err)
-	}
-	pts = append(before, pts...)
-	if from.IsZero() {
-		from = to
-		if len(pts) > 0 {
-			from = pts[0].At
-		}
-	}
-	if interval <= 0 {
-		interval = medianGap(pts)
-	}
-	return uptime.TimeWeighted(pts, from, to, 2*interval, exclude...), nil
-}
-
 // bounds turns an optional [from, to) into Unix milliseconds.
 func bounds(from, to time.Time) (lo, hi int64) {
 	lo, hi = math.MinInt64, math.MaxInt64
@@ -347,18 +294,4 @@ func componentPoints(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]
 		return nil, dbErr(err)
 	}
 	return out, nil
-}
-
-// medianGap is the median time between consecutive points (oldest first),
-// or 0 (no limit) with fewer than two.
-func medianGap(pts []uptime.ComponentPoint) time.Duration {
-	if len(pts) < 2 {
-		return 0
-	}
-	gaps := make([]time.Duration, len(pts)-1)
-	for i := range gaps {
-		gaps[i] = pts[i+1].At.Sub(pts[i].At)
-	}
-	slices.Sort(gaps)
-	return gaps[len(gaps)/2]
 }

@@ -197,40 +197,44 @@ func testComponentUptime(t *testing.T, e *env) {
 	tg := e.mustCreate(t, "api", nil) // interval 30s: a status holds 60s at most
 	base := e.clock.Now().Add(-time.Hour)
 	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
-	// Up at 0, 30, 60; Lookout down until 300; down at 300, 330; up at 360.
+	// db: up at 0, 30, 60; Lookout down until 300; down at 300, 330; up
+	// at 360. queue: up throughout.
 	for _, p := range []struct {
 		s  int
 		st uptime.Status
 	}{{0, uptime.StatusUp}, {30, uptime.StatusUp}, {60, uptime.StatusUp},
 		{300, uptime.StatusDown}, {330, uptime.StatusDown}, {360, uptime.StatusUp}} {
-		e.Record(cobs(tg.ID, at(p.s), comp("db", p.st)))
+		e.Record(cobs(tg.ID, at(p.s), comp("db", p.st), comp("queue", uptime.StatusUp)))
 	}
 	e.mustFlush(t)
 	sec := time.Second
-	for _, tc := range []struct {
-		name     string
-		from, to time.Time
-		want     uptime.Uptime
-	}{
-		{"whole window", at(0), at(390), uptime.Uptime{From: at(0), To: at(390), Observed: 390 * sec,
-			Up: 150 * sec, Down: 60 * sec, Unknown: 180 * sec, Ratio: 150.0 / 210}},
-		{"before the first check is not observed", at(-600), at(390), uptime.Uptime{From: at(-600), To: at(390),
-			Observed: 390 * sec, Up: 150 * sec, Down: 60 * sec, Unknown: 180 * sec, Ratio: 150.0 / 210}},
-		{"cut mid-interval; the check before the window carries in", at(315), at(345), uptime.Uptime{From: at(315), To: at(345),
-			Observed: 30 * sec, Down: 30 * sec}},
-		{"inside the gap", at(200), at(250), uptime.Uptime{From: at(200), To: at(250), Observed: 50 * sec, Unknown: 50 * sec}},
-		{"to in the future ends now", at(360), base.Add(2 * time.Hour), uptime.Uptime{From: at(360), To: e.clock.Now(),
-			Observed: time.Hour - 360*sec, Up: 60 * sec, Unknown: time.Hour - 420*sec, Ratio: 1}},
-		{"zero from starts at the first check", time.Time{}, at(90), uptime.Uptime{From: at(0), To: at(90),
-			Observed: 90 * sec, Up: 90 * sec, Ratio: 1}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := e.ComponentUptime(bg, tg.ID, "db", tc.from, tc.to)
-			fatalIf(t, err, "uptime")
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("uptime (-want +got):\n%s", diff)
-			}
-		})
+	db := uptime.Tally{Up: 4, Down: 2, UpTime: 120 * sec, DownTime: 60 * sec, UnknownTime: 180 * sec}
+	queue := uptime.Tally{Up: 6, UpTime: 180 * sec, UnknownTime: 180 * sec}
+	for _, rolled := range []bool{false, true} {
+		if rolled {
+			_, err := e.RollUp(bg, e.clock.Now())
+			fatalIf(t, err, "roll up")
+		}
+		// A window in the past: the stretches the checks in it end.
+		got, err := e.Tally(bg, Series{Target: "api", Component: "db"}, at(0), at(390))
+		fatalIf(t, err, "tally db")
+		if diff := cmp.Diff(db, got, cmpTally); diff != "" {
+			t.Errorf("rolled up %v: db's tally (-want +got):\n%s", rolled, diff)
+		}
+		all, err := e.ComponentTallies(bg, "api", at(0), at(390))
+		fatalIf(t, err, "component tallies")
+		if diff := cmp.Diff(map[string]uptime.Tally{"db": db, "queue": queue}, all, cmpTally); diff != "" {
+			t.Errorf("rolled up %v: every component's tally (-want +got):\n%s", rolled, diff)
+		}
+		// Up to now: the last check vouches for 60s, then nothing does.
+		all, err = e.ComponentTallies(bg, "api", at(0), e.clock.Now())
+		fatalIf(t, err, "component tallies to now")
+		if got := all["db"]; got.UpTime != 180*sec || got.UnknownTime != time.Hour-420*sec+180*sec {
+			t.Errorf("rolled up %v: db up to now: up %s unknown %s", rolled, got.UpTime, got.UnknownTime)
+		}
+	}
+	if _, err := e.ComponentTallies(bg, "nope", at(0), at(390)); !isNotFound(err) {
+		t.Errorf("unknown target: %v", err)
 	}
 }
 
@@ -267,8 +271,10 @@ func testComponentNotFound(t *testing.T, e *env) {
 			_, err := e.ComponentHistory(bg, tg.ID, "cache", time.Time{}, time.Time{}, 0)
 			return err
 		}(),
-		"uptime of an unknown target":    func() error { _, err := e.ComponentUptime(bg, tg.ID+100, "db", now.Add(-time.Hour), now); return err }(),
-		"uptime of an unknown component": func() error { _, err := e.ComponentUptime(bg, tg.ID, "cache", now.Add(-time.Hour), now); return err }(),
+		"tally of an unknown component": func() error {
+			_, err := e.Tally(bg, Series{Target: tg.Name, Component: "cache"}, now.Add(-time.Hour), now)
+			return err
+		}(),
 	} {
 		if !errors.Is(err, uptime.ErrNotFound) {
 			t.Errorf("%s: %v, want ErrNotFound", name, err)

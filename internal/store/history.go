@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -193,20 +194,25 @@ func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split
 // present set, the time since the latest check counts too, from the
 // window's start at the earliest.
 func (db *DB) tail(ctx context.Context, s *series, start, from, to time.Time, present bool) ([]uptime.Rollup, error) {
-	gap := db.maxGap(s.target)
-	prev, points, err := db.seriesPoints(ctx, s, from, to, gap)
+	prev, points, err := db.seriesPoints(ctx, s, from, to, db.maxGap(s.target), present)
 	if err != nil {
 		return nil, err
 	}
-	last := prev
-	if n := len(points); n > 0 {
-		last = points[n-1]
+	te, err := db.tailEnv(ctx, from)
+	if err != nil {
+		return nil, err
 	}
-	now := db.now()
-	open := present && !last.At.IsZero() && last.At.Before(now)
-	if len(points) == 0 && !open {
-		return nil, nil
-	}
+	return db.rollTail(s, start, from, to, present, prev, points, te), nil
+}
+
+// tailEnvironment is what rolling the tail up leaves out: the maintenance
+// windows and the paused spans.
+type tailEnvironment struct {
+	maint  []uptime.Maintenance
+	pauses map[int64][]uptime.Interval
+}
+
+func (db *DB) tailEnv(ctx context.Context, from time.Time) (*tailEnvironment, error) {
 	ms, err := db.ListMaintenance(ctx)
 	if err != nil {
 		return nil, err
@@ -215,6 +221,23 @@ func (db *DB) tail(ctx context.Context, s *series, start, from, to time.Time, pr
 	if err != nil {
 		return nil, err
 	}
+	return &tailEnvironment{ms, pauses}, nil
+}
+
+// rollTail is tail with the checks read: prev, the last before from, and
+// points, those of [from, to).
+func (db *DB) rollTail(s *series, start, from, to time.Time, present bool, prev uptime.Point, points []uptime.Point, te *tailEnvironment) []uptime.Rollup {
+	gap := db.maxGap(s.target)
+	last := prev
+	if n := len(points); n > 0 {
+		last = points[n-1]
+	}
+	now := db.now()
+	open := present && !last.At.IsZero() && last.At.Before(now)
+	if len(points) == 0 && !open {
+		return nil
+	}
+	ms, pauses := te.maint, te.pauses
 	first := from
 	if !prev.At.IsZero() {
 		first = prev.At
@@ -231,7 +254,7 @@ func (db *DB) tail(ctx context.Context, s *series, start, from, to time.Time, pr
 	if s.component != 0 {
 		noLatency(rs)
 	}
-	return rs, nil
+	return rs
 }
 
 func latest(a, b time.Time) time.Time {
@@ -320,6 +343,120 @@ func (db *DB) DailyTallies(ctx context.Context, from, to time.Time) (map[int64]u
 			t.Merge(&rs[i].Tally)
 		}
 		out[id] = t
+	}
+	return out, nil
+}
+
+// ComponentTallies adds up, as Tally does for one, the history over
+// [from, to) of every component the named target's health documents
+// reported, by name: one read of all their rollups per resolution, and one
+// of all their checks since the watermark. Errors: uptime.ErrNotFound for
+// an unknown target, else the database's.
+func (db *DB) ComponentTallies(ctx context.Context, target string, from, to time.Time) (map[string]uptime.Tally, error) {
+	ts, err := db.resolve(ctx, Series{Target: target})
+	if err != nil {
+		return nil, fmt.Errorf("tally the components of %q: %w", target, err)
+	}
+	out, err := db.componentTallies(ctx, ts.target, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("tally the components of %q: %w", target, err)
+	}
+	return out, nil
+}
+
+func (db *DB) componentTallies(ctx context.Context, t *uptime.Target, from, to time.Time) (map[string]uptime.Tally, error) {
+	names := map[int64]string{}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT id, name FROM components WHERE target_id = $1`, t.ID)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return nil, dbErr(err)
+		}
+		names[id] = name
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	out := make(map[string]uptime.Tally, len(names))
+	if len(names) == 0 || !from.Before(to) {
+		return out, nil
+	}
+	add := func(id int64, rs []uptime.Rollup) {
+		name, ok := names[id]
+		if !ok {
+			return // a component that came after the list was read
+		}
+		t := out[name]
+		for i := range rs {
+			t.Merge(&rs[i].Tally)
+		}
+		out[name] = t
+	}
+	w, err := db.Watermark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, b := uptime.Minute.Bucket(from), ceilTime(to, time.Minute)
+	rolled := w
+	if b.Before(rolled) {
+		rolled = b
+	}
+	const ofTarget = `component_id IN (SELECT id FROM components WHERE target_id = $4)`
+	for _, p := range plan(a, rolled, uptime.Day) {
+		got, err := db.readRollupsWhere(ctx, componentRollups, ofTarget, t.ID, p.res, p.from, p.to)
+		if err != nil {
+			return nil, err
+		}
+		for id, rs := range got {
+			add(id, rs)
+		}
+	}
+	present := !to.Before(db.now())
+	tailFrom := latest(a, w)
+	if !tailFrom.Before(b) && !present {
+		return out, nil
+	}
+	// Every component's checks since the watermark, and the two
+	// intervals before it for each one's last check before.
+	gap := db.maxGap(t)
+	pts := map[int64][]uptime.Point{}
+	rows, err = db.rdb.QueryContext(ctx, `SELECT r.component_id, r.ts, r.status FROM component_results r
+		WHERE r.component_id IN (SELECT id FROM components WHERE target_id = $1) AND r.ts >= $2 AND r.ts < $3
+		ORDER BY r.component_id, r.ts`, t.ID, tailFrom.Add(-gap).UnixMilli(), b.UnixMilli())
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	for rows.Next() {
+		var id, ts, st int64
+		if err := rows.Scan(&id, &ts, &st); err != nil {
+			rows.Close()
+			return nil, dbErr(err)
+		}
+		pts[id] = append(pts[id], uptime.Point{At: msTime(ts), Status: uptime.Status(st)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	te, err := db.tailEnv(ctx, tailFrom)
+	if err != nil {
+		return nil, err
+	}
+	for id := range names {
+		s := series{target: t, component: id}
+		all := pts[id]
+		i, _ := slices.BinarySearchFunc(all, tailFrom, func(p uptime.Point, at time.Time) int { return p.At.Compare(at) })
+		prev, err := db.prevPoint(ctx, &s, all[:i], tailFrom)
+		if err != nil {
+			return nil, err
+		}
+		add(id, db.rollTail(&s, a, tailFrom, b, present, prev, all[i:], te))
 	}
 	return out, nil
 }

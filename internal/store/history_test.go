@@ -24,15 +24,24 @@ func TestHistory(t *testing.T) {
 		{"a pruned database answers the same uptime", testPrunedAnswersTheSame},
 		{"the delivery log is pruned, pending alerts kept", testPruneDeliveries},
 		{"the fleet and daily tallies add targets up", testFleet},
+		{"maintenance is left out of uptime", testMaintenanceLeftOut},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				tc.run(t, openEnv(t, b))
+				tc.run(t, openEnv(t, b, func(o *Options) { o.MaintenanceWindows = oneOffWindows }))
 			})
 		}
 	})
+}
+
+// oneOffWindows is Options.MaintenanceWindows for one-off windows only.
+func oneOffWindows(m uptime.Maintenance, labels map[string]string, from, to time.Time) []uptime.Interval {
+	if m.Schedule != "" || !uptime.Matches(labels, m.Matchers) || !m.StartsAt.Before(to) || !m.EndsAt.After(from) {
+		return nil
+	}
+	return []uptime.Interval{{From: m.StartsAt, To: m.EndsAt}}
 }
 
 // historyFixture stores three days of checks of one target every minute,
@@ -344,5 +353,43 @@ func testFleet(t *testing.T, e *env) {
 	fatalIf(t, err, "tally api by day")
 	if got := days[tg.ID]; len(days) != 2 || !cmp.Equal(api, got, cmpTally) {
 		t.Errorf("daily tallies of %d targets; api's %+v, want %+v", len(days), got, api)
+	}
+}
+
+func testMaintenanceLeftOut(t *testing.T, e *env) {
+	tg := e.mustCreate(t, "api", map[string]string{"team": "core"})
+	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Interval = uptime.Duration(time.Minute) }), "set interval")
+	other := e.mustCreate(t, "other", map[string]string{"team": "edge"})
+	start := e.clock.Now()
+	// Both down from minute 10 to 40; the window covers 5 to 45 for core.
+	for i := range 60 {
+		st := uptime.StatusUp
+		if i >= 10 && i < 40 {
+			st = uptime.StatusDown
+		}
+		for _, id := range []int64{tg.ID, other.ID} {
+			e.Record(uptime.Observation{Result: uptime.Result{TargetID: id, StartedAt: start.Add(time.Duration(i) * time.Minute), Status: st}})
+		}
+	}
+	e.mustFlush(t)
+	fatalIf(t, e.CreateMaintenance(bg, &uptime.Maintenance{Matchers: map[string]string{"team": "core"},
+		StartsAt: start.Add(5 * time.Minute), EndsAt: start.Add(45 * time.Minute)}), "create maintenance")
+	e.clock.Add(time.Hour)
+	for _, rolled := range []bool{false, true} {
+		if rolled {
+			_, err := e.RollUp(bg, e.clock.Now())
+			fatalIf(t, err, "roll up")
+		}
+		api, err := e.Tally(bg, Series{Target: "api"}, start, start.Add(59*time.Minute))
+		fatalIf(t, err, "tally api")
+		if api.DownTime != 0 || api.MaintenanceTime != 40*time.Minute || api.UpTime != 18*time.Minute {
+			t.Errorf("rolled up %v: api in maintenance: up %s down %s maintenance %s; want 18m, 0, 40m",
+				rolled, api.UpTime, api.DownTime, api.MaintenanceTime)
+		}
+		o, err := e.Tally(bg, Series{Target: "other"}, start, start.Add(59*time.Minute))
+		fatalIf(t, err, "tally other")
+		if o.DownTime != 30*time.Minute || o.MaintenanceTime != 0 {
+			t.Errorf("rolled up %v: other, not matched: down %s maintenance %s", rolled, o.DownTime, o.MaintenanceTime)
+		}
 	}
 }

@@ -229,7 +229,7 @@ func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) 
 	for i := range all {
 		s := &all[i]
 		gap := db.maxGap(s.target)
-		prev, points, err := db.seriesPoints(ctx, s, from, to, gap)
+		prev, points, err := db.seriesPoints(ctx, s, from, to, gap, false)
 		if err != nil {
 			return err
 		}
@@ -333,26 +333,32 @@ func (db *DB) complete(ctx context.Context, ins *rollupInserter, s *series, res 
 
 // seriesPoints reads a series' checks in [from, to) and its last check
 // before from. The last check is looked for within gap first (one range
-// read with the rest); only a series that was silent longer is asked again.
-func (db *DB) seriesPoints(ctx context.Context, s *series, from, to time.Time, gap time.Duration) (uptime.Point, []uptime.Point, error) {
+// read with the rest); only a series that was silent longer is asked
+// again, and with none in [from, to) only when always is set.
+func (db *DB) seriesPoints(ctx context.Context, s *series, from, to time.Time, gap time.Duration, always bool) (uptime.Point, []uptime.Point, error) {
 	pts, err := db.readPoints(ctx, s, from.Add(-gap), to, 0)
 	if err != nil {
 		return uptime.Point{}, nil, err
 	}
 	i, _ := slices.BinarySearchFunc(pts, from, func(p uptime.Point, t time.Time) int { return p.At.Compare(t) })
-	var prev uptime.Point
-	if i > 0 {
-		prev = pts[i-1]
-	} else if i < len(pts) {
-		before, err := db.readPoints(ctx, s, time.Time{}, from, 1)
-		if err != nil {
-			return uptime.Point{}, nil, err
-		}
-		if len(before) == 1 {
-			prev = before[0]
-		}
+	if i == len(pts) && !always {
+		return uptime.Point{}, nil, nil
 	}
-	return prev, pts[i:], nil
+	prev, err := db.prevPoint(ctx, s, pts[:i], from)
+	return prev, pts[i:], err
+}
+
+// prevPoint is the last of before, the series' checks read just before
+// from, or when there are none the series' last check before from at all.
+func (db *DB) prevPoint(ctx context.Context, s *series, before []uptime.Point, from time.Time) (uptime.Point, error) {
+	if n := len(before); n > 0 {
+		return before[n-1], nil
+	}
+	last, err := db.readPoints(ctx, s, time.Time{}, from, 1)
+	if err != nil || len(last) == 0 {
+		return uptime.Point{}, err
+	}
+	return last[0], nil
 }
 
 // readPoints reads a series' checks in [from, to), oldest first; with last
@@ -425,15 +431,24 @@ const rollupColumns = `bucket, up_n, degraded_n, down_n, unknown_n, up_ms, degra
 // or, with id 0, of every series in the table, by series id (0 for the
 // fleet) and in bucket order.
 func (db *DB) readRollups(ctx context.Context, tab rollupTable, id int64, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
+	if id == 0 {
+		return db.readRollupsWhere(ctx, tab, "", nil, res, from, to)
+	}
+	return db.readRollupsWhere(ctx, tab, tab.id+` = $4`, id, res, from, to)
+}
+
+// readRollupsWhere is readRollups narrowed by cond, whose parameter $4 is
+// arg; "" reads every series.
+func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
 	col := tab.id
 	if col == "" {
 		col = "0"
 	}
 	q := `SELECT ` + col + `, ` + rollupColumns + ` FROM ` + tab.name + ` WHERE res = $1 AND bucket >= $2 AND bucket < $3`
 	args := []any{int64(res), timeMS(from), to.UnixMilli()}
-	if id != 0 {
-		q += ` AND ` + col + ` = $4`
-		args = append(args, id)
+	if cond != "" {
+		q += ` AND ` + cond
+		args = append(args, arg)
 	}
 	order := ` ORDER BY bucket`
 	if tab.id != "" {

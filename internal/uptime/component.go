@@ -41,19 +41,21 @@ type ComponentPoint struct {
 	Observed float64   `json:"observed"`
 }
 
-// Uptime is time-weighted availability over the window [From, To).
+// Uptime is time-weighted availability over the window [From, To), as a
+// Tally counts it (see Tally.Uptime).
 //
 // Observed is the part of the window after the first check: time before
-// it is not counted at all. Observed is split into Up, Degraded, Down and
-// Unknown. Unknown is time when no check vouched for the status (Lookout
-// was not running, or the checks stopped coming) and checks whose verdict
-// was unknown; it is excluded from Ratio.
+// it is not counted at all. Observed is split into Up, Degraded, Down,
+// Unknown, Maintenance and Paused. Unknown is time when no check vouched
+// for the status (Lookout was not running, or the checks stopped coming)
+// and checks whose verdict was unknown; it is excluded from Ratio.
 type Uptime struct {
 	From, To                              time.Time
 	Observed, Up, Degraded, Down, Unknown time.Duration
-	// Maintenance is observed time inside maintenance windows: it counts
-	// toward none of Up, Degraded, Down or Unknown, so not in Ratio.
-	Maintenance time.Duration
+	// Maintenance is observed time inside maintenance windows and Paused
+	// time when the target was paused: they count toward none of Up,
+	// Degraded, Down or Unknown, so not in Ratio.
+	Maintenance, Paused time.Duration
 	// Ratio is (Up+Degraded)/(Up+Degraded+Down), or 0 when that sum is
 	// zero (see Known).
 	Ratio float64
@@ -80,78 +82,10 @@ func (u Uptime) MarshalJSON() ([]byte, error) {
 		Down     Duration  `json:"down"`
 		Unknown  Duration  `json:"unknown"`
 		Maint    Duration  `json:"maintenance"`
+		Paused   Duration  `json:"paused"`
 		Ratio    *float64  `json:"ratio"`
 	}{u.From.UTC(), u.To.UTC(), Duration(u.Observed), Duration(u.Up), Duration(u.Degraded),
-		Duration(u.Down), Duration(u.Unknown), Duration(u.Maintenance), ratio})
-}
-
-// TimeWeighted computes the uptime over [from, to) of points sorted oldest
-// first. Each point's status holds until the next point, but for at most
-// maxGap (callers pass about twice the check interval; 0 means no limit):
-// beyond that the time is unknown, since no check vouched for it. Time
-// before the first point is not observed. Points may start before from
-// (the last one before from carries its status into the window) and
-// points at or after to are ignored. Time inside the exclude windows
-// (maintenance) is counted as Maintenance instead of its status.
-func TimeWeighted(points []ComponentPoint, from, to time.Time, maxGap time.Duration, exclude ...Interval) Uptime {
-	u := Uptime{From: from, To: to}
-	exclude = mergeIntervals(exclude)
-	// add counts [a, b) ∩ [from, to) toward *into, less its maintenance.
-	add := func(into *time.Duration, a, b time.Time) {
-		d := overlap(a, b, from, to)
-		var m time.Duration
-		for _, iv := range exclude {
-			lo, hi := a, b
-			if iv.From.After(lo) {
-				lo = iv.From
-			}
-			if iv.To.Before(hi) {
-				hi = iv.To
-			}
-			m += overlap(lo, hi, from, to)
-		}
-		*into += d - m
-		u.Maintenance += m
-	}
-	if len(points) == 0 || !from.Before(to) {
-		return u
-	}
-	start := points[0].At
-	if start.Before(from) {
-		start = from
-	}
-	if !start.Before(to) {
-		return u
-	}
-	u.Observed = to.Sub(start)
-	for i, p := range points {
-		if !p.At.Before(to) {
-			break
-		}
-		end := to
-		if i+1 < len(points) && points[i+1].At.Before(to) {
-			end = points[i+1].At
-		}
-		held := end
-		if maxGap > 0 && p.At.Add(maxGap).Before(held) {
-			held = p.At.Add(maxGap)
-		}
-		switch p.Status {
-		case StatusUp:
-			add(&u.Up, p.At, held)
-		case StatusDegraded:
-			add(&u.Degraded, p.At, held)
-		case StatusDown:
-			add(&u.Down, p.At, held)
-		default:
-			add(&u.Unknown, p.At, held)
-		}
-		add(&u.Unknown, held, end)
-	}
-	if k := u.Known(); k > 0 {
-		u.Ratio = float64(u.Up+u.Degraded) / float64(k)
-	}
-	return u
+		Duration(u.Down), Duration(u.Unknown), Duration(u.Maintenance), Duration(u.Paused), ratio})
 }
 
 // Interval is a span of time [From, To).
@@ -178,18 +112,4 @@ func mergeIntervals(in []Interval) []Interval {
 		merged = append(merged, iv)
 	}
 	return merged
-}
-
-// overlap is the length of [a, b) ∩ [from, to), never negative.
-func overlap(a, b, from, to time.Time) time.Duration {
-	if a.Before(from) {
-		a = from
-	}
-	if b.After(to) {
-		b = to
-	}
-	if !a.Before(b) {
-		return 0
-	}
-	return b.Sub(a)
 }

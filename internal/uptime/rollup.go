@@ -97,6 +97,14 @@ func (t *Tally) Availability() (float64, bool) {
 	return float64(t.UpTime+t.DegradedTime) / float64(k), true
 }
 
+// Uptime is the tally's time as the uptime of the window [from, to).
+func (t *Tally) Uptime(from, to time.Time) Uptime {
+	u := Uptime{From: from, To: to, Observed: t.Observed(), Up: t.UpTime, Degraded: t.DegradedTime,
+		Down: t.DownTime, Unknown: t.UnknownTime, Maintenance: t.MaintenanceTime, Paused: t.PausedTime}
+	u.Ratio, _ = t.Availability()
+	return u
+}
+
 // LatencyMean is the mean latency of the checks with a verdict, 0 when none.
 func (t *Tally) LatencyMean() time.Duration {
 	n := t.Latency.Count()

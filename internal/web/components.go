@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -50,23 +49,15 @@ func (s *Server) handleComponentList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
-	maint, err := s.maintenance(ctx, tg, now.Add(-defaultComponentWindow), now)
+	tallies, err := s.store.ComponentTallies(ctx, tg.Name, now.Add(-defaultComponentWindow), now)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	out := componentList{Components: make([]componentView, 0, len(cs))}
 	for _, c := range cs {
-		u, err := s.store.ComponentUptime(ctx, tg.ID, c.Name, now.Add(-defaultComponentWindow), now, maint...)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		v := componentView{ComponentState: utcComponent(c)}
-		if u.Known() > 0 {
-			v.Uptime24h = &u.Ratio
-		}
-		out.Components = append(out.Components, v)
+		t := tallies[c.Name]
+		out.Components = append(out.Components, componentView{ComponentState: utcComponent(c), Uptime24h: availability(&t)})
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }
@@ -98,15 +89,12 @@ func (s *Server) handleComponentGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := componentDetail{Component: utcComponent(cs[i])}
-	maint, err := s.maintenance(ctx, tg, from, to)
+	t, err := s.store.Tally(ctx, tg.Name, name, from, to)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if out.Uptime, err = s.store.ComponentUptime(ctx, tg.ID, name, from, to, maint...); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	out.Uptime = t.Uptime(from.UTC(), to.UTC())
 	if out.History, err = s.store.ComponentHistory(ctx, tg.ID, name, from, to, limit); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -165,13 +153,4 @@ func parseComponentQuery(r *http.Request, now time.Time) (from, to time.Time, li
 func utcComponent(c uptime.ComponentState) uptime.ComponentState {
 	c.Since, c.LastSeen = c.Since.UTC(), c.LastSeen.UTC()
 	return c
-}
-
-// maintenance lists the maintenance spans of t within [from, to), which
-// uptime figures leave out.
-func (s *Server) maintenance(ctx context.Context, t uptime.Target, from, to time.Time) ([]uptime.Interval, error) {
-	if s.cfg.MaintenanceWindows == nil {
-		return nil, nil
-	}
-	return s.cfg.MaintenanceWindows(ctx, t.Labels, from, to)
 }

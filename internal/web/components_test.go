@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -31,6 +30,13 @@ func seedComponents(e *env) uptime.Target {
 		e.store.addComponentPoints(tg.ID, "db", uptime.ComponentPoint{At: at, Status: uptime.StatusUp})
 	}
 	e.store.addComponentPoints(tg.ID, "queue/orders", uptime.ComponentPoint{At: now.Add(-time.Minute), Status: uptime.StatusUnknown})
+	// Their last 24 hours as the store adds them up: broker.us1 observed
+	// for an hour, up for 58 minutes and down for the last 2.
+	e.store.tallies = map[string]uptime.Tally{
+		"api/broker.us1":   {UpTime: 58 * time.Minute, DownTime: 2 * time.Minute},
+		"api/db":           {UpTime: time.Hour},
+		"api/queue/orders": {UnknownTime: time.Minute},
+	}
 	return tg
 }
 
@@ -57,9 +63,6 @@ func TestComponentList(t *testing.T) {
 	if b.Name != "broker.us1" || db.Name != "db" || q.Name != "queue/orders" {
 		t.Errorf("names %s, %s, %s; want sorted broker.us1, db, queue/orders", b.Name, db.Name, q.Name)
 	}
-	// Observed for the last hour (since its first check): up for 58
-	// minutes, down for the last 2 (the last check holds until now, within
-	// twice the interval).
 	if b.Status != "down" || b.Since != e.clock.Now().Add(-2*time.Minute).Format(time.RFC3339) ||
 		b.Uptime24h == nil || *b.Uptime24h != 58.0/60 {
 		t.Errorf("broker.us1: %+v (uptime %v), want down since 2m ago, uptime 58/60", b, deref(b.Uptime24h))
@@ -94,6 +97,7 @@ func TestComponentGet(t *testing.T) {
 	seedComponents(e)
 	now := e.clock.Now()
 	from, to := now.Add(-5*time.Minute), now.Add(-time.Minute)
+	e.store.tallies["api/broker.us1"] = uptime.Tally{UpTime: 3 * time.Minute, DownTime: time.Minute}
 	q := url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "limit": {"3"}}
 	r := e.do("GET", "/api/v1/targets/api/components/broker.us1?"+q.Encode(), "")
 	r.must(t, http.StatusOK)
@@ -108,10 +112,10 @@ func TestComponentGet(t *testing.T) {
 	if got.Component.Name != "broker.us1" || got.Component.Status != uptime.StatusDown {
 		t.Errorf("component %+v", got.Component)
 	}
-	// Window [-5m, -1m): up from -5m to -2m, down from -2m.
+	// The store's tally of the window, as an uptime.
 	wantUptime := map[string]any{
-		"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339),
-		"observed": "4m0s", "up": "3m0s", "degraded": "0s", "down": "1m0s", "unknown": "0s", "maintenance": "0s", "ratio": 0.75,
+		"from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339), "observed": "4m0s", "up": "3m0s",
+		"degraded": "0s", "down": "1m0s", "unknown": "0s", "maintenance": "0s", "paused": "0s", "ratio": 0.75,
 	}
 	if diff := cmp.Diff(wantUptime, got.Uptime); diff != "" {
 		t.Errorf("uptime (-want +got):\n%s", diff)
@@ -123,38 +127,6 @@ func TestComponentGet(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantHistory, got.History); diff != "" {
 		t.Errorf("history, newest first, limit 3 (-want +got):\n%s", diff)
-	}
-}
-
-// TestComponentUptimeLeavesOutMaintenance: the last two minutes' outage of
-// broker.us1 fell in a maintenance window of the target's labels, so it
-// costs the component's uptime nothing.
-func TestComponentUptimeLeavesOutMaintenance(t *testing.T) {
-	var asked map[string]string
-	e := newEnv(t, func(c *Config) {
-		c.MaintenanceWindows = func(_ context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error) {
-			asked = labels
-			now := c.Now()
-			return []uptime.Interval{{From: now.Add(-3 * time.Minute), To: now}}, nil
-		}
-	})
-	seedComponents(e)
-	r := e.do("GET", "/api/v1/targets/api/components/broker.us1", "")
-	r.must(t, http.StatusOK)
-	var got struct {
-		Uptime map[string]any `json:"uptime"`
-	}
-	decodeInto(t, r.body, &got)
-	if got.Uptime["ratio"] != 1.0 || got.Uptime["maintenance"] != "3m0s" || got.Uptime["down"] != "0s" {
-		t.Errorf("uptime %v, want the 2 down minutes inside maintenance: ratio 1, maintenance 3m0s", got.Uptime)
-	}
-	if asked == nil {
-		t.Errorf("the maintenance windows were not asked for the target's labels")
-	}
-	r = e.do("GET", "/api/v1/targets/api/components", "")
-	r.must(t, http.StatusOK)
-	if !strings.Contains(string(r.body), `"name":"broker.us1"`) || !strings.Contains(string(r.body), `"uptime_24h":1`) {
-		t.Errorf("the list's 24h uptime of broker.us1 still counts the maintenance: %s", r.body)
 	}
 }
 

@@ -780,20 +780,18 @@ func (f *fakeStore) ComponentHistory(ctx context.Context, targetID int64, name s
 	return out, nil
 }
 
-// ComponentUptime holds a status for twice the target's interval, as the
-// real store does.
-func (f *fakeStore) ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time, exclude ...uptime.Interval) (uptime.Uptime, error) {
+// ComponentTallies returns the tallies set for the target's components.
+func (f *fakeStore) ComponentTallies(ctx context.Context, target string, from, to time.Time) (map[string]uptime.Tally, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil {
-		return uptime.Uptime{}, f.err
+	sn, ok := f.targets[target]
+	if !ok {
+		return nil, uptime.ErrNotFound
 	}
-	pts, t, err := f.component(targetID, name)
-	if err != nil {
-		return uptime.Uptime{}, err
+	f.asked = append(f.asked, [2]time.Time{from, to})
+	out := map[string]uptime.Tally{}
+	for name := range f.components[sn.Target.ID] {
+		out[name] = f.tallies[seriesKey(target, name)]
 	}
-	if now := f.now(); to.After(now) {
-		to = now
-	}
-	return uptime.TimeWeighted(pts, from, to, 2*t.Interval.D(), exclude...), nil
+	return out, nil
 }

@@ -46,11 +46,6 @@ type Store interface {
 	// (a zero bound is open), newest first, at most limit. An unknown
 	// target or component gives uptime.ErrNotFound.
 	ComponentHistory(ctx context.Context, targetID int64, name string, from, to time.Time, limit int) ([]uptime.ComponentPoint, error)
-	// ComponentUptime returns a component's time-weighted uptime over
-	// [from, to), to capped at now (see uptime.TimeWeighted). An unknown
-	// target or component gives uptime.ErrNotFound. Time inside exclude
-	// (maintenance windows) counts as maintenance, not as its status.
-	ComponentUptime(ctx context.Context, targetID int64, name string, from, to time.Time, exclude ...uptime.Interval) (uptime.Uptime, error)
 
 	// CreateChannel inserts c and sets its CreatedAt and UpdatedAt. It
 	// returns an error wrapping uptime.ErrConflict when the name is taken.
@@ -103,6 +98,10 @@ type Store interface {
 	// with an id below f.Before when it is set, at most f.Limit.
 	ListDeliveries(ctx context.Context, f uptime.DeliveryFilter) ([]uptime.Delivery, error)
 
+	// ComponentTallies adds up the history over [from, to) of each
+	// component the named target reported, by name; uptime.ErrNotFound
+	// for an unknown target.
+	ComponentTallies(ctx context.Context, target string, from, to time.Time) (map[string]uptime.Tally, error)
 	// Tally adds up the history of the named target (component "") or one
 	// of its components over [from, to), from rollups and the latest
 	// checks; uptime.ErrNotFound for an unknown one.
@@ -180,10 +179,6 @@ type Config struct {
 	// *uptime.ValidationError, merged with the domain's problems, or nil;
 	// any other error is a 500. nil accepts any non-empty schedule.
 	ValidateMaintenance func(m *uptime.Maintenance) error
-	// MaintenanceWindows lists the maintenance spans that cover a target
-	// with these labels within [from, to), left out of uptime figures. nil
-	// means none.
-	MaintenanceWindows func(ctx context.Context, labels map[string]string, from, to time.Time) ([]uptime.Interval, error)
 	// Logger receives access and error logs; nil discards them.
 	Logger *slog.Logger
 	// Version is reported by /health/* and lookout_build_info.
