@@ -36,6 +36,7 @@ func TestAlerting(t *testing.T) {
 		{"deleting a target skips its pending deliveries", testDeleteTargetAlerts},
 		{"silences and maintenance windows", testSilencesMaintenance},
 		{"incidents are filtered and paged", testListIncidents},
+		{"incident stats sum up every incident of the filter", testIncidentStats},
 		{"the delivery log is filtered and paged", testListDeliveries},
 		{"an opening of an open incident reuses it", testReopenedAfterFlap},
 		{"a certificate warning is due at once, with no incident", testCertWarning},
@@ -1057,5 +1058,31 @@ func testCertWarning(t *testing.T, e *env) {
 	}
 	if n := e.count(t, "incidents"); n != 0 {
 		t.Errorf("%d incidents, want none: a warning is no outage", n)
+	}
+}
+
+func testIncidentStats(t *testing.T, e *env) {
+	a := e.mustCreate(t, "a", nil)
+	b := e.mustCreate(t, "b", nil)
+	t0 := e.clock.Now()
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	// a: down 1h, up 13h, down 3h, then down again (open); b: down 2h.
+	e.recordEvents(t, a, h(0), opened(h(0)))
+	e.recordEvents(t, a, h(1), resolved(h(0), 3))
+	e.recordEvents(t, b, h(5), opened(h(5)))
+	e.recordEvents(t, b, h(7), resolved(h(5), 3))
+	e.recordEvents(t, a, h(14), opened(h(14)))
+	e.recordEvents(t, a, h(17), resolved(h(14), 3))
+	e.recordEvents(t, a, h(21), opened(h(21)))
+	st, err := e.IncidentStats(bg, uptime.IncidentFilter{})
+	fatalIf(t, err, "stats")
+	want := uptime.IncidentStats{Count: 4, Open: 1, MTTR: 2 * time.Hour, HasMTTR: true, MTBF: 8*time.Hour + 30*time.Minute, HasMTBF: true}
+	if st != want {
+		t.Errorf("all: %+v, want %+v", st, want)
+	}
+	st, err = e.IncidentStats(bg, uptime.IncidentFilter{Target: "b", Limit: 1})
+	fatalIf(t, err, "stats of b")
+	if st.Count != 1 || st.MTTR != 2*time.Hour || st.HasMTBF {
+		t.Errorf("b: %+v", st)
 	}
 }

@@ -48,19 +48,7 @@ func scanIncident(sc scanner) (uptime.Incident, error) {
 // database's.
 func (db *DB) ListIncidents(ctx context.Context, f uptime.IncidentFilter) ([]uptime.Incident, error) {
 	limit := pageLimit(f.Limit, DefaultIncidentLimit, MaxIncidentLimit)
-	var w where
-	if f.Target != "" {
-		w.add(`t.name = ?`, f.Target)
-	}
-	if f.OpenOnly {
-		w.add(`i.resolved_at = 0`)
-	}
-	if !f.From.IsZero() {
-		w.add(`CASE WHEN i.resolved_at = 0 THEN ? ELSE i.resolved_at END > ?`, db.now().UnixMilli(), f.From.UnixMilli())
-	}
-	if !f.To.IsZero() {
-		w.add(`i.started_at < ?`, f.To.UnixMilli())
-	}
+	w := db.incidentWhere(f)
 	if f.Before > 0 {
 		w.add(`i.id < ?`, f.Before)
 	}
@@ -82,6 +70,52 @@ func (db *DB) ListIncidents(ctx context.Context, f uptime.IncidentFilter) ([]upt
 		return nil, fmt.Errorf("list incidents: %w", dbErr(err))
 	}
 	return out, nil
+}
+
+// incidentWhere is the filter of f, but for its paging.
+func (db *DB) incidentWhere(f uptime.IncidentFilter) *where {
+	w := &where{}
+	if f.Target != "" {
+		w.add(`t.name = ?`, f.Target)
+	}
+	if f.OpenOnly {
+		w.add(`i.resolved_at = 0`)
+	}
+	if !f.From.IsZero() {
+		w.add(`CASE WHEN i.resolved_at = 0 THEN ? ELSE i.resolved_at END > ?`, db.now().UnixMilli(), f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		w.add(`i.started_at < ?`, f.To.UnixMilli())
+	}
+	return w
+}
+
+// IncidentStats sums up every incident matching f, its paging left aside:
+// count, open, MTTR and MTBF (see uptime.SumIncidents). Errors are the
+// database's.
+func (db *DB) IncidentStats(ctx context.Context, f uptime.IncidentFilter) (uptime.IncidentStats, error) {
+	w := db.incidentWhere(f)
+	q := `SELECT i.target_id, i.started_at, i.resolved_at FROM incidents i JOIN targets t ON t.id = i.target_id`
+	if len(w.conds) > 0 {
+		q += ` WHERE ` + strings.Join(w.conds, ` AND `)
+	}
+	rows, err := db.rdb.QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return uptime.IncidentStats{}, fmt.Errorf("incident stats: %w", dbErr(err))
+	}
+	defer rows.Close()
+	var spans []uptime.Span
+	for rows.Next() {
+		var id, started, resolved int64
+		if err := rows.Scan(&id, &started, &resolved); err != nil {
+			return uptime.IncidentStats{}, fmt.Errorf("incident stats: %w", dbErr(err))
+		}
+		spans = append(spans, uptime.Span{TargetID: id, Started: msTime(started), Resolved: msTime(resolved)})
+	}
+	if err := rows.Err(); err != nil {
+		return uptime.IncidentStats{}, fmt.Errorf("incident stats: %w", dbErr(err))
+	}
+	return uptime.SumIncidents(spans), nil
 }
 
 // OpenIncident returns the target's open incident. It returns an error

@@ -2,6 +2,7 @@ package uptime
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -261,4 +262,56 @@ func (m *Maintenance) Validate() error {
 		v.Add("ends_at", "must be after starts_at")
 	}
 	return v.Err()
+}
+
+// IncidentStats sums up a set of incidents: how many, how long they took
+// to resolve on average (MTTR), and how long targets ran between one
+// incident's resolution and their next incident on average (MTBF).
+type IncidentStats struct {
+	Count, Open int
+	// MTTR is the mean duration of the resolved incidents; MTBF the mean
+	// time from a target's recovery to its next incident. Zero when there
+	// is nothing to average (see HasMTTR, HasMTBF).
+	MTTR, MTBF       time.Duration
+	HasMTTR, HasMTBF bool
+}
+
+// Span is what IncidentStats needs of one incident.
+type Span struct {
+	TargetID          int64
+	Started, Resolved time.Time // Resolved is zero while open
+}
+
+// SumIncidents computes IncidentStats over spans, in any order.
+func SumIncidents(spans []Span) IncidentStats {
+	var st IncidentStats
+	var repair, between time.Duration
+	var repaired, gaps int
+	byTarget := map[int64][]Span{}
+	for _, s := range spans {
+		st.Count++
+		if s.Resolved.IsZero() {
+			st.Open++
+		} else if !s.Resolved.Before(s.Started) {
+			repair += s.Resolved.Sub(s.Started)
+			repaired++
+		}
+		byTarget[s.TargetID] = append(byTarget[s.TargetID], s)
+	}
+	for _, ss := range byTarget {
+		slices.SortFunc(ss, func(a, b Span) int { return a.Started.Compare(b.Started) })
+		for i := 1; i < len(ss); i++ {
+			if prev := ss[i-1].Resolved; !prev.IsZero() && ss[i].Started.After(prev) {
+				between += ss[i].Started.Sub(prev)
+				gaps++
+			}
+		}
+	}
+	if repaired > 0 {
+		st.MTTR, st.HasMTTR = repair/time.Duration(repaired), true
+	}
+	if gaps > 0 {
+		st.MTBF, st.HasMTBF = between/time.Duration(gaps), true
+	}
+	return st
 }

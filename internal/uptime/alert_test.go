@@ -151,3 +151,20 @@ func TestIncidentDuration(t *testing.T) {
 		t.Errorf("an incident starting after now lasts %s, want 0", d)
 	}
 }
+
+func TestSumIncidents(t *testing.T) {
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	st := SumIncidents([]Span{
+		// target 1: down 1h, up 13h, down 3h, up 4h, down (open)
+		{1, h(14), h(17)}, {1, h(0), h(1)}, {1, h(21), time.Time{}},
+		// target 2: down 2h, once
+		{2, h(5), h(7)},
+	})
+	want := IncidentStats{Count: 4, Open: 1, MTTR: 2 * time.Hour, HasMTTR: true, MTBF: 8*time.Hour + 30*time.Minute, HasMTBF: true}
+	if st != want {
+		t.Errorf("SumIncidents = %+v, want %+v", st, want)
+	}
+	if st := SumIncidents([]Span{{1, h(0), time.Time{}}}); st.HasMTTR || st.HasMTBF || st.Count != 1 || st.Open != 1 {
+		t.Errorf("one open incident: %+v", st)
+	}
+}

@@ -103,6 +103,20 @@ func (f *fakeStore) StateCounts(ctx context.Context) (map[string]int, error) {
 	return out, nil
 }
 
+// IncidentStats sums up the incidents the filter lists, every page.
+func (f *fakeStore) IncidentStats(ctx context.Context, flt uptime.IncidentFilter) (uptime.IncidentStats, error) {
+	flt.Limit, flt.Before = 0, 0
+	incs, err := f.ListIncidents(ctx, flt)
+	if err != nil {
+		return uptime.IncidentStats{}, err
+	}
+	var spans []uptime.Span
+	for _, i := range incs {
+		spans = append(spans, uptime.Span{TargetID: i.TargetID, Started: i.StartedAt, Resolved: i.ResolvedAt})
+	}
+	return uptime.SumIncidents(spans), nil
+}
+
 func (f *fakeStore) OpenIncidentCount(ctx context.Context) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

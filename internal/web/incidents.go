@@ -32,6 +32,30 @@ func incidentViewOf(i uptime.Incident, now time.Time) incidentView {
 type incidentList struct {
 	Incidents  []incidentView `json:"incidents"`
 	NextCursor string         `json:"next_cursor"`
+	Stats      incidentStats  `json:"stats"`
+}
+
+// incidentStats sums up every incident of the filter, on every page: mean
+// time to recovery and mean time between failures (from a target's
+// recovery to its next incident); null when there is nothing to average.
+type incidentStats struct {
+	Count int              `json:"count"`
+	Open  int              `json:"open"`
+	MTTR  *uptime.Duration `json:"mttr"`
+	MTBF  *uptime.Duration `json:"mtbf"`
+}
+
+func incidentStatsOf(st uptime.IncidentStats) incidentStats {
+	out := incidentStats{Count: st.Count, Open: st.Open}
+	if st.HasMTTR {
+		d := uptime.Duration(st.MTTR.Round(time.Second))
+		out.MTTR = &d
+	}
+	if st.HasMTBF {
+		d := uptime.Duration(st.MTBF.Round(time.Second))
+		out.MTBF = &d
+	}
+	return out
 }
 
 // handleIncidentList lists incidents newest first, filtered by target
@@ -50,7 +74,12 @@ func (s *Server) handleIncidentList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	incs, next := pageByID(incs, limit, func(i uptime.Incident) int64 { return i.ID })
-	out := incidentList{Incidents: make([]incidentView, len(incs)), NextCursor: next}
+	st, err := s.store.IncidentStats(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := incidentList{Incidents: make([]incidentView, len(incs)), NextCursor: next, Stats: incidentStatsOf(st)}
 	now := s.now()
 	for i, inc := range incs {
 		out.Incidents[i] = incidentViewOf(inc, now)

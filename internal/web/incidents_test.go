@@ -54,6 +54,14 @@ func TestIncidentList(t *testing.T) {
 	if _, ok := open["TargetID"]; ok {
 		t.Error("the internal target id is shown")
 	}
+	// Every incident counts, on every page: each resolved one took 10
+	// minutes; web and api each recovered and failed again an hour and
+	// fifty minutes later.
+	paged := e.do("GET", "/api/v1/incidents?limit=2", "").must(t, http.StatusOK)
+	want := map[string]any{"count": 6.0, "open": 2.0, "mttr": "10m0s", "mtbf": "1h50m0s"}
+	if diff := cmp.Diff(want, paged["stats"]); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
+	}
 
 	tests := []struct {
 		query string
@@ -83,7 +91,7 @@ func TestIncidentList(t *testing.T) {
 
 	empty := e.do("GET", "/api/v1/incidents?target=nope", "")
 	empty.must(t, http.StatusOK)
-	if got := strings.TrimSpace(string(empty.body)); got != `{"incidents":[],"next_cursor":""}` {
+	if got := strings.TrimSpace(string(empty.body)); got != `{"incidents":[],"next_cursor":"","stats":{"count":0,"open":0,"mttr":null,"mtbf":null}}` {
 		t.Errorf("empty list %s", got)
 	}
 	// An exact last page has no cursor.

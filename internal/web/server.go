@@ -117,6 +117,8 @@ type Store interface {
 	FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error)
 	// StateCounts counts the targets by shown status ("paused" included).
 	StateCounts(ctx context.Context) (map[string]int, error)
+	// IncidentStats sums up every incident of f, its paging aside.
+	IncidentStats(ctx context.Context, f uptime.IncidentFilter) (uptime.IncidentStats, error)
 	// OpenIncidentCount counts the incidents still open.
 	OpenIncidentCount(ctx context.Context) (int, error)
 }
