@@ -23,25 +23,48 @@ type Channel struct {
 	// Secret is a webhook's Standard Webhooks signing secret ("whsec_…").
 	Secret Secret `json:"secret,omitempty"`
 	// Token and Channel are a Slack bot's, used instead of URL.
-	Token          Secret            `json:"token,omitempty"`
-	Channel        string            `json:"channel,omitempty"`
-	Default        bool              `json:"default"`
-	MatchLabels    map[string]string `json:"match_labels,omitempty"`
-	GroupWait      Duration          `json:"group_wait,omitempty"`
-	RepeatInterval Duration          `json:"repeat_interval,omitempty"`
-	CreatedAt      time.Time         `json:"created_at,omitzero"`
-	UpdatedAt      time.Time         `json:"updated_at,omitzero"`
+	Token       Secret            `json:"token,omitempty"`
+	Channel     string            `json:"channel,omitempty"`
+	Default     bool              `json:"default"`
+	MatchLabels map[string]string `json:"match_labels,omitempty"`
+	// GroupWait is how long the channel's first opening waits for others
+	// to join it; zero sends at once. It is a pointer because zero is a
+	// setting: nil is left out, and Normalize gives it DefaultGroupWait.
+	GroupWait      *Duration `json:"group_wait,omitempty"`
+	RepeatInterval Duration  `json:"repeat_interval,omitempty"`
+	CreatedAt      time.Time `json:"created_at,omitzero"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
 }
 
-// Normalize fills in the defaults.
+// Normalize fills in the defaults of what was left out: a nil GroupWait
+// and a zero RepeatInterval (which cannot be meant: see RefuseGivenZeros).
 func (c *Channel) Normalize() {
 	c.Kind = strings.ToLower(strings.TrimSpace(c.Kind))
-	if c.GroupWait == 0 {
-		c.GroupWait = Duration(DefaultGroupWait)
+	if c.GroupWait == nil {
+		c.GroupWait = new(Duration(DefaultGroupWait))
 	}
 	if c.RepeatInterval == 0 {
 		c.RepeatInterval = Duration(DefaultRepeatInterval)
 	}
+}
+
+// Wait is the channel's group_wait: DefaultGroupWait when it is unset.
+func (c *Channel) Wait() time.Duration {
+	if c.GroupWait == nil {
+		return DefaultGroupWait
+	}
+	return c.GroupWait.D()
+}
+
+// RefuseGivenZeros returns a *ValidationError when repeat_interval was sent
+// as zero, which Normalize would otherwise replace by its default as if it
+// had been left out. given reports whether a member was sent (and not as
+// null). Decoders that can tell call it before Normalize.
+func (c *Channel) RefuseGivenZeros(given func(field string) bool) error {
+	if given("repeat_interval") && c.RepeatInterval == 0 {
+		return Invalid("repeat_interval", fmt.Sprintf("must be at least 1m; leave it out for the default (%s)", Duration(DefaultRepeatInterval)))
+	}
+	return nil
 }
 
 // Validate checks the fields every channel kind shares; the notifier checks
@@ -57,8 +80,8 @@ func (c *Channel) Validate() error {
 	if c.Kind == "" {
 		v.Add("kind", "is required (slack or webhook)")
 	}
-	if c.GroupWait < 0 || c.GroupWait.D() > time.Hour {
-		v.Add("group_wait", "must be between 0s and 1h")
+	if c.GroupWait != nil && (*c.GroupWait < 0 || c.GroupWait.D() > time.Hour) {
+		v.Add("group_wait", "must be between 0s (send at once) and 1h")
 	}
 	if c.RepeatInterval < 0 || (c.RepeatInterval > 0 && c.RepeatInterval.D() < time.Minute) {
 		v.Add("repeat_interval", "must be at least 1m")

@@ -58,11 +58,12 @@ func TestChannelValidate(t *testing.T) {
 		{"no name", func(c *Channel) { c.Name = "" }, []string{"name"}},
 		{"bad name", func(c *Channel) { c.Name = "Ops!" }, []string{"name"}},
 		{"no kind", func(c *Channel) { c.Kind = "" }, []string{"kind"}},
-		{"negative group_wait", func(c *Channel) { c.GroupWait = -1 }, []string{"group_wait"}},
-		{"group_wait over an hour", func(c *Channel) { c.GroupWait = Duration(61 * time.Minute) }, []string{"group_wait"}},
+		{"negative group_wait", func(c *Channel) { c.GroupWait = new(Duration(-1)) }, []string{"group_wait"}},
+		{"group_wait over an hour", func(c *Channel) { c.GroupWait = new(Duration(61 * time.Minute)) }, []string{"group_wait"}},
 		{"negative repeat_interval", func(c *Channel) { c.RepeatInterval = -1 }, []string{"repeat_interval"}},
 		{"repeat_interval under a minute", func(c *Channel) { c.RepeatInterval = Duration(30 * time.Second) }, []string{"repeat_interval"}},
 		{"bad match_labels key", func(c *Channel) { c.MatchLabels = map[string]string{"1x": "y"} }, []string{"match_labels"}},
+		{"group_wait of zero: at once", func(c *Channel) { c.GroupWait = new(Duration(0)) }, nil},
 	} {
 		c := Channel{Name: "ops", Kind: "webhook"}
 		c.Normalize()
@@ -70,6 +71,31 @@ func TestChannelValidate(t *testing.T) {
 		if got := fields(t, c.Validate()); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: problems with %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// group_wait 0 means at once and survives Normalize; only a group_wait
+// left out gets the default. repeat_interval 0 cannot be meant.
+func TestChannelZeros(t *testing.T) {
+	at := Channel{Name: "ops", Kind: "webhook", GroupWait: new(Duration(0))}
+	at.Normalize()
+	if at.GroupWait == nil || *at.GroupWait != 0 || at.Wait() != 0 {
+		t.Errorf("group_wait 0 became %v", at.GroupWait)
+	}
+	left := Channel{Name: "ops", Kind: "webhook"}
+	if left.Wait() != DefaultGroupWait {
+		t.Errorf("unset group_wait waits %s, want %s", left.Wait(), DefaultGroupWait)
+	}
+	left.Normalize()
+	if left.GroupWait == nil || left.GroupWait.D() != DefaultGroupWait || left.RepeatInterval.D() != DefaultRepeatInterval {
+		t.Errorf("defaults: group_wait %v repeat_interval %s", left.GroupWait, left.RepeatInterval)
+	}
+	sent := func(f string) bool { return f == "repeat_interval" }
+	if got := fields(t, (&Channel{}).RefuseGivenZeros(sent)); !slices.Equal(got, []string{"repeat_interval"}) {
+		t.Errorf("repeat_interval 0 sent: problems with %v", got)
+	}
+	if err := (&Channel{}).RefuseGivenZeros(func(string) bool { return false }); err != nil {
+		t.Errorf("repeat_interval left out: %v", err)
 	}
 }
 

@@ -124,7 +124,9 @@ type GRPCOptions struct {
 	TLSSkipVerify bool   `json:"tls_skip_verify,omitempty"`
 }
 
-// Normalize fills in every default that was left out. It does not validate.
+// Normalize fills in every default that was left out, taking a zero
+// interval (without a schedule), timeout or threshold as left out; see
+// RefuseGivenZeros for telling the two apart. It does not validate.
 func (t *Target) Normalize() {
 	t.Name = strings.TrimSpace(t.Name)
 	if t.Kind == "" {
@@ -162,6 +164,29 @@ func (t *Target) Normalize() {
 	if t.HTTP != nil {
 		t.HTTP.Method = strings.ToUpper(t.HTTP.Method)
 	}
+}
+
+// RefuseGivenZeros returns a *ValidationError naming each field sent as
+// zero whose zero Normalize would replace by its default, as if it had been
+// left out: interval, timeout, failure_threshold and success_threshold. A
+// zero sent on purpose is a mistake, not a request for the default. given
+// reports whether a member was sent (and not as null). Decoders that can
+// tell call it before Normalize.
+func (t *Target) RefuseGivenZeros(given func(field string) bool) error {
+	var v ValidationError
+	if given("interval") && t.Interval == 0 {
+		v.Add("interval", fmt.Sprintf("must be at least %s; leave it out for the default (%s)", MinInterval, Duration(DefaultInterval)))
+	}
+	if given("timeout") && t.Timeout == 0 {
+		v.Add("timeout", fmt.Sprintf("must be positive; leave it out for the default (%s, or 80 %% of a shorter interval)", Duration(DefaultTimeout)))
+	}
+	if given("failure_threshold") && t.FailureThreshold == 0 {
+		v.Add("failure_threshold", fmt.Sprintf("must be between 1 and 1000; leave it out for the default (%d)", DefaultFailureThreshold))
+	}
+	if given("success_threshold") && t.SuccessThreshold == 0 {
+		v.Add("success_threshold", fmt.Sprintf("must be between 1 and 1000; leave it out for the default (%d)", DefaultSuccessThreshold))
+	}
+	return v.Err()
 }
 
 var labelKeyRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_./-]{0,62}$`)

@@ -3,6 +3,7 @@ package uptime
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,26 @@ func TestNormalizeDefaults(t *testing.T) {
 	cron.Normalize()
 	if cron.Interval != 0 || cron.Timeout.D() != 10*time.Second {
 		t.Errorf("a scheduled target got interval %s timeout %s", cron.Interval, cron.Timeout)
+	}
+}
+
+// A zero sent for a field whose zero Normalize would replace is refused,
+// naming the field; the same zero left out is not.
+func TestRefuseGivenZeros(t *testing.T) {
+	sent := func(names ...string) func(string) bool {
+		return func(f string) bool { return slices.Contains(names, f) }
+	}
+	zero := Target{Name: "api", URL: "http://x"}
+	all := []string{"interval", "timeout", "failure_threshold", "success_threshold"}
+	if got := fields(t, zero.RefuseGivenZeros(sent(all...))); !slices.Equal(got, all) {
+		t.Errorf("zeros sent: problems with %v, want %v", got, all)
+	}
+	if err := zero.RefuseGivenZeros(sent()); err != nil {
+		t.Errorf("zeros left out: %v", err)
+	}
+	set := valid()
+	if err := set.RefuseGivenZeros(sent(all...)); err != nil {
+		t.Errorf("values sent: %v", err)
 	}
 }
 

@@ -92,6 +92,23 @@ func decodeJSON(b []byte, dst any) error {
 	return uptime.Invalid(field, msg)
 }
 
+// sentMembers returns whether the JSON object b has a member of a name,
+// with a value other than null: a member sent as null counts as left out,
+// as it does in a merge patch. Names match as encoding/json matches them
+// to struct fields, regardless of case. b must be one that decoded.
+func sentMembers(b []byte) func(name string) bool {
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(b, &members) // not an object: nothing was sent
+	return func(name string) bool {
+		for k, v := range members {
+			if strings.EqualFold(k, name) && string(bytes.TrimSpace(v)) != "null" {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // stripEmbedded drops the Go name of an embedded struct that
 // UnmarshalTypeError puts in front of a promoted field's JSON path
 // ("Target.http.headers" for targetInput).
