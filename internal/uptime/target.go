@@ -268,6 +268,73 @@ func (t *Target) Validate() error {
 	return v.Err()
 }
 
+// Reference is a name a target gives of a channel or of another target.
+type Reference struct {
+	// Field is the member that gives it: "channels[0]", "depends_on[1]"
+	// or "components".
+	Field string
+	// Channel says Name is a channel's; otherwise it is a target's.
+	Channel bool
+	Name    string
+	// Component is the health-document component mapped to Name, for
+	// references in components.
+	Component string
+}
+
+// References lists the channels and targets t names that old did not
+// (every one when old is nil), channels first, then depends_on, then
+// components by component name. A name old already gave in the same place
+// is left out: a reference that was sound when written does not block an
+// unrelated change, or a pause, after its channel or target went away.
+func (t *Target) References(old *Target) []Reference {
+	var prev Target
+	if old != nil {
+		prev = *old
+	}
+	var out []Reference
+	for i, c := range t.Channels {
+		if !slices.Contains(prev.Channels, c) {
+			out = append(out, Reference{Field: fmt.Sprintf("channels[%d]", i), Channel: true, Name: c})
+		}
+	}
+	for i, d := range t.DependsOn {
+		if !slices.Contains(prev.DependsOn, d) {
+			out = append(out, Reference{Field: fmt.Sprintf("depends_on[%d]", i), Name: d})
+		}
+	}
+	for _, comp := range slices.Sorted(maps.Keys(t.Components)) {
+		if target := t.Components[comp]; prev.Components[comp] != target {
+			out = append(out, Reference{Field: "components", Name: target, Component: comp})
+		}
+	}
+	return out
+}
+
+// CheckReferences returns a *ValidationError naming each of
+// t.References(old) that exists says is not there, or the first error of
+// exists as is. exists answers for whatever the write can see: the store
+// inside its transaction, or that and the targets a write of several
+// creates together.
+func (t *Target) CheckReferences(old *Target, exists func(Reference) (bool, error)) error {
+	var v ValidationError
+	for _, r := range t.References(old) {
+		ok, err := exists(r)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ok:
+		case r.Channel:
+			v.Add(r.Field, fmt.Sprintf("no channel %q exists; create it first", r.Name))
+		case r.Component != "":
+			v.Add(r.Field, fmt.Sprintf("component %q maps to %q, and no target of that name exists", r.Component, r.Name))
+		default:
+			v.Add(r.Field, fmt.Sprintf("no target %q exists; register it first", r.Name))
+		}
+	}
+	return v.Err()
+}
+
 // Policy returns the thresholds the state machine applies to this target.
 // Flap detection uses the defaults; the notifier applies silences and
 // maintenance, which the state machine does not need to know.

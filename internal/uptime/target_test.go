@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func valid() Target {
@@ -154,5 +156,42 @@ func TestSameSpec(t *testing.T) {
 	b.Labels = map[string]string{"team": "x"}
 	if a.SameSpec(&b) {
 		t.Error("a label change went unnoticed")
+	}
+}
+
+// References lists what a write adds, in field order; what the stored
+// target already named is not listed again.
+func TestReferences(t *testing.T) {
+	tg := valid()
+	tg.Channels = []string{"ops", "pager"}
+	tg.DependsOn = []string{"db"}
+	tg.Components = map[string]string{"cache": "redis", "database": "db"}
+	all := []Reference{
+		{Field: "channels[0]", Channel: true, Name: "ops"},
+		{Field: "channels[1]", Channel: true, Name: "pager"},
+		{Field: "depends_on[0]", Name: "db"},
+		{Field: "components", Name: "redis", Component: "cache"},
+		{Field: "components", Name: "db", Component: "database"},
+	}
+	if diff := cmp.Diff(all, tg.References(nil)); diff != "" {
+		t.Errorf("new target (-want +got):\n%s", diff)
+	}
+	old := valid()
+	old.Channels = []string{"pager"}
+	old.DependsOn = []string{"db"}
+	old.Components = map[string]string{"cache": "memcached", "database": "db"}
+	want := []Reference{all[0], all[3]}
+	if diff := cmp.Diff(want, tg.References(&old)); diff != "" {
+		t.Errorf("over a stored target (-want +got):\n%s", diff)
+	}
+
+	missing := func(r Reference) (bool, error) { return r.Name == "db", nil }
+	err := tg.CheckReferences(nil, missing)
+	if got := fields(t, err); !slices.Equal(got, []string{"channels[0]", "channels[1]", "components"}) {
+		t.Errorf("missing references: problems with %v", got)
+	}
+	boom := errors.New("store down")
+	if err := tg.CheckReferences(nil, func(Reference) (bool, error) { return false, boom }); !errors.Is(err, boom) {
+		t.Errorf("a failing lookup gave %v, want its error", err)
 	}
 }

@@ -74,6 +74,34 @@ func TestCreateRejectsInvalidTargets(t *testing.T) {
 	}
 }
 
+// A target naming a channel or target that does not exist is a 400 naming
+// the field, however it is written, and nothing is stored.
+func TestReferencesMustExist(t *testing.T) {
+	e := newEnv(t)
+	e.do("PUT", "/api/v1/channels/ops", `{"kind":"webhook","url":"https://hooks.example/ops"}`).must(t, http.StatusCreated)
+	e.do("PUT", "/api/v1/targets/db", `{"url":"http://db"}`).must(t, http.StatusCreated)
+	for _, tc := range []struct{ name, members, field, detail string }{
+		{"channel", `"channels":["ops","nochan"]`, "channels[1]", `no channel "nochan" exists`},
+		{"dependency", `"depends_on":["typo"]`, "depends_on[0]", `no target "typo" exists`},
+		{"component's target", `"components":{"db":"nothere"}`, "components", `component "db" maps to "nothere", and no target`},
+	} {
+		for _, req := range []struct{ method, path, body string }{
+			{"POST", "/api/v1/targets", `{"name":"api","url":"http://x",` + tc.members + `}`},
+			{"PUT", "/api/v1/targets/api", `{"url":"http://x",` + tc.members + `}`},
+			{"PATCH", "/api/v1/targets/db", `{` + tc.members + `}`},
+		} {
+			t.Run(tc.name+" "+req.method, func(t *testing.T) {
+				p := e.do(req.method, req.path, req.body).problem(t, http.StatusBadRequest)
+				wantFieldProblem(t, p, tc.field, tc.detail)
+			})
+		}
+	}
+	if _, ok := e.store.targets["api"]; ok {
+		t.Error("a target with a dangling reference was stored")
+	}
+	e.do("POST", "/api/v1/targets", `{"name":"api","url":"http://x","channels":["ops"],"depends_on":["db"],"components":{"database":"db"}}`).must(t, http.StatusCreated)
+}
+
 func TestBodyLimitsAndMediaTypes(t *testing.T) {
 	e := newEnv(t)
 	t.Run("oversized body", func(t *testing.T) {
