@@ -54,11 +54,15 @@ func readBody(w http.ResponseWriter, r *http.Request, accept ...string) ([]byte,
 	return b, nil
 }
 
-// decodeJSON reads one JSON value from b into dst, refusing unknown fields
-// and anything after the value. Every failure is a *uptime.ValidationError
-// naming the JSON path of the offending field ("http.expect_status"), or
-// "body" when no single field is to blame.
+// decodeJSON reads one JSON value from b into dst, refusing unknown fields,
+// a member given twice in one object, and anything after the value. Every
+// failure is a *uptime.ValidationError naming the JSON path of the
+// offending field ("http.expect_status"), or "body" when no single field
+// is to blame.
 func decodeJSON(b []byte, dst any) error {
+	if field, problem := duplicateMember(b, reflect.TypeOf(dst)); field != "" {
+		return uptime.Invalid(field, problem)
+	}
 	err := strictDecode(b, dst)
 	if err == nil {
 		return nil

@@ -102,6 +102,44 @@ func TestReferencesMustExist(t *testing.T) {
 	e.do("POST", "/api/v1/targets", `{"name":"api","url":"http://x","channels":["ops"],"depends_on":["db"],"components":{"database":"db"}}`).must(t, http.StatusCreated)
 }
 
+// A member sent twice in one object is a 400 naming it, on every route that
+// takes a body: encoding/json would keep the last without a word. In an
+// object that fills a struct, names differing only in case are the same
+// member; in a map (labels, headers) they are different keys.
+func TestDuplicateMembers(t *testing.T) {
+	e := newEnv(t)
+	e.do("PUT", "/api/v1/targets/db", `{"url":"http://db"}`).must(t, http.StatusCreated)
+	e.do("PUT", "/api/v1/channels/ops", `{"kind":"webhook","url":"https://hooks.example/ops"}`).must(t, http.StatusCreated)
+	tests := []struct {
+		name, method, path, body, field, detail string
+	}{
+		{"top level", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","interval":"1m","interval":"0s"}`, "interval", "appears twice"},
+		{"top level in another case", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","interval":"1m","INTERVAL":"2m"}`, "interval", `as "interval" and "INTERVAL"`},
+		{"in another case, not first", "PUT", "/api/v1/targets/a", `{"Url":"http://x","url":"http://y"}`, "url", `as "Url" and "url"`},
+		{"label", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","labels":{"team":"a","team":"b"}}`, "labels.team", "appears twice"},
+		{"nested header", "PUT", "/api/v1/targets/a", `{"url":"http://x","http":{"headers":{"X-A":"1","X-A":"2"}}}`, "http.headers.X-A", "appears twice"},
+		{"nested option", "PUT", "/api/v1/targets/a", `{"url":"http://x","http":{"method":"GET","Method":"POST"}}`, "http.method", "regardless of case"},
+		{"inside an array", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","state":{"x":[{"y":1,"y":2}]}}`, "state.x[0].y", "appears twice"},
+		{"patch", "PATCH", "/api/v1/targets/db", `{"paused":true,"paused":false}`, "paused", "appears twice"},
+		{"patch in another case", "PATCH", "/api/v1/targets/db", `{"Timeout":"5s"}`, "timeout", `"Timeout"`},
+		{"channel", "PUT", "/api/v1/channels/x", `{"kind":"webhook","kind":"slack","url":"https://hooks.example/x"}`, "kind", "appears twice"},
+		{"channel patch", "PATCH", "/api/v1/channels/ops", `{"match_labels":{"a":"1","a":"2"}}`, "match_labels.a", "appears twice"},
+		{"silence", "POST", "/api/v1/silences", `{"matchers":{"team":"x","team":"y"},"ends_at":"2030-01-01T00:00:00Z"}`, "matchers.team", "appears twice"},
+		{"maintenance", "POST", "/api/v1/maintenance", `{"matchers":{"team":"x"},"schedule":"0 3 * * *","duration":"1h","duration":"2h"}`, "duration", "appears twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.do(tc.method, tc.path, tc.body).problem(t, http.StatusBadRequest)
+			wantFieldProblem(t, p, tc.field, tc.detail)
+		})
+	}
+	if _, ok := e.store.targets["a"]; ok {
+		t.Error("a target with a duplicate member was stored")
+	}
+	// Map keys that differ in case are different keys.
+	e.do("POST", "/api/v1/targets", `{"name":"a","url":"http://x","labels":{"team":"a","Team":"b"}}`).must(t, http.StatusCreated)
+}
+
 func TestBodyLimitsAndMediaTypes(t *testing.T) {
 	e := newEnv(t)
 	t.Run("oversized body", func(t *testing.T) {
