@@ -757,17 +757,19 @@ func statusOf(o map[string]any) (uptime.Status, bool) {
 }
 
 // outputOf finds a component's message: its own text members, then the
-// "error" in Spring's "details".
+// "error" in Spring's "details" or in MicroProfile's "data".
 func outputOf(o map[string]any) string {
 	for _, key := range [...]string{"output", "error", "message", "description", "exception", "reason"} {
 		if s, ok := str(get(o, key)); ok && s != "" {
 			return s
 		}
 	}
-	if d, ok := get(o, "details").(map[string]any); ok {
-		for _, key := range [...]string{"error", "message"} {
-			if s, ok := str(get(d, key)); ok && s != "" {
-				return s
+	for _, nested := range [...]string{"details", "data"} {
+		if d, ok := get(o, nested).(map[string]any); ok {
+			for _, key := range [...]string{"error", "message"} {
+				if s, ok := str(get(d, key)); ok && s != "" {
+					return s
+				}
 			}
 		}
 	}
