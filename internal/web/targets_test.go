@@ -408,14 +408,21 @@ func TestErrorMapping(t *testing.T) {
 	}
 	// A 405 says which methods the route allows (RFC 9110).
 	for _, tc := range []struct{ method, path, allow string }{
-		{"PATCH", "/api/v1/targets", "GET, POST"},
-		{"POST", "/api/v1/targets/a%2Fb", "GET, PUT, PATCH, DELETE"},
-		{"TRACE", "/api/v1/silences/1", "GET, DELETE"},
-		{"GET", "/api/v1/targets/a/pause", "POST"},
-		{"POST", "/metrics", "GET"},
+		{"PATCH", "/api/v1/targets", "GET, HEAD, POST, OPTIONS"},
+		{"POST", "/api/v1/targets/a%2Fb", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"},
+		{"TRACE", "/api/v1/silences/1", "GET, HEAD, DELETE, OPTIONS"},
+		{"GET", "/api/v1/targets/a/pause", "POST, OPTIONS"},
+		{"HEAD", "/api/v1/targets/a/pause", "POST, OPTIONS"},
+		{"POST", "/metrics", "GET, HEAD, OPTIONS"},
 	} {
 		r := e.do(tc.method, tc.path, "")
-		r.problem(t, http.StatusMethodNotAllowed)
+		if tc.method == "HEAD" {
+			if r.status != http.StatusMethodNotAllowed || len(r.body) != 0 {
+				t.Errorf("HEAD %s: %d with %d bytes, want 405 without a body", tc.path, r.status, len(r.body))
+			}
+		} else {
+			r.problem(t, http.StatusMethodNotAllowed)
+		}
 		if got := r.header.Get("Allow"); got != tc.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
 		}
