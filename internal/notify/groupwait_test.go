@@ -15,7 +15,7 @@ import (
 func TestGroupWaitZeroSendsAtOnce(t *testing.T) {
 	rc := newReceiver(t)
 	c := hookChannel(rc)
-	c.GroupWait = new(uptime.Duration(0))
+	c.GroupWait = uptime.WaitFor(0)
 	h := newHarness(t, Config{}, c)
 
 	open := h.opened(1, "api", "hook")

@@ -149,7 +149,7 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 		}
 		next := ev.At
 		if ev.Type == uptime.EventIncidentOpened || grouped {
-			next = next.Add(ch.Wait())
+			next = next.Add(ch.GroupWait.D())
 		}
 		if err := insertDelivery(ctx, tx, ev, ch.Name, next, now); err != nil {
 			return err

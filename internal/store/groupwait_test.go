@@ -15,17 +15,17 @@ func TestGroupWaitZero(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		t.Parallel()
 		e := openEnv(t, b)
-		now := e.mustChannel(t, "now", func(c *uptime.Channel) { c.Default = true; c.GroupWait = new(uptime.Duration(0)) })
+		now := e.mustChannel(t, "now", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.WaitFor(0) })
 		later := e.mustChannel(t, "later", func(c *uptime.Channel) { c.Default = true })
 		for _, c := range []*uptime.Channel{now, later} {
 			got, err := e.GetChannel(bg, c.Name)
 			fatalIf(t, err, "get channel %s", c.Name)
-			if got.GroupWait == nil || got.Wait() != c.Wait() {
-				t.Errorf("channel %s read back with group_wait %v, want %s", c.Name, got.GroupWait, c.Wait())
+			if got.GroupWait != c.GroupWait {
+				t.Errorf("channel %s read back with group_wait %#v, want %#v", c.Name, got.GroupWait, c.GroupWait)
 			}
 		}
-		if later.Wait() != uptime.DefaultGroupWait {
-			t.Fatalf("a channel left without group_wait waits %s", later.Wait())
+		if later.GroupWait.D() != uptime.DefaultGroupWait {
+			t.Fatalf("a channel left without group_wait waits %s", later.GroupWait)
 		}
 
 		tg := e.mustCreate(t, "api", nil)

@@ -199,8 +199,8 @@ func TestChannelGroupWaitZero(t *testing.T) {
 	if got["group_wait"] != "0s" {
 		t.Errorf("PUT answered group_wait %v, want 0s", got["group_wait"])
 	}
-	if c := e.store.channels["now"]; c.Wait() != 0 {
-		t.Errorf("stored group_wait %s, want 0", c.Wait())
+	if w := e.store.channels["now"].GroupWait; w != uptime.WaitFor(0) {
+		t.Errorf("stored group_wait %#v, want 0", w)
 	}
 	if got := e.do("GET", "/api/v1/channels/now", "").must(t, http.StatusOK); got["group_wait"] != "0s" {
 		t.Errorf("GET group_wait %v, want 0s", got["group_wait"])
