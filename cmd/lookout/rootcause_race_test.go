@@ -79,7 +79,7 @@ func testRootCauseRace(t *testing.T, services, dbThreshold int, order func([]str
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
 	ch := &uptime.Channel{Name: "oncall", Kind: "webhook", URL: uptime.Secret(srv.URL), Default: true,
-		GroupWait: uptime.Duration(10 * time.Second)}
+		GroupWait: uptime.WaitFor(10 * time.Second)}
 	ch.Normalize()
 	if err := db.CreateChannel(ctx, ch); err != nil {
 		t.Fatal(err)

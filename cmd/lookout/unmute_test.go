@@ -151,7 +151,7 @@ func newRig(t *testing.T, labels map[string]string) *rig {
 	rc, url, secret := webhookSink(t)
 	r.rc = rc
 	ch := uptime.Channel{Name: "ops", Kind: "webhook", URL: uptime.Secret(url), Secret: uptime.Secret(secret),
-		Default: true, GroupWait: uptime.Duration(time.Second)}
+		Default: true, GroupWait: uptime.WaitFor(time.Second)}
 	ch.Normalize()
 	must(t, db.CreateChannel(ctx, &ch))
 	r.target = uptime.Target{Name: "worker", URL: "http://worker.test/health", Labels: labels}

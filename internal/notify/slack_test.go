@@ -108,7 +108,7 @@ func TestSlackBotThreads(t *testing.T) {
 	f := newFakeSlack(t)
 	c := slackBot("ops")
 	c.Channel = "#alerts"
-	c.GroupWait = uptime.Duration(5 * time.Second)
+	c.GroupWait = uptime.WaitFor(5 * time.Second)
 	c.RepeatInterval = uptime.Duration(time.Hour)
 	h := newHarness(t, Config{SlackAPIURL: f.srv.URL + "/api"}, c)
 

@@ -40,7 +40,7 @@ func validateDNS(t *uptime.Target) error {
 		return v.Err()
 	}
 	if o.Server != "" {
-		if _, ok := dnsServerAddr(o.Server); !ok {
+		if !validDNSServer(o.Server) {
 			v.Add("dns.server", "must be host:port of a DNS server, such as 10.0.0.2:53 or [2001:db8::53]:53 (a bare IP address means port 53)")
 		}
 	}
@@ -85,8 +85,24 @@ func dnsNameProblem(name string) string {
 	return ""
 }
 
+// validDNSServer reports whether a dns.server is host:port, or a bare IP
+// address (port 53). A bare name is refused: "nope" or "resolver" is far
+// more often a slip than a name meant with port 53, which costs nothing to
+// write.
+func validDNSServer(server string) bool {
+	if _, _, err := net.SplitHostPort(server); err != nil {
+		bare := strings.TrimSuffix(strings.TrimPrefix(server, "["), "]")
+		if _, err := netip.ParseAddr(bare); err != nil {
+			return false
+		}
+	}
+	_, ok := dnsServerAddr(server)
+	return ok
+}
+
 // dnsServerAddr returns the host:port of a dns.server, taking a bare host
-// or IP address to mean port 53.
+// or IP address to mean port 53. Validation accepts no bare host name
+// (validDNSServer); a target stored with one before is still checked.
 func dnsServerAddr(server string) (string, bool) {
 	if _, _, err := net.SplitHostPort(server); err != nil {
 		bare := strings.TrimSuffix(strings.TrimPrefix(server, "["), "]")

@@ -188,6 +188,8 @@ func TestValidateDNS(t *testing.T) {
 		{"bad record type", "example.com", &uptime.DNSOptions{Record: "PTR"}, []uptime.FieldError{{Field: "dns.record", Problem: `"PTR" is not a record type Lookout checks (want one of A, AAAA, CNAME, MX, TXT, NS, SRV)`}}},
 		{"bad server", "example.com", &uptime.DNSOptions{Server: "dns://10.0.0.2"}, []uptime.FieldError{{Field: "dns.server", Problem: "must be host:port of a DNS server, such as 10.0.0.2:53 or [2001:db8::53]:53 (a bare IP address means port 53)"}}},
 		{"bad server port", "example.com", &uptime.DNSOptions{Server: "10.0.0.2:99999"}, []uptime.FieldError{{Field: "dns.server", Problem: "must be host:port of a DNS server, such as 10.0.0.2:53 or [2001:db8::53]:53 (a bare IP address means port 53)"}}},
+		{"bare server name", "example.com", &uptime.DNSOptions{Server: "nope"}, []uptime.FieldError{{Field: "dns.server", Problem: "must be host:port of a DNS server, such as 10.0.0.2:53 or [2001:db8::53]:53 (a bare IP address means port 53)"}}},
+		{"bare server fqdn", "example.com", &uptime.DNSOptions{Server: "ns1.example.com"}, []uptime.FieldError{{Field: "dns.server", Problem: "must be host:port of a DNS server, such as 10.0.0.2:53 or [2001:db8::53]:53 (a bare IP address means port 53)"}}},
 		{"empty expectation", "example.com", &uptime.DNSOptions{Expect: []string{"192.0.2.1", " "}}, []uptime.FieldError{{Field: "dns.expect[1]", Problem: "must not be empty"}}},
 	}
 	for _, tt := range tests {

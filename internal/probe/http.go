@@ -333,14 +333,25 @@ func checkHTTP(ctx context.Context, p *Prober, t *uptime.Target, r *uptime.Resul
 	}
 }
 
-// judgeHealth reads a health document (SPEC §4) in the body, records its
+// judgeHealth reads a health document in the body, records its
 // components on r, and combines its verdict with the HTTP one, worst wins: a
 // 2xx whose document says down is a failed check of class assertion, and a
-// warn document makes a success degraded. It never turns a failure into a
-// success, so a 503 whose body says up stays down.
+// warn document makes a success degraded. A success whose body presents
+// itself as a health document but does not parse is degraded, class
+// assertion, with the parse error: the service meant to say something, and
+// it was not that all is well. It never turns a failure into a success, so
+// a 503 whose body says up stays down.
 func judgeHealth(contentType string, body []byte, r *uptime.Result) {
 	doc, ok := healthdoc.Parse(contentType, body)
 	if !ok {
+		if !r.Status.OK() {
+			return
+		}
+		if err := healthdoc.Malformed(contentType, body); err != nil {
+			r.Status = uptime.Worst(r.Status, uptime.StatusDegraded)
+			r.ErrorClass = uptime.ClassAssertion
+			r.Error = uptime.Truncate("health document does not parse: "+err.Error(), uptime.MaxErrorLen)
+		}
 		return
 	}
 	r.Components = doc.Components

@@ -31,6 +31,12 @@ func TestHTTPHealthDocuments(t *testing.T) {
 		{"the document's own up verdict wins over a down component", 200, "application/json", springUpDBDown, "", uptime.StatusUp, uptime.ClassNone, "", 1},
 		{"health_format none ignores the document", 200, "application/json", springDown, "none", uptime.StatusUp, uptime.ClassNone, "", 0},
 		{"a body that is no health document leaves the verdict alone", 200, "application/json", `{"items":[1,2,3]}`, "", uptime.StatusUp, uptime.ClassNone, "", 0},
+		{"a 200 claiming health+json that does not parse is degraded", 200, "application/health+json", `{"status":"pass",`, "", uptime.StatusDegraded, uptime.ClassAssertion, "health document does not parse: the JSON ends before the document does", 0},
+		{"a 200 claiming health+json without a status is degraded", 200, "application/health+json; charset=utf-8", `{"uptime":12}`, "", uptime.StatusDegraded, uptime.ClassAssertion, `health document does not parse: it has no "status" Lookout recognises`, 0},
+		{"a 200 that starts as a health document but breaks is degraded", 200, "application/json", `{"status":"UP","components":{"db":{"status":UP}}}`, "", uptime.StatusDegraded, uptime.ClassAssertion, "health document does not parse: invalid JSON at byte 45: invalid character 'U' looking for beginning of value", 0},
+		{"a 503 whose document does not parse keeps its own failure", 503, "application/health+json", `{"status":`, "", uptime.StatusDown, uptime.ClassStatus, "status 503, expected 2xx", 0},
+		{"a broken document under health_format none is not read", 200, "application/health+json", `{"status":`, "none", uptime.StatusUp, uptime.ClassNone, "", 0},
+		{"broken JSON that is no health document leaves the verdict alone", 200, "application/json", `{"items":[1,2`, "", uptime.StatusUp, uptime.ClassNone, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -261,7 +261,7 @@ func testSuppressed(t *testing.T, e *env) {
 }
 
 func testClaimOrder(t *testing.T, e *env) {
-	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(10 * time.Second) })
+	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.WaitFor(10 * time.Second) })
 	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	e.recordEvents(t, tg, t0, opened(t0))
@@ -553,7 +553,7 @@ func testReminder(t *testing.T, e *env) {
 }
 
 func testClaimPendingOpened(t *testing.T, e *env) {
-	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(time.Minute) })
+	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.WaitFor(time.Minute) })
 	e.mustChannel(t, "other", func(c *uptime.Channel) { c.Default = true })
 	t0 := e.clock.Now()
 	a := e.mustCreate(t, "a", nil)
@@ -603,7 +603,7 @@ func targetsOf(ds []uptime.Delivery) []string {
 
 func testClaimPendingByCause(t *testing.T, e *env) {
 	const wait = time.Minute
-	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(wait) })
+	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.WaitFor(wait) })
 	t0 := e.clock.Now()
 	pg := e.mustCreate(t, "pg", nil)
 	a := e.mustCreate(t, "a", nil)
@@ -746,7 +746,7 @@ func testChannelsCRUD(t *testing.T, e *env) {
 	}
 	e.clock.Add(time.Minute)
 	up, err := e.UpdateChannel(bg, "hooks", func(c *uptime.Channel) error {
-		c.Name, c.GroupWait = "webhooks", uptime.Duration(30*time.Second)
+		c.Name, c.GroupWait = "webhooks", uptime.WaitFor(30*time.Second)
 		return nil
 	})
 	fatalIf(t, err, "rename")
@@ -1038,7 +1038,7 @@ func TestEventsWithTheirState(t *testing.T) {
 }
 
 func testCertWarning(t *testing.T, e *env) {
-	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.Duration(time.Minute) })
+	e.mustChannel(t, "ops", func(c *uptime.Channel) { c.Default = true; c.GroupWait = uptime.WaitFor(time.Minute) })
 	tg := e.mustCreate(t, "api", nil)
 	t0 := e.clock.Now()
 	expiry := t0.Add(7 * 24 * time.Hour)

@@ -85,7 +85,8 @@ func scanChannel(sc scanner) (uptime.Channel, error) {
 		return uptime.Channel{}, fmt.Errorf("decode match_labels of channel %q: %w", c.Name, err)
 	}
 	c.URL, c.Secret, c.Token = uptime.Secret(url), uptime.Secret(secret), uptime.Secret(token)
-	c.GroupWait, c.RepeatInterval = uptime.Duration(groupWait), uptime.Duration(repeat)
+	// A stored 0 is a group_wait of 0 (send at once), never "left out".
+	c.GroupWait, c.RepeatInterval = uptime.WaitFor(time.Duration(groupWait)), uptime.Duration(repeat)
 	c.CreatedAt, c.UpdatedAt = msTime(created), msTime(updated)
 	return c, nil
 }
@@ -98,7 +99,7 @@ func channelArgs(c *uptime.Channel) ([]any, error) {
 		return nil, fmt.Errorf("encode match_labels of channel %q: %w", c.Name, err)
 	}
 	return []any{c.Name, c.Kind, c.URL.Reveal(), c.Secret.Reveal(), c.Token.Reveal(), c.Channel,
-		c.Default, string(labels), int64(c.GroupWait), int64(c.RepeatInterval),
+		c.Default, string(labels), int64(c.GroupWait.D()), int64(c.RepeatInterval),
 		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli()}, nil
 }
 
@@ -127,7 +128,7 @@ func queryChannels(ctx context.Context, q querier) ([]uptime.Channel, error) {
 func sameChannel(a, b *uptime.Channel) bool {
 	return a.Name == b.Name && a.Kind == b.Kind && a.URL == b.URL && a.Secret == b.Secret &&
 		a.Token == b.Token && a.Channel == b.Channel && a.Default == b.Default &&
-		maps.Equal(a.MatchLabels, b.MatchLabels) && a.GroupWait == b.GroupWait &&
+		maps.Equal(a.MatchLabels, b.MatchLabels) && a.GroupWait.D() == b.GroupWait.D() &&
 		a.RepeatInterval == b.RepeatInterval
 }
 

@@ -104,7 +104,9 @@ func (db *DB) stamp() time.Time { return db.now().UTC().Truncate(time.Millisecon
 
 // CreateTarget inserts t and sets its ID, CreatedAt and UpdatedAt. The caller
 // normalises and validates t first. It returns an error wrapping
-// uptime.ErrConflict when a target of that name exists.
+// uptime.ErrConflict when a target of that name exists, and a
+// *uptime.ValidationError when t names a channel or target that does not
+// exist (uptime.Target.CheckReferences) or closes a dependency cycle.
 func (db *DB) CreateTarget(ctx context.Context, t *uptime.Target) error {
 	now := db.stamp()
 	tx, err := db.wdb.BeginTx(ctx, nil)
@@ -127,7 +129,9 @@ func (db *DB) CreateTarget(ctx context.Context, t *uptime.Target) error {
 // ID and CreatedAt. When t describes the same check as the stored target
 // (uptime.Target.SameSpec) nothing is written, changed is false and t is
 // filled from the stored target. t's ID, CreatedAt and UpdatedAt are set on
-// success. Errors are the database's.
+// success. A reference to a channel or target that does not exist, which
+// the stored target did not already make, or a dependency cycle is a
+// *uptime.ValidationError; other errors are the database's.
 func (db *DB) PutTarget(ctx context.Context, t *uptime.Target) (created, changed bool, err error) {
 	created, changed, err = db.putTarget(ctx, t)
 	if errors.Is(err, uptime.ErrConflict) {
@@ -166,7 +170,7 @@ func (db *DB) putTarget(ctx context.Context, t *uptime.Target) (created, changed
 	}
 	next := *t
 	next.ID, next.CreatedAt, next.UpdatedAt = old.ID, old.CreatedAt, now
-	if err := db.updateTarget(ctx, tx, &next); err != nil {
+	if err := db.updateTarget(ctx, tx, &next, &old); err != nil {
 		return false, false, fmt.Errorf("put target %q: %w", t.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -181,7 +185,9 @@ func (db *DB) putTarget(ctx context.Context, t *uptime.Target) (created, changed
 // it cannot change its ID or CreatedAt. If fn leaves the spec as it was,
 // nothing is written. It returns the target as stored. fn's error aborts the
 // update and is returned as is; a missing target gives uptime.ErrNotFound, a
-// rename onto an existing name uptime.ErrConflict.
+// rename onto an existing name uptime.ErrConflict, and a new reference to a
+// channel or target that does not exist, or a dependency cycle, a
+// *uptime.ValidationError.
 func (db *DB) UpdateTarget(ctx context.Context, name string, fn func(*uptime.Target) error) (uptime.Target, error) {
 	now := db.stamp()
 	tx, err := db.wdb.BeginTx(ctx, nil)
@@ -207,7 +213,7 @@ func (db *DB) UpdateTarget(ctx context.Context, name string, fn func(*uptime.Tar
 		return old, nil
 	}
 	next.UpdatedAt = now
-	if err := db.updateTarget(ctx, tx, &next); err != nil {
+	if err := db.updateTarget(ctx, tx, &next, &old); err != nil {
 		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -284,6 +290,9 @@ func (db *DB) insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, no
 	if err := notePause(ctx, tx, id, false, t.Paused, now); err != nil {
 		return 0, err
 	}
+	if err := refuseDangling(ctx, tx, t, nil); err != nil {
+		return 0, err
+	}
 	return id, nil
 }
 
@@ -303,8 +312,9 @@ func notePause(ctx context.Context, tx *sql.Tx, id int64, was, paused bool, at t
 	return dbErr(err)
 }
 
-// updateTarget writes t over the row of t.ID, name included.
-func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) error {
+// updateTarget writes t over the row of t.ID, name included. old is the
+// target as it was, whose references are not checked again.
+func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t, old *uptime.Target) error {
 	if err := db.refuseCycle(ctx, tx, t); err != nil {
 		return err
 	}
@@ -312,11 +322,7 @@ func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) er
 	if err != nil {
 		return err
 	}
-	var was bool
-	if err := tx.QueryRowContext(ctx, `SELECT paused FROM targets WHERE id = $1`, t.ID).Scan(&was); err != nil {
-		return dbErr(err)
-	}
-	if err := notePause(ctx, tx, t.ID, was, t.Paused, t.UpdatedAt); err != nil {
+	if err := notePause(ctx, tx, t.ID, old.Paused, t.Paused, t.UpdatedAt); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE targets
@@ -324,7 +330,31 @@ func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target) er
 		t.ID, t.Name, t.Kind, spec, t.Paused, t.UpdatedAt.UnixMilli()); err != nil {
 		return dbErr(err)
 	}
-	return writeLabels(ctx, tx, t.ID, t.Labels)
+	if err := writeLabels(ctx, tx, t.ID, t.Labels); err != nil {
+		return err
+	}
+	return refuseDangling(ctx, tx, t, old)
+}
+
+// refuseDangling returns a *uptime.ValidationError naming each channel or
+// target that t names, and old (nil for a new target) did not, which does
+// not exist as the write's transaction sees it. It runs after t's row is
+// written, so a write of several targets in one transaction can write them
+// all and then check each: references among them pass. A channel or target
+// deleted later leaves the reference dangling, as before; the check is for
+// names mistyped when written.
+func refuseDangling(ctx context.Context, q querier, t, old *uptime.Target) error {
+	return t.CheckReferences(old, func(r uptime.Reference) (bool, error) {
+		query := `SELECT EXISTS (SELECT 1 FROM targets WHERE name = $1)`
+		if r.Channel {
+			query = `SELECT EXISTS (SELECT 1 FROM channels WHERE name = $1)`
+		}
+		var ok bool
+		if err := q.QueryRowContext(ctx, query, r.Name).Scan(&ok); err != nil {
+			return false, dbErr(err)
+		}
+		return ok, nil
+	})
 }
 
 // graphLock is the PostgreSQL advisory lock that serialises writes of
@@ -356,7 +386,7 @@ func (db *DB) refuseCycle(ctx context.Context, tx *sql.Tx, t *uptime.Target) err
 		var spec string
 		err := tx.QueryRowContext(ctx, `SELECT spec FROM targets WHERE name = $1`, name).Scan(&spec)
 		if errors.Is(err, sql.ErrNoRows) {
-			graph[name] = nil // not registered (yet): a leaf
+			graph[name] = nil // not registered: refuseDangling says so
 			continue
 		}
 		if err != nil {

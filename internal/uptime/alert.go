@@ -28,21 +28,92 @@ type Channel struct {
 	Channel        string            `json:"channel,omitempty"`
 	Default        bool              `json:"default"`
 	MatchLabels    map[string]string `json:"match_labels,omitempty"`
-	GroupWait      Duration          `json:"group_wait,omitempty"`
+	GroupWait      GroupWait         `json:"group_wait"`
 	RepeatInterval Duration          `json:"repeat_interval,omitempty"`
 	CreatedAt      time.Time         `json:"created_at,omitzero"`
 	UpdatedAt      time.Time         `json:"updated_at,omitzero"`
 }
 
-// Normalize fills in the defaults.
+// GroupWait is how long a channel's first opening waits for others to join
+// it. Zero is a setting (send at once), so the type tells it from left out:
+// the zero GroupWait is left out and waits DefaultGroupWait, WaitFor(0)
+// waits nothing. It reads and writes JSON as a Go duration string; null is
+// left out.
+type GroupWait struct {
+	d   time.Duration
+	set bool
+}
+
+// WaitFor returns a group_wait of d.
+func WaitFor(d time.Duration) GroupWait { return GroupWait{d: d, set: true} }
+
+// D returns how long to wait: DefaultGroupWait when left out.
+func (w GroupWait) D() time.Duration {
+	if !w.set {
+		return DefaultGroupWait
+	}
+	return w.d
+}
+
+// IsSet reports whether a value was given, zero included.
+func (w GroupWait) IsSet() bool { return w.set }
+
+// Equal reports whether w and o are the same setting; left out is not a
+// given DefaultGroupWait. go-cmp compares GroupWaits with it.
+func (w GroupWait) Equal(o GroupWait) bool { return w == o }
+
+// String formats the wait like time.Duration.
+func (w GroupWait) String() string { return w.D().String() }
+
+// MarshalText writes the wait as a Go duration string; one left out writes
+// as the default it waits.
+func (w GroupWait) MarshalText() ([]byte, error) { return []byte(w.String()), nil }
+
+// UnmarshalText reads a Go duration string.
+func (w *GroupWait) UnmarshalText(b []byte) error {
+	var d Duration
+	if err := d.UnmarshalText(b); err != nil {
+		return err
+	}
+	*w = WaitFor(d.D())
+	return nil
+}
+
+// UnmarshalJSON reads a JSON string holding a Go duration; null is left out.
+func (w *GroupWait) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*w = GroupWait{}
+		return nil
+	}
+	var d Duration
+	if err := d.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*w = WaitFor(d.D())
+	return nil
+}
+
+// Normalize fills in the defaults of what was left out: group_wait, and a
+// zero RepeatInterval (which cannot be meant: see RefuseGivenZeros).
 func (c *Channel) Normalize() {
 	c.Kind = strings.ToLower(strings.TrimSpace(c.Kind))
-	if c.GroupWait == 0 {
-		c.GroupWait = Duration(DefaultGroupWait)
+	if !c.GroupWait.IsSet() {
+		c.GroupWait = WaitFor(DefaultGroupWait)
 	}
 	if c.RepeatInterval == 0 {
 		c.RepeatInterval = Duration(DefaultRepeatInterval)
 	}
+}
+
+// RefuseGivenZeros returns a *ValidationError when repeat_interval was sent
+// as zero, which Normalize would otherwise replace by its default as if it
+// had been left out. given reports whether a member was sent (and not as
+// null). Decoders that can tell call it before Normalize.
+func (c *Channel) RefuseGivenZeros(given func(field string) bool) error {
+	if given("repeat_interval") && c.RepeatInterval == 0 {
+		return Invalid("repeat_interval", fmt.Sprintf("must be at least 1m; leave it out for the default (%s)", Duration(DefaultRepeatInterval)))
+	}
+	return nil
 }
 
 // Validate checks the fields every channel kind shares; the notifier checks
@@ -58,8 +129,8 @@ func (c *Channel) Validate() error {
 	if c.Kind == "" {
 		v.Add("kind", "is required (slack or webhook)")
 	}
-	if c.GroupWait < 0 || c.GroupWait.D() > time.Hour {
-		v.Add("group_wait", "must be between 0s and 1h")
+	if w := c.GroupWait.D(); w < 0 || w > time.Hour {
+		v.Add("group_wait", "must be between 0s (send at once) and 1h")
 	}
 	if c.RepeatInterval < 0 || (c.RepeatInterval > 0 && c.RepeatInterval.D() < time.Minute) {
 		v.Add("repeat_interval", "must be at least 1m")

@@ -1,8 +1,10 @@
 package uptime
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,11 +60,12 @@ func TestChannelValidate(t *testing.T) {
 		{"no name", func(c *Channel) { c.Name = "" }, []string{"name"}},
 		{"bad name", func(c *Channel) { c.Name = "Ops!" }, []string{"name"}},
 		{"no kind", func(c *Channel) { c.Kind = "" }, []string{"kind"}},
-		{"negative group_wait", func(c *Channel) { c.GroupWait = -1 }, []string{"group_wait"}},
-		{"group_wait over an hour", func(c *Channel) { c.GroupWait = Duration(61 * time.Minute) }, []string{"group_wait"}},
+		{"negative group_wait", func(c *Channel) { c.GroupWait = WaitFor(-1) }, []string{"group_wait"}},
+		{"group_wait over an hour", func(c *Channel) { c.GroupWait = WaitFor(61 * time.Minute) }, []string{"group_wait"}},
 		{"negative repeat_interval", func(c *Channel) { c.RepeatInterval = -1 }, []string{"repeat_interval"}},
 		{"repeat_interval under a minute", func(c *Channel) { c.RepeatInterval = Duration(30 * time.Second) }, []string{"repeat_interval"}},
 		{"bad match_labels key", func(c *Channel) { c.MatchLabels = map[string]string{"1x": "y"} }, []string{"match_labels"}},
+		{"group_wait of zero: at once", func(c *Channel) { c.GroupWait = WaitFor(0) }, nil},
 	} {
 		c := Channel{Name: "ops", Kind: "webhook"}
 		c.Normalize()
@@ -70,6 +73,41 @@ func TestChannelValidate(t *testing.T) {
 		if got := fields(t, c.Validate()); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: problems with %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// group_wait 0 means at once and survives Normalize and a JSON round
+// trip; only a group_wait left out (or null) gets the default.
+// repeat_interval 0 cannot be meant.
+func TestChannelZeros(t *testing.T) {
+	at := Channel{Name: "ops", Kind: "webhook", GroupWait: WaitFor(0)}
+	at.Normalize()
+	if !at.GroupWait.IsSet() || at.GroupWait.D() != 0 {
+		t.Errorf("group_wait 0 became %v", at.GroupWait)
+	}
+	left := Channel{Name: "ops", Kind: "webhook"}
+	if left.GroupWait.D() != DefaultGroupWait {
+		t.Errorf("a group_wait left out waits %s, want %s", left.GroupWait, DefaultGroupWait)
+	}
+	left.Normalize()
+	if !left.GroupWait.IsSet() || left.GroupWait.D() != DefaultGroupWait || left.RepeatInterval.D() != DefaultRepeatInterval {
+		t.Errorf("defaults: group_wait %v repeat_interval %s", left.GroupWait, left.RepeatInterval)
+	}
+	for body, want := range map[string]GroupWait{`{"group_wait":"0s"}`: WaitFor(0), `{"group_wait":"1m"}`: WaitFor(time.Minute), `{"group_wait":null}`: {}, `{}`: {}} {
+		var c Channel
+		if err := json.Unmarshal([]byte(body), &c); err != nil || c.GroupWait != want {
+			t.Errorf("%s: group_wait %#v (%v), want %#v", body, c.GroupWait, err, want)
+		}
+	}
+	if b, err := json.Marshal(at); err != nil || !strings.Contains(string(b), `"group_wait":"0s"`) {
+		t.Errorf("group_wait 0 marshals as %s (%v)", b, err)
+	}
+	sent := func(f string) bool { return f == "repeat_interval" }
+	if got := fields(t, (&Channel{}).RefuseGivenZeros(sent)); !slices.Equal(got, []string{"repeat_interval"}) {
+		t.Errorf("repeat_interval 0 sent: problems with %v", got)
+	}
+	if err := (&Channel{}).RefuseGivenZeros(func(string) bool { return false }); err != nil {
+		t.Errorf("repeat_interval left out: %v", err)
 	}
 }
 

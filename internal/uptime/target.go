@@ -124,7 +124,9 @@ type GRPCOptions struct {
 	TLSSkipVerify bool   `json:"tls_skip_verify,omitempty"`
 }
 
-// Normalize fills in every default that was left out. It does not validate.
+// Normalize fills in every default that was left out, taking a zero
+// interval (without a schedule), timeout or threshold as left out; see
+// RefuseGivenZeros for telling the two apart. It does not validate.
 func (t *Target) Normalize() {
 	t.Name = strings.TrimSpace(t.Name)
 	if t.Kind == "" {
@@ -162,6 +164,29 @@ func (t *Target) Normalize() {
 	if t.HTTP != nil {
 		t.HTTP.Method = strings.ToUpper(t.HTTP.Method)
 	}
+}
+
+// RefuseGivenZeros returns a *ValidationError naming each field sent as
+// zero whose zero Normalize would replace by its default, as if it had been
+// left out: interval, timeout, failure_threshold and success_threshold. A
+// zero sent on purpose is a mistake, not a request for the default. given
+// reports whether a member was sent (and not as null). Decoders that can
+// tell call it before Normalize.
+func (t *Target) RefuseGivenZeros(given func(field string) bool) error {
+	var v ValidationError
+	if given("interval") && t.Interval == 0 {
+		v.Add("interval", fmt.Sprintf("must be at least %s; leave it out for the default (%s)", MinInterval, Duration(DefaultInterval)))
+	}
+	if given("timeout") && t.Timeout == 0 {
+		v.Add("timeout", fmt.Sprintf("must be positive; leave it out for the default (%s, or 80 %% of a shorter interval)", Duration(DefaultTimeout)))
+	}
+	if given("failure_threshold") && t.FailureThreshold == 0 {
+		v.Add("failure_threshold", fmt.Sprintf("must be between 1 and 1000; leave it out for the default (%d)", DefaultFailureThreshold))
+	}
+	if given("success_threshold") && t.SuccessThreshold == 0 {
+		v.Add("success_threshold", fmt.Sprintf("must be between 1 and 1000; leave it out for the default (%d)", DefaultSuccessThreshold))
+	}
+	return v.Err()
 }
 
 var labelKeyRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_./-]{0,62}$`)
@@ -238,6 +263,73 @@ func (t *Target) Validate() error {
 	for i, c := range t.Channels {
 		if !ValidName(c) {
 			v.Add(fmt.Sprintf("channels[%d]", i), fmt.Sprintf("%q is not a valid channel name", c))
+		}
+	}
+	return v.Err()
+}
+
+// Reference is a name a target gives of a channel or of another target.
+type Reference struct {
+	// Field is the member that gives it: "channels[0]", "depends_on[1]"
+	// or "components".
+	Field string
+	// Channel says Name is a channel's; otherwise it is a target's.
+	Channel bool
+	Name    string
+	// Component is the health-document component mapped to Name, for
+	// references in components.
+	Component string
+}
+
+// References lists the channels and targets t names that old did not
+// (every one when old is nil), channels first, then depends_on, then
+// components by component name. A name old already gave in the same place
+// is left out: a reference that was sound when written does not block an
+// unrelated change, or a pause, after its channel or target went away.
+func (t *Target) References(old *Target) []Reference {
+	var prev Target
+	if old != nil {
+		prev = *old
+	}
+	var out []Reference
+	for i, c := range t.Channels {
+		if !slices.Contains(prev.Channels, c) {
+			out = append(out, Reference{Field: fmt.Sprintf("channels[%d]", i), Channel: true, Name: c})
+		}
+	}
+	for i, d := range t.DependsOn {
+		if !slices.Contains(prev.DependsOn, d) {
+			out = append(out, Reference{Field: fmt.Sprintf("depends_on[%d]", i), Name: d})
+		}
+	}
+	for _, comp := range slices.Sorted(maps.Keys(t.Components)) {
+		if target := t.Components[comp]; prev.Components[comp] != target {
+			out = append(out, Reference{Field: "components", Name: target, Component: comp})
+		}
+	}
+	return out
+}
+
+// CheckReferences returns a *ValidationError naming each of
+// t.References(old) that exists says is not there, or the first error of
+// exists as is. exists answers for whatever the write can see: the store
+// inside its transaction, or that and the targets a write of several
+// creates together.
+func (t *Target) CheckReferences(old *Target, exists func(Reference) (bool, error)) error {
+	var v ValidationError
+	for _, r := range t.References(old) {
+		ok, err := exists(r)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ok:
+		case r.Channel:
+			v.Add(r.Field, fmt.Sprintf("no channel %q exists; create it first", r.Name))
+		case r.Component != "":
+			v.Add(r.Field, fmt.Sprintf("component %q maps to %q, and no target of that name exists", r.Component, r.Name))
+		default:
+			v.Add(r.Field, fmt.Sprintf("no target %q exists; register it first", r.Name))
 		}
 	}
 	return v.Err()

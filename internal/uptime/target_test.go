@@ -3,9 +3,12 @@ package uptime
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func valid() Target {
@@ -30,6 +33,26 @@ func TestNormalizeDefaults(t *testing.T) {
 	cron.Normalize()
 	if cron.Interval != 0 || cron.Timeout.D() != 10*time.Second {
 		t.Errorf("a scheduled target got interval %s timeout %s", cron.Interval, cron.Timeout)
+	}
+}
+
+// A zero sent for a field whose zero Normalize would replace is refused,
+// naming the field; the same zero left out is not.
+func TestRefuseGivenZeros(t *testing.T) {
+	sent := func(names ...string) func(string) bool {
+		return func(f string) bool { return slices.Contains(names, f) }
+	}
+	zero := Target{Name: "api", URL: "http://x"}
+	all := []string{"interval", "timeout", "failure_threshold", "success_threshold"}
+	if got := fields(t, zero.RefuseGivenZeros(sent(all...))); !slices.Equal(got, all) {
+		t.Errorf("zeros sent: problems with %v, want %v", got, all)
+	}
+	if err := zero.RefuseGivenZeros(sent()); err != nil {
+		t.Errorf("zeros left out: %v", err)
+	}
+	set := valid()
+	if err := set.RefuseGivenZeros(sent(all...)); err != nil {
+		t.Errorf("values sent: %v", err)
 	}
 }
 
@@ -133,5 +156,42 @@ func TestSameSpec(t *testing.T) {
 	b.Labels = map[string]string{"team": "x"}
 	if a.SameSpec(&b) {
 		t.Error("a label change went unnoticed")
+	}
+}
+
+// References lists what a write adds, in field order; what the stored
+// target already named is not listed again.
+func TestReferences(t *testing.T) {
+	tg := valid()
+	tg.Channels = []string{"ops", "pager"}
+	tg.DependsOn = []string{"db"}
+	tg.Components = map[string]string{"cache": "redis", "database": "db"}
+	all := []Reference{
+		{Field: "channels[0]", Channel: true, Name: "ops"},
+		{Field: "channels[1]", Channel: true, Name: "pager"},
+		{Field: "depends_on[0]", Name: "db"},
+		{Field: "components", Name: "redis", Component: "cache"},
+		{Field: "components", Name: "db", Component: "database"},
+	}
+	if diff := cmp.Diff(all, tg.References(nil)); diff != "" {
+		t.Errorf("new target (-want +got):\n%s", diff)
+	}
+	old := valid()
+	old.Channels = []string{"pager"}
+	old.DependsOn = []string{"db"}
+	old.Components = map[string]string{"cache": "memcached", "database": "db"}
+	want := []Reference{all[0], all[3]}
+	if diff := cmp.Diff(want, tg.References(&old)); diff != "" {
+		t.Errorf("over a stored target (-want +got):\n%s", diff)
+	}
+
+	missing := func(r Reference) (bool, error) { return r.Name == "db", nil }
+	err := tg.CheckReferences(nil, missing)
+	if got := fields(t, err); !slices.Equal(got, []string{"channels[0]", "channels[1]", "components"}) {
+		t.Errorf("missing references: problems with %v", got)
+	}
+	boom := errors.New("store down")
+	if err := tg.CheckReferences(nil, func(Reference) (bool, error) { return false, boom }); !errors.Is(err, boom) {
+		t.Errorf("a failing lookup gave %v, want its error", err)
 	}
 }

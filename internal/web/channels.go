@@ -28,13 +28,18 @@ func channelView(c uptime.Channel) uptime.Channel {
 }
 
 // decodeChannel decodes a channel, drops the fields the server owns and
-// fills in defaults. It does not validate. Errors are *uptime.ValidationError.
+// fills in the defaults of what was left out: group_wait "0s" is kept (send
+// at once), repeat_interval "0s" refused. It does not validate further.
+// Errors are *uptime.ValidationError.
 func decodeChannel(b []byte) (uptime.Channel, error) {
 	var c uptime.Channel
 	if err := decodeJSON(b, &c); err != nil {
 		return uptime.Channel{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
+	if err := c.RefuseGivenZeros(sentMembers(b)); err != nil {
+		return uptime.Channel{}, err
+	}
 	c.Normalize()
 	return c, nil
 }

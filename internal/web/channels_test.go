@@ -165,6 +165,7 @@ func TestChannelRejectsInvalid(t *testing.T) {
 		{"invalid name", `{"name":"#ops","kind":"webhook","url":"https://x"}`, "name", "must match"},
 		{"negative group_wait", `{"name":"a","kind":"webhook","url":"https://x","group_wait":"-1s"}`, "group_wait", "between"},
 		{"short repeat", `{"name":"a","kind":"webhook","url":"https://x","repeat_interval":"10s"}`, "repeat_interval", "at least 1m"},
+		{"repeat of zero", `{"name":"a","kind":"webhook","url":"https://x","repeat_interval":"0s"}`, "repeat_interval", "leave it out for the default (4h0m0s)"},
 		{"webhook without url", `{"name":"a","kind":"webhook"}`, "url", "required"},
 		{"slack without url or token", `{"name":"a","kind":"slack","channel":"#x"}`, "url", "token"},
 		{"bad label", `{"name":"a","kind":"webhook","url":"https://x","match_labels":{"1x":"y"}}`, "match_labels", "not valid"},
@@ -185,6 +186,34 @@ func TestChannelRejectsInvalid(t *testing.T) {
 	p := e.do("PUT", "/api/v1/channels/a", `{"name":"b","kind":"webhook","url":"https://x"}`).problem(t, http.StatusBadRequest)
 	if !slices.Equal(fields(p), []string{"name"}) {
 		t.Errorf("PUT with another name: errors %v", fields(p))
+	}
+}
+
+// group_wait "0s" means send at once: it is stored and read back as 0s, and
+// PUT again or PATCHed elsewhere it stays so. Only a group_wait left out
+// (or removed by a merge patch) gets the default.
+func TestChannelGroupWaitZero(t *testing.T) {
+	e := newEnv(t)
+	body := `{"kind":"webhook","url":"` + hookURL + `","group_wait":"0s"}`
+	got := e.do("PUT", "/api/v1/channels/now", body).must(t, http.StatusCreated)
+	if got["group_wait"] != "0s" {
+		t.Errorf("PUT answered group_wait %v, want 0s", got["group_wait"])
+	}
+	if w := e.store.channels["now"].GroupWait; w != uptime.WaitFor(0) {
+		t.Errorf("stored group_wait %#v, want 0", w)
+	}
+	if got := e.do("GET", "/api/v1/channels/now", "").must(t, http.StatusOK); got["group_wait"] != "0s" {
+		t.Errorf("GET group_wait %v, want 0s", got["group_wait"])
+	}
+	e.clock.Advance(time.Minute)
+	if again := e.do("PUT", "/api/v1/channels/now", body).must(t, http.StatusOK); again["updated_at"] != again["created_at"] {
+		t.Errorf("the same PUT again changed the channel: %v", again)
+	}
+	if got := e.do("PATCH", "/api/v1/channels/now", `{"default":true}`).must(t, http.StatusOK); got["group_wait"] != "0s" {
+		t.Errorf("PATCH of another field made group_wait %v", got["group_wait"])
+	}
+	if got := e.do("PATCH", "/api/v1/channels/now", `{"group_wait":null}`).must(t, http.StatusOK); got["group_wait"] != "10s" {
+		t.Errorf("PATCH removing group_wait made it %v, want the default 10s", got["group_wait"])
 	}
 }
 

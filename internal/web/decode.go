@@ -54,11 +54,15 @@ func readBody(w http.ResponseWriter, r *http.Request, accept ...string) ([]byte,
 	return b, nil
 }
 
-// decodeJSON reads one JSON value from b into dst, refusing unknown fields
-// and anything after the value. Every failure is a *uptime.ValidationError
-// naming the JSON path of the offending field ("http.expect_status"), or
-// "body" when no single field is to blame.
+// decodeJSON reads one JSON value from b into dst, refusing unknown fields,
+// a member given twice in one object, and anything after the value. Every
+// failure is a *uptime.ValidationError naming the JSON path of the
+// offending field ("http.expect_status"), or "body" when no single field
+// is to blame.
 func decodeJSON(b []byte, dst any) error {
+	if field, problem := duplicateMember(b, reflect.TypeOf(dst)); field != "" {
+		return uptime.Invalid(field, problem)
+	}
 	err := strictDecode(b, dst)
 	if err == nil {
 		return nil
@@ -90,6 +94,23 @@ func decodeJSON(b []byte, dst any) error {
 		return uptime.Invalid(field, "is not a known field")
 	}
 	return uptime.Invalid(field, msg)
+}
+
+// sentMembers returns whether the JSON object b has a member of a name,
+// with a value other than null: a member sent as null counts as left out,
+// as it does in a merge patch. Names match as encoding/json matches them
+// to struct fields, regardless of case. b must be one that decoded.
+func sentMembers(b []byte) func(name string) bool {
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(b, &members) // not an object: nothing was sent
+	return func(name string) bool {
+		for k, v := range members {
+			if strings.EqualFold(k, name) && string(bytes.TrimSpace(v)) != "null" {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // stripEmbedded drops the Go name of an embedded struct that

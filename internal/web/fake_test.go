@@ -67,10 +67,10 @@ func (f *fakeStore) Trend(ctx context.Context, target, component string, from, t
 	if _, ok := f.targets[target]; !ok {
 		return nil, uptime.ErrNotFound
 	}
-	rs, ok := f.trends[seriesKey(target, component)]
-	if !ok && component != "" {
+	if _, ok := f.components[f.targets[target].Target.ID][component]; component != "" && !ok {
 		return nil, uptime.ErrNotFound
 	}
+	rs := f.trends[seriesKey(target, component)]
 	f.asked = append(f.asked, [2]time.Time{from, to})
 	return rs, nil
 }
@@ -139,6 +139,7 @@ func clone(t uptime.Target) uptime.Target {
 	t.DependsOn = slices.Clone(t.DependsOn)
 	t.Channels = slices.Clone(t.Channels)
 	t.TLSExpiryWarn = slices.Clone(t.TLSExpiryWarn)
+	t.Components = maps.Clone(t.Components)
 	if t.HTTP != nil {
 		h := *t.HTTP
 		h.Headers = maps.Clone(h.Headers)
@@ -156,6 +157,9 @@ func (f *fakeStore) CreateTarget(ctx context.Context, t *uptime.Target) error {
 	if _, ok := f.targets[t.Name]; ok {
 		return fmt.Errorf("create target %q: %w", t.Name, uptime.ErrConflict)
 	}
+	if err := f.refuseDangling(t, nil); err != nil {
+		return fmt.Errorf("create target %q: %w", t.Name, err)
+	}
 	f.nextID++
 	t.ID, t.CreatedAt, t.UpdatedAt = f.nextID, f.now(), f.now()
 	f.targets[t.Name] = uptime.Snapshot{Target: clone(*t)}
@@ -169,6 +173,13 @@ func (f *fakeStore) PutTarget(ctx context.Context, t *uptime.Target) (created, c
 		return false, false, f.err
 	}
 	old, ok := f.targets[t.Name]
+	var prev *uptime.Target
+	if ok {
+		prev = &old.Target
+	}
+	if err := f.refuseDangling(t, prev); err != nil {
+		return false, false, fmt.Errorf("put target %q: %w", t.Name, err)
+	}
 	if !ok {
 		f.nextID++
 		t.ID, t.CreatedAt, t.UpdatedAt = f.nextID, f.now(), f.now()
@@ -199,9 +210,24 @@ func (f *fakeStore) UpdateTarget(ctx context.Context, name string, fn func(*upti
 	if err := fn(&t); err != nil {
 		return uptime.Target{}, err
 	}
+	if err := f.refuseDangling(&t, &old.Target); err != nil {
+		return uptime.Target{}, fmt.Errorf("update target %q: %w", name, err)
+	}
 	t.UpdatedAt = f.now()
 	f.targets[name] = uptime.Snapshot{Target: clone(t), State: old.State}
 	return t, nil
+}
+
+// refuseDangling is the store's check of references; the caller holds f.mu.
+func (f *fakeStore) refuseDangling(t, old *uptime.Target) error {
+	return t.CheckReferences(old, func(r uptime.Reference) (bool, error) {
+		if r.Channel {
+			_, ok := f.channels[r.Name]
+			return ok, nil
+		}
+		_, ok := f.targets[r.Name]
+		return ok || r.Name == t.Name, nil
+	})
 }
 
 func (f *fakeStore) GetTarget(ctx context.Context, name string) (uptime.Snapshot, error) {

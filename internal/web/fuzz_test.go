@@ -2,6 +2,10 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -24,6 +28,8 @@ func FuzzDecodeTarget(f *testing.F) {
 		`{"name":"dns","kind":"dns","url":"example.com","dns":{"record":"A","expect":["1.2.3.4"]},"tcp":{"send":"x"}}`,
 		`{"name":"a","url":"x","state":{"status":"up"},"created_at":"2025-01-01T00:00:00Z"}`,
 		`{"interval":30}`, `[]`, `null`, `{"http":{"expect_status":"600"}}`, `{"a":1} x`, "",
+		`{"name":"a","url":"x","name":"b"}`, `{"name":"a","URL":"x","url":"y"}`, `{"name":"a","url":"x","labels":{"k":"1","k":"2"}}`,
+		`{"name":"a","url":"x","interval":"0s"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -42,6 +48,24 @@ func FuzzDecodeTarget(f *testing.F) {
 		}
 		if !tg.SameSpec(&again) {
 			t.Fatalf("round trip changed the target:\n first %s\nsecond %s", out, mustJSON(t, again))
+		}
+		// The same document with one of its members sent again, in
+		// another case or not, is refused naming that member.
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(out, &members); err != nil {
+			t.Fatal(err)
+		}
+		keys := slices.Sorted(maps.Keys(members))
+		k := keys[len(b)%len(keys)]
+		twice := k
+		if len(b)%2 == 1 {
+			twice = strings.ToUpper(k)
+		}
+		dup := slices.Concat(out[:len(out)-1], []byte(`,"`+twice+`":`), members[k], []byte(`}`))
+		_, err = parseTarget(dup)
+		var v *uptime.ValidationError
+		if !errors.As(err, &v) || v.Errors[0].Field != k {
+			t.Fatalf("%s with %q sent twice: got %v, want a problem naming %s", out, twice, err, k)
 		}
 	})
 }

@@ -9,17 +9,26 @@ import (
 )
 
 // routes builds the router. Probes, /metrics, /openapi.json and the
-// dashboard page are outside auth; /api/v1 is behind it.
+// dashboard page are outside auth; /api/v1 is behind it. HEAD is answered
+// by every GET route, without the body, and OPTIONS by every route, with
+// 204 and Allow; both pass the same auth as GET, since the method-not-
+// allowed handler that answers OPTIONS runs behind /api/v1's middleware.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	// No RealIP: X-Forwarded-For is not trusted, the peer address is logged as is.
-	r.Use(middleware.RequestID, s.accessLog, s.recoverer)
+	r.Use(middleware.RequestID, s.accessLog, s.recoverer, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newHTTPError(http.StatusNotFound, "no such route"))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		allow := strings.Join(allowedMethods(r, req), ", ")
+		if req.Method == http.MethodOptions {
+			w.Header().Set("Allow", allow)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		e := newHTTPError(http.StatusMethodNotAllowed, "the route does not allow "+req.Method)
-		e.header = http.Header{"Allow": {strings.Join(allowedMethods(r, req), ", ")}}
+		e.header = http.Header{"Allow": {allow}}
 		s.writeError(w, req, e)
 	})
 
@@ -80,19 +89,26 @@ func (s *Server) routes() http.Handler {
 	return r
 }
 
-// allowedMethods lists the methods routed for the request's path, for the
-// Allow header a 405 must carry (RFC 9110, 15.5.6): chi sends it only from
-// its own 405 handler.
+// allowedMethods lists the methods the request's path answers, for the
+// Allow header of a 405 (RFC 9110, 15.5.6) and of OPTIONS: those routed,
+// HEAD wherever GET is, and OPTIONS. chi sends Allow only from its own 405
+// handler.
 func allowedMethods(routes chi.Routes, r *http.Request) []string {
 	path := r.URL.RawPath
 	if path == "" {
 		path = r.URL.Path
 	}
 	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if routes.Match(chi.NewRouteContext(), m, path) {
 			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
 		}
+	}
+	if len(out) > 0 {
+		out = append(out, http.MethodOptions)
 	}
 	return out
 }

@@ -85,8 +85,9 @@ type targetInput struct {
 }
 
 // decodeTarget decodes a target from a request body, drops the fields the
-// server owns (id, created_at, updated_at) and fills in defaults. It does
-// not validate. Errors are *uptime.ValidationError.
+// server owns (id, created_at, updated_at) and fills in the defaults of
+// what was left out; a zero sent where a default would replace it is
+// refused. It does not validate further. Errors are *uptime.ValidationError.
 func decodeTarget(b []byte) (uptime.Target, error) {
 	var in targetInput
 	if err := decodeJSON(b, &in); err != nil {
@@ -95,6 +96,9 @@ func decodeTarget(b []byte) (uptime.Target, error) {
 	t := in.Target
 	t.ID = 0
 	t.CreatedAt, t.UpdatedAt = time.Time{}, time.Time{}
+	if err := t.RefuseGivenZeros(sentMembers(b)); err != nil {
+		return uptime.Target{}, err
+	}
 	t.Normalize()
 	return t, nil
 }

@@ -44,6 +44,12 @@ func TestCreateTarget(t *testing.T) {
 	if n := e.sched.upsertCount(); n != 1 {
 		t.Errorf("scheduler told %d times after a conflict, want 1", n)
 	}
+
+	// A member sent as null is left out, as in a merge patch.
+	got = e.do("POST", "/api/v1/targets", `{"name":"nulls","url":"https://x","failure_threshold":null,"success_threshold":null}`).must(t, http.StatusCreated)
+	if got["failure_threshold"] != 3.0 || got["success_threshold"] != 1.0 {
+		t.Errorf("thresholds sent as null: %v and %v, want the defaults 3 and 1", got["failure_threshold"], got["success_threshold"])
+	}
 }
 
 func TestPutIsIdempotent(t *testing.T) {
@@ -113,6 +119,9 @@ func TestPatchMerges(t *testing.T) {
 		{`{"name":"db2"}`, "name"},
 		{`{"name":null}`, "name"},
 		{`{"interval":"10ms","schedule":null}`, "interval"},
+		{`{"interval":"0s","schedule":null}`, "interval"},
+		{`{"timeout":"0s"}`, "timeout"},
+		{`{"failure_threshold":0}`, "failure_threshold"},
 		{`{"http":{"expect_status":"abc"}}`, "http.expect_status"},
 		{`{"bogus":true}`, "bogus"},
 		{`[]`, "body"},
@@ -126,6 +135,12 @@ func TestPatchMerges(t *testing.T) {
 	}
 	if n := e.sched.upsertCount(); n != 3 {
 		t.Errorf("refused patches reached the scheduler: %d upserts, want 3", n)
+	}
+	// A member removed by the patch is left out, so it gets its default.
+	e.do("PATCH", "/api/v1/targets/db", `{"timeout":"3s","failure_threshold":7}`).must(t, http.StatusOK)
+	got = e.do("PATCH", "/api/v1/targets/db", `{"timeout":null,"failure_threshold":null}`).must(t, http.StatusOK)
+	if got["timeout"] != "10s" || got["failure_threshold"] != 3.0 {
+		t.Errorf("removed by a patch: timeout %v failure_threshold %v, want the defaults 10s and 3", got["timeout"], got["failure_threshold"])
 	}
 	e.do("PATCH", "/api/v1/targets/nope", `{"paused":true}`).problem(t, http.StatusNotFound)
 }
@@ -409,14 +424,21 @@ func TestErrorMapping(t *testing.T) {
 	}
 	// A 405 says which methods the route allows (RFC 9110).
 	for _, tc := range []struct{ method, path, allow string }{
-		{"PATCH", "/api/v1/targets", "GET, POST"},
-		{"POST", "/api/v1/targets/a%2Fb", "GET, PUT, PATCH, DELETE"},
-		{"TRACE", "/api/v1/silences/1", "GET, PATCH, DELETE"},
-		{"GET", "/api/v1/targets/a/pause", "POST"},
-		{"POST", "/metrics", "GET"},
+		{"PATCH", "/api/v1/targets", "GET, HEAD, POST, OPTIONS"},
+		{"POST", "/api/v1/targets/a%2Fb", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"},
+		{"TRACE", "/api/v1/silences/1", "GET, HEAD, PATCH, DELETE, OPTIONS"},
+		{"GET", "/api/v1/targets/a/pause", "POST, OPTIONS"},
+		{"HEAD", "/api/v1/targets/a/pause", "POST, OPTIONS"},
+		{"POST", "/metrics", "GET, HEAD, OPTIONS"},
 	} {
 		r := e.do(tc.method, tc.path, "")
-		r.problem(t, http.StatusMethodNotAllowed)
+		if tc.method == "HEAD" {
+			if r.status != http.StatusMethodNotAllowed || len(r.body) != 0 {
+				t.Errorf("HEAD %s: %d with %d bytes, want 405 without a body", tc.path, r.status, len(r.body))
+			}
+		} else {
+			r.problem(t, http.StatusMethodNotAllowed)
+		}
 		if got := r.header.Get("Allow"); got != tc.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
 		}

@@ -36,6 +36,11 @@ func TestCreateRejectsInvalidTargets(t *testing.T) {
 		{"status not a code", `{"name":"a","url":"http://x","http":{"expect_status":"abc"}}`, 400, "http.expect_status", "abc"},
 		{"status number out of range", `{"name":"a","url":"http://x","http":{"expect_status":[200,999]}}`, 400, "http.expect_status", "999"},
 		{"failure threshold", `{"name":"a","url":"http://x","failure_threshold":-1}`, 400, "failure_threshold", "between"},
+		{"interval of zero", `{"name":"a","url":"http://x","interval":"0s"}`, 400, "interval", "leave it out for the default"},
+		{"interval of zero, any case", `{"name":"a","url":"http://x","Interval":"0s"}`, 400, "interval", "leave it out for the default"},
+		{"timeout of zero", `{"name":"a","url":"http://x","timeout":"0s"}`, 400, "timeout", "leave it out for the default"},
+		{"failure threshold of zero", `{"name":"a","url":"http://x","failure_threshold":0}`, 400, "failure_threshold", "leave it out for the default (3)"},
+		{"success threshold of zero", `{"name":"a","url":"http://x","success_threshold":0}`, 400, "success_threshold", "leave it out for the default (1)"},
 		{"success threshold", `{"name":"a","url":"http://x","success_threshold":1001}`, 400, "success_threshold", "between"},
 		{"slo", `{"name":"a","url":"http://x","slo":99.9}`, 400, "slo", "fraction"},
 		{"degraded latency", `{"name":"a","url":"http://x","degraded_latency":"-1s"}`, 400, "degraded_latency", "negative"},
@@ -67,6 +72,72 @@ func TestCreateRejectsInvalidTargets(t *testing.T) {
 	if n := len(e.store.targets); n != 0 {
 		t.Errorf("%d targets stored by invalid requests", n)
 	}
+}
+
+// A target naming a channel or target that does not exist is a 400 naming
+// the field, however it is written, and nothing is stored.
+func TestReferencesMustExist(t *testing.T) {
+	e := newEnv(t)
+	e.do("PUT", "/api/v1/channels/ops", `{"kind":"webhook","url":"https://hooks.example/ops"}`).must(t, http.StatusCreated)
+	e.do("PUT", "/api/v1/targets/db", `{"url":"http://db"}`).must(t, http.StatusCreated)
+	for _, tc := range []struct{ name, members, field, detail string }{
+		{"channel", `"channels":["ops","nochan"]`, "channels[1]", `no channel "nochan" exists`},
+		{"dependency", `"depends_on":["typo"]`, "depends_on[0]", `no target "typo" exists`},
+		{"component's target", `"components":{"db":"nothere"}`, "components", `component "db" maps to "nothere", and no target`},
+	} {
+		for _, req := range []struct{ method, path, body string }{
+			{"POST", "/api/v1/targets", `{"name":"api","url":"http://x",` + tc.members + `}`},
+			{"PUT", "/api/v1/targets/api", `{"url":"http://x",` + tc.members + `}`},
+			{"PATCH", "/api/v1/targets/db", `{` + tc.members + `}`},
+		} {
+			t.Run(tc.name+" "+req.method, func(t *testing.T) {
+				p := e.do(req.method, req.path, req.body).problem(t, http.StatusBadRequest)
+				wantFieldProblem(t, p, tc.field, tc.detail)
+			})
+		}
+	}
+	if _, ok := e.store.targets["api"]; ok {
+		t.Error("a target with a dangling reference was stored")
+	}
+	e.do("POST", "/api/v1/targets", `{"name":"api","url":"http://x","channels":["ops"],"depends_on":["db"],"components":{"database":"db"}}`).must(t, http.StatusCreated)
+}
+
+// A member sent twice in one object is a 400 naming it, on every route that
+// takes a body: encoding/json would keep the last without a word. In an
+// object that fills a struct, names differing only in case are the same
+// member; in a map (labels, headers) they are different keys.
+func TestDuplicateMembers(t *testing.T) {
+	e := newEnv(t)
+	e.do("PUT", "/api/v1/targets/db", `{"url":"http://db"}`).must(t, http.StatusCreated)
+	e.do("PUT", "/api/v1/channels/ops", `{"kind":"webhook","url":"https://hooks.example/ops"}`).must(t, http.StatusCreated)
+	tests := []struct {
+		name, method, path, body, field, detail string
+	}{
+		{"top level", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","interval":"1m","interval":"0s"}`, "interval", "appears twice"},
+		{"top level in another case", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","interval":"1m","INTERVAL":"2m"}`, "interval", `as "interval" and "INTERVAL"`},
+		{"in another case, not first", "PUT", "/api/v1/targets/a", `{"Url":"http://x","url":"http://y"}`, "url", `as "Url" and "url"`},
+		{"label", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","labels":{"team":"a","team":"b"}}`, "labels.team", "appears twice"},
+		{"nested header", "PUT", "/api/v1/targets/a", `{"url":"http://x","http":{"headers":{"X-A":"1","X-A":"2"}}}`, "http.headers.X-A", "appears twice"},
+		{"nested option", "PUT", "/api/v1/targets/a", `{"url":"http://x","http":{"method":"GET","Method":"POST"}}`, "http.method", "regardless of case"},
+		{"inside an array", "POST", "/api/v1/targets", `{"name":"a","url":"http://x","state":{"x":[{"y":1,"y":2}]}}`, "state.x[0].y", "appears twice"},
+		{"patch", "PATCH", "/api/v1/targets/db", `{"paused":true,"paused":false}`, "paused", "appears twice"},
+		{"patch in another case", "PATCH", "/api/v1/targets/db", `{"Timeout":"5s"}`, "timeout", `"Timeout"`},
+		{"channel", "PUT", "/api/v1/channels/x", `{"kind":"webhook","kind":"slack","url":"https://hooks.example/x"}`, "kind", "appears twice"},
+		{"channel patch", "PATCH", "/api/v1/channels/ops", `{"match_labels":{"a":"1","a":"2"}}`, "match_labels.a", "appears twice"},
+		{"silence", "POST", "/api/v1/silences", `{"matchers":{"team":"x","team":"y"},"ends_at":"2030-01-01T00:00:00Z"}`, "matchers.team", "appears twice"},
+		{"maintenance", "POST", "/api/v1/maintenance", `{"matchers":{"team":"x"},"schedule":"0 3 * * *","duration":"1h","duration":"2h"}`, "duration", "appears twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.do(tc.method, tc.path, tc.body).problem(t, http.StatusBadRequest)
+			wantFieldProblem(t, p, tc.field, tc.detail)
+		})
+	}
+	if _, ok := e.store.targets["a"]; ok {
+		t.Error("a target with a duplicate member was stored")
+	}
+	// Map keys that differ in case are different keys.
+	e.do("POST", "/api/v1/targets", `{"name":"a","url":"http://x","labels":{"team":"a","Team":"b"}}`).must(t, http.StatusCreated)
 }
 
 func TestBodyLimitsAndMediaTypes(t *testing.T) {

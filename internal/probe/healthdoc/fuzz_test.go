@@ -22,11 +22,16 @@ func FuzzParse(f *testing.F) {
 	f.Add("application/health+json", []byte(`{"status":"pass","checks":{"a:b":[{"status":"warn","observedValue":1}]}}`))
 	f.Add("text/plain", []byte("[+]ping ok\n[-]etcd failed: x\nreadyz check failed\n"))
 	f.Add("", []byte(`"ok"`))
+	f.Add("application/health+json", []byte(`{"status":"pass","checks":{"a:b":[{"status":"warn"`))
+	f.Add("", []byte(`{"status":"UP","components":{"db":{}}} x`))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		doc, ok := parse(contentType, body)
 		if !ok {
 			if doc.Format != "" || doc.Components != nil {
 				t.Fatalf("not ok but doc %+v", doc)
+			}
+			if err := malformed(contentType, body); err != nil && !utf8.ValidString(err.Error()) {
+				t.Fatalf("malformed: %q is not valid UTF-8", err.Error())
 			}
 			return
 		}

@@ -36,6 +36,11 @@
 // status alone. A Doc whose Status is StatusUnknown gives no verdict; the HTTP
 // status then decides.
 //
+// Broken documents. Parse says only whether a body is a document it reads;
+// Malformed tells a body that presents itself as one (by its Content-Type or
+// its start) but cannot be read from a body that is simply not one, so that
+// a health endpoint answering 200 with a broken document is not taken as up.
+//
 // Components. Nested components are named by dotted paths ("broker.us1"). A
 // composite component is recorded as well as its parts, so "broker" carries
 // the aggregate its service reported. IETF checks with several entries under
@@ -53,6 +58,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -155,13 +161,24 @@ func parseToken(s string) (Doc, bool) {
 // "[-]name failed: reason", and a final "readyz check passed" or "… failed".
 // Every non-blank line must be one of those.
 func parseK8s(body []byte) (Doc, bool) {
-	if !bytes.HasPrefix(body, []byte("[+]")) && !bytes.HasPrefix(body, []byte("[-]")) {
+	if !isK8s(body) {
 		return Doc{}, false
 	}
+	d, problem := readK8s(body)
+	return d, problem == ""
+}
+
+func isK8s(body []byte) bool {
+	return bytes.HasPrefix(body, []byte("[+]")) || bytes.HasPrefix(body, []byte("[-]"))
+}
+
+// readK8s is parseK8s for a body that starts as one, saying what is wrong
+// when it is not one after all.
+func readK8s(body []byte) (Doc, string) {
 	p := &collector{}
 	overall := uptime.StatusUnknown
 	checks := 0
-	for len(body) > 0 {
+	for n := 1; len(body) > 0; n++ {
 		var line []byte
 		line, body, _ = bytes.Cut(body, []byte("\n"))
 		line = bytes.TrimSpace(line)
@@ -173,7 +190,7 @@ func parseK8s(body []byte) (Doc, bool) {
 			up := line[1] == '+'
 			name, rest, _ := bytes.Cut(line[3:], []byte(" "))
 			if len(name) == 0 {
-				return Doc{}, false
+				return Doc{}, fmt.Sprintf("line %d names no check", n)
 			}
 			c := uptime.Component{Name: string(name), Status: uptime.StatusUp}
 			if !up {
@@ -191,13 +208,111 @@ func parseK8s(body []byte) (Doc, bool) {
 		case bytes.HasSuffix(line, []byte(" check failed")):
 			overall = uptime.StatusDown
 		default:
-			return Doc{}, false
+			return Doc{}, fmt.Sprintf(`line %d is neither a "[+]name ok" or "[-]name failed" check nor a summary`, n)
 		}
 	}
-	if checks == 0 {
-		return Doc{}, false
+	return p.doc(FormatK8sVerbose, overall), ""
+}
+
+// Malformed returns why a body that presents itself as a health document
+// cannot be read as one, or nil when it does not present itself as one.
+// body is one Parse did not recognise. A body presents itself as a health
+// document by its Content-Type (application/health+json, or a Spring Boot
+// Actuator type) or by its start: a JSON object with a "status", "outcome",
+// "checks" or "components" member before it goes wrong, or Kubernetes'
+// verbose "[+]" and "[-]" lines. Any other body is simply not one.
+func Malformed(contentType string, body []byte) (err error) {
+	defer func() {
+		// As in Parse; FuzzParse calls malformed directly.
+		if recover() != nil {
+			err = nil
+		}
+	}()
+	return malformed(contentType, body)
+}
+
+func malformed(contentType string, body []byte) error {
+	ct := strings.ToLower(contentType)
+	claimed := strings.Contains(ct, "health+json") || strings.Contains(ct, "spring-boot.actuator")
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
+	switch {
+	case len(body) == 0:
+		if claimed {
+			return errors.New("the body is empty")
+		}
+	case body[0] == '{':
+		return malformedJSON(body, claimed)
+	case isK8s(body):
+		if _, problem := readK8s(body); problem != "" {
+			return errors.New(problem)
+		}
+	case claimed:
+		return errors.New("the body is not a JSON object")
 	}
-	return p.doc(FormatK8sVerbose, overall), true
+	return nil
+}
+
+// marks are the top-level members that make a JSON object recognisably a
+// health document, even one that goes wrong after them.
+var marks = [...]string{"status", "outcome", "checks", "components"}
+
+func malformedJSON(body []byte, claimed bool) error {
+	if json.Valid(body) {
+		// One object, which Parse did not recognise: only a body that
+		// claims to be a health document is wrong to be so.
+		if claimed {
+			return errors.New(`it has no "status" Lookout recognises`)
+		}
+		return nil
+	}
+	// Walk the tokens up to the fault, noting the top-level member names.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	recognised := claimed
+	depth, started := 0, false
+	name := false // the next token at depth 1 is a member name
+	for {
+		tok, err := dec.Token()
+		var fault error
+		switch {
+		case depth == 0 && started && errors.Is(err, io.EOF):
+			return nil // whole after all
+		case depth == 0 && started:
+			fault = errors.New("data follows the JSON object")
+		case errors.Is(err, io.EOF):
+			fault = errors.New("the JSON ends before the document does")
+		case err != nil:
+			// The decoder's offsets count from its last token; a full
+			// scan gives the bad byte's position in the body.
+			var syn *json.SyntaxError
+			if !errors.As(json.Unmarshal(body, new(any)), &syn) {
+				return nil
+			}
+			fault = fmt.Errorf("invalid JSON at byte %d: %s", syn.Offset, syn.Error())
+		}
+		if fault != nil {
+			if !recognised {
+				return nil
+			}
+			return fault
+		}
+		started = true
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			name = depth == 1
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			name = depth == 1
+		default:
+			if depth != 1 {
+				break
+			}
+			if k, ok := tok.(string); ok && name {
+				recognised = recognised || slices.ContainsFunc(marks[:], func(m string) bool { return strings.EqualFold(m, k) })
+			}
+			name = !name
+		}
+	}
 }
 
 func parseJSON(contentType string, body []byte) (Doc, bool) {
@@ -642,17 +757,19 @@ func statusOf(o map[string]any) (uptime.Status, bool) {
 }
 
 // outputOf finds a component's message: its own text members, then the
-// "error" in Spring's "details".
+// "error" in Spring's "details" or in MicroProfile's "data".
 func outputOf(o map[string]any) string {
 	for _, key := range [...]string{"output", "error", "message", "description", "exception", "reason"} {
 		if s, ok := str(get(o, key)); ok && s != "" {
 			return s
 		}
 	}
-	if d, ok := get(o, "details").(map[string]any); ok {
-		for _, key := range [...]string{"error", "message"} {
-			if s, ok := str(get(d, key)); ok && s != "" {
-				return s
+	for _, nested := range [...]string{"details", "data"} {
+		if d, ok := get(o, nested).(map[string]any); ok {
+			for _, key := range [...]string{"error", "message"} {
+				if s, ok := str(get(d, key)); ok && s != "" {
+					return s
+				}
 			}
 		}
 	}
