@@ -473,8 +473,9 @@ type summary struct {
 	// Uptime24h is the whole fleet's over the last 24 hours, as of the
 	// last rollup; null without data.
 	Uptime24h *float64 `json:"uptime_24h"`
-	// AsOf is when that figure was rolled up to.
-	AsOf time.Time `json:"as_of"`
+	// AsOf is when that figure was rolled up to; null before the first
+	// rollup.
+	AsOf *time.Time `json:"as_of"`
 }
 
 // handleSummary counts targets by state and open incidents, and gives
@@ -501,7 +502,11 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out.Uptime24h, out.AsOf = availability(&t), asOf.UTC()
+	out.Uptime24h = availability(&t)
+	if !asOf.IsZero() {
+		asOf = asOf.UTC()
+		out.AsOf = &asOf
+	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
