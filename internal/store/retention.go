@@ -132,22 +132,10 @@ func (db *DB) pruneSeries(ctx context.Context, ids, table, col, key string, cut 
 		table, col, key, extra, pruneBatch)
 	var total int64
 	for _, id := range all {
-		for {
-			if err := ctx.Err(); err != nil {
-				return total, err
-			}
-			res, err := db.wdb.ExecContext(ctx, q, id, cut)
-			if err != nil {
-				return total, dbErr(err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return total, dbErr(err)
-			}
-			total += n
-			if n < pruneBatch {
-				break
-			}
+		n, err := db.deleteInBatches(ctx, q, id, cut)
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
 	return total, nil
@@ -156,12 +144,18 @@ func (db *DB) pruneSeries(ctx context.Context, ids, table, col, key string, cut 
 // pruneRows runs a DELETE of at most $2 rows older than $1 until it
 // deletes fewer.
 func (db *DB) pruneRows(ctx context.Context, q string, cut int64) (int64, error) {
+	return db.deleteInBatches(ctx, q, cut, pruneBatch)
+}
+
+// deleteInBatches runs q, a DELETE of at most pruneBatch rows, each in its
+// own transaction, until it deletes fewer.
+func (db *DB) deleteInBatches(ctx context.Context, q string, args ...any) (int64, error) {
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		res, err := db.wdb.ExecContext(ctx, q, cut, pruneBatch)
+		res, err := db.wdb.ExecContext(ctx, q, args...)
 		if err != nil {
 			return total, dbErr(err)
 		}
