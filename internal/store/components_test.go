@@ -323,9 +323,20 @@ func testComponentCascade(t *testing.T, e *env) {
 	e.Record(cobs(gone.ID, at, comp("db", uptime.StatusUp), comp("cache", uptime.StatusUp)))
 	e.Record(cobs(kept.ID, at, comp("db", uptime.StatusUp)))
 	e.mustFlush(t)
+	fatalIf(t, e.mustUpdate(gone, func(x *uptime.Target) { x.Paused = true }), "pause")
+	e.clock.Add(5 * time.Minute)
+	_, err := e.RollUp(bg, e.clock.Now())
+	fatalIf(t, err, "roll up")
+	// A minute and its hour for each target, and for each component.
+	if n, m := e.count(t, "rollups"), e.count(t, "component_rollups"); n != 4 || m != 6 {
+		t.Fatalf("test setup: %d rollups, %d component rollups; want 4 and 6", n, m)
+	}
 	fatalIf(t, e.DeleteTarget(bg, "gone"), "delete")
 	if n, m := e.count(t, "components"), e.count(t, "component_results"); n != 1 || m != 1 {
 		t.Errorf("after delete: %d components, %d component results; want only kept's 1 and 1", n, m)
+	}
+	if n, m, p := e.count(t, "rollups"), e.count(t, "component_rollups"), e.count(t, "target_pauses"); n != 2 || m != 2 || p != 0 {
+		t.Errorf("after delete: %d rollups, %d component rollups, %d paused spans; want kept's 2, 2 and none", n, m, p)
 	}
 	// Components of a target deleted while its results were queued are
 	// dropped with them, not retried.
