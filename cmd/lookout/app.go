@@ -76,13 +76,14 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		Logger:         log.With("component", "scheduler"),
 		OnStart:        observe,
 		WorkersSetting: workersSetting,
+		// Targets are registered in the store alone; the scheduler
+		// follows its change feed.
+		Source: a.db,
 	})
-	snaps, err := a.db.AllTargets(ctx)
-	if err != nil {
+	// Every target, with its state, from the change feed the scheduler
+	// then follows.
+	if err := a.sched.Sync(ctx); err != nil {
 		return fmt.Errorf("load targets: %w", err)
-	}
-	for _, s := range snaps {
-		a.sched.Load(s.Target, s.State)
 	}
 
 	a.notify = notify.New(a.db, notify.Config{

@@ -40,6 +40,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	jobs := make(chan *entry)
 	probeCtx := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
+	if s.src != nil {
+		wg.Go(func() { s.follow(ctx) })
+	}
 	for range s.workers {
 		wg.Go(func() {
 			for e := range jobs {
@@ -227,7 +230,9 @@ func (s *Scheduler) runScheduled(runCtx, probeCtx context.Context, e *entry) {
 }
 
 // CheckNow runs one check of the target at once, through the same path as
-// scheduled checks: its state is updated and the observation recorded. It
+// scheduled checks: its state is updated and the observation recorded. A
+// target the scheduler does not know yet is looked for in the change feed
+// first. It
 // waits for a check of the target already running (and a scheduled check
 // waits for it); a paused target can be checked too. Once the check started
 // it runs to the end even if ctx is cancelled, so its result is never a
@@ -235,6 +240,12 @@ func (s *Scheduler) runScheduled(runCtx, probeCtx context.Context, e *entry) {
 // removed meanwhile), uptime.ErrUnavailable once Run's context is done, and
 // ctx's error if ctx is done while waiting.
 func (s *Scheduler) CheckNow(ctx context.Context, id int64) (uptime.Result, error) {
+	if !s.knows(id) && s.src != nil {
+		// Registered a moment ago, before the feed was read: read it now.
+		if err := s.Sync(ctx); err != nil {
+			return uptime.Result{}, fmt.Errorf("check target %d: %w", id, err)
+		}
+	}
 	s.mu.Lock()
 	e, ok := s.targets[id]
 	switch {

@@ -72,6 +72,12 @@ type Config struct {
 	// WorkersSetting names how an operator raises Workers ("--workers"),
 	// for the overload warning; empty means "Workers".
 	WorkersSetting string
+	// Source, when set, is the change feed Run follows and Sync reads:
+	// targets come from it rather than from Upsert and Remove calls.
+	Source Source
+	// FollowEvery is how often Run reads Source; 0 means
+	// DefaultFollowEvery.
+	FollowEvery time.Duration
 }
 
 // Stats is a snapshot of the scheduler's health, for /metrics and readiness.
@@ -118,6 +124,11 @@ type Scheduler struct {
 	workers  int
 	onStart  func(time.Duration)
 	setting  string // how Workers is raised, for the overload warning
+
+	src         Source
+	followEvery time.Duration
+	syncMu      sync.Mutex // serialises Sync
+	version     int64      // of the change feed, guarded by syncMu
 
 	mu       sync.Mutex
 	targets  map[int64]*entry
@@ -190,6 +201,10 @@ func New(p Prober, r Recorder, cfg Config) *Scheduler {
 	}
 	if s.workers <= 0 {
 		s.workers = DefaultWorkers
+	}
+	s.src, s.followEvery = cfg.Source, cfg.FollowEvery
+	if s.followEvery <= 0 {
+		s.followEvery = DefaultFollowEvery
 	}
 	if s.setting == "" {
 		s.setting = "Workers"

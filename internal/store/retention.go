@@ -35,12 +35,13 @@ const pruneBatch = 1000
 
 // PruneStats counts what Prune deleted.
 type PruneStats struct {
-	Results, ComponentResults, Rollups, Deliveries, Events int64
+	Results, ComponentResults, Rollups, Deliveries, Events, Tombstones int64
 }
 
 // Prune deletes history older than r says, in small batches. Raw checks go
 // only once they are rolled up (before the watermark), so that a pruned
 // database answers the same uptime for old windows. Incidents are kept.
+// Deleted targets' tombstones in the change feed go after a day.
 // It returns what it deleted, also when ctx ends or the database fails
 // midway (the rest goes at the next run). Errors are the database's.
 func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneStats, error) {
@@ -100,6 +101,11 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneStats
 		if err != nil {
 			return st, fmt.Errorf("prune events: %w", err)
 		}
+	}
+	n, err := db.pruneTombstones(ctx, now)
+	st.Tombstones += n
+	if err != nil {
+		return st, fmt.Errorf("prune tombstones: %w", err)
 	}
 	return st, nil
 }

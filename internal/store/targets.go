@@ -290,6 +290,9 @@ func (db *DB) insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, no
 	if err := notePause(ctx, tx, id, false, t.Paused, now); err != nil {
 		return 0, err
 	}
+	if err := stampVersion(ctx, tx, id); err != nil {
+		return 0, err
+	}
 	if err := refuseDangling(ctx, tx, t, nil); err != nil {
 		return 0, err
 	}
@@ -323,6 +326,9 @@ func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t, old *uptime.Targe
 		return err
 	}
 	if err := notePause(ctx, tx, t.ID, old.Paused, t.Paused, t.UpdatedAt); err != nil {
+		return err
+	}
+	if err := stampVersion(ctx, tx, t.ID); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE targets
@@ -554,6 +560,9 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return fmt.Errorf("delete target %q: %w", name, dbErr(err))
 		}
+	}
+	if err := db.buryTarget(ctx, tx, id); err != nil {
+		return fmt.Errorf("delete target %q: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete target %q: %w", name, dbErr(err))

@@ -652,23 +652,9 @@ func (n *fakeNotifier) Test(ctx context.Context, c uptime.Channel) error {
 
 // fakeScheduler records what it is told.
 type fakeScheduler struct {
-	mu      sync.Mutex
-	upserts []uptime.Target
-	removed []int64
-	result  uptime.Result
-	known   func(id int64) bool
-}
-
-func (s *fakeScheduler) Upsert(t uptime.Target) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.upserts = append(s.upserts, t)
-}
-
-func (s *fakeScheduler) Remove(id int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.removed = append(s.removed, id)
+	mu     sync.Mutex
+	result uptime.Result
+	known  func(id int64) bool
 }
 
 func (s *fakeScheduler) CheckNow(ctx context.Context, id int64) (uptime.Result, error) {
@@ -682,11 +668,6 @@ func (s *fakeScheduler) CheckNow(ctx context.Context, id int64) (uptime.Result, 
 	return r, nil
 }
 
-func (s *fakeScheduler) upsertCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.upserts)
-}
 
 // testKinds mirrors the kinds cmd/lookout registers.
 var testKinds = []string{"http", "tcp", "dns", "tls", "postgres", "redis", "mysql", "grpc"}

@@ -143,13 +143,9 @@ type ResultQuery struct {
 	Cursor   string
 }
 
-// Scheduler is told about every change so that checks follow the targets.
+// Scheduler runs checks on demand. The API never tells it of a target's
+// change: it writes the store, whose change feed every scheduler follows.
 type Scheduler interface {
-	// Upsert (re)schedules a target after it was created, replaced,
-	// patched, paused or resumed.
-	Upsert(t uptime.Target)
-	// Remove stops checking a deleted target.
-	Remove(id int64)
 	// CheckNow runs one check of the target at once and returns its result,
 	// or an error wrapping uptime.ErrNotFound when the scheduler does not know it.
 	CheckNow(ctx context.Context, id int64) (uptime.Result, error)

@@ -139,7 +139,6 @@ func (s *Server) handleTargetCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.sched.Upsert(t)
 	w.Header().Set("Location", targetLocation(t.Name))
 	s.writeJSON(w, r, http.StatusCreated, viewOf(uptime.Snapshot{Target: t}))
 }
@@ -174,7 +173,7 @@ func (s *Server) handleTargetPut(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	created, changed, err := s.store.PutTarget(r.Context(), &t)
+	created, _, err := s.store.PutTarget(r.Context(), &t)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -183,9 +182,6 @@ func (s *Server) handleTargetPut(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	if created || changed {
-		s.sched.Upsert(sn.Target)
 	}
 	status := http.StatusOK
 	if created {
@@ -241,22 +237,15 @@ func (s *Server) handleTargetPatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.sched.Upsert(t)
 	s.respondTarget(w, r, t.Name)
 }
 
 // handleTargetDelete removes a target and stops checking it: 204.
 func (s *Server) handleTargetDelete(w http.ResponseWriter, r *http.Request) {
-	name := routeName(r)
-	sn, err := s.store.GetTarget(r.Context(), name)
-	if err == nil {
-		err = s.store.DeleteTarget(r.Context(), name)
-	}
-	if err != nil {
+	if err := s.store.DeleteTarget(r.Context(), routeName(r)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.sched.Remove(sn.Target.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -277,7 +266,6 @@ func (s *Server) setPaused(w http.ResponseWriter, r *http.Request, paused bool) 
 		s.writeError(w, r, err)
 		return
 	}
-	s.sched.Upsert(t)
 	s.respondTarget(w, r, t.Name)
 }
 
