@@ -179,10 +179,11 @@ func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split
 	// The checks after the watermark, and the time since the latest check
 	// when the window reaches the present.
 	tailFrom := latest(a, w)
-	if !tailFrom.Before(b) && to.Before(db.now()) {
+	present := reachesNow(b, db.now())
+	if !tailFrom.Before(b) && !present {
 		return out, nil
 	}
-	tail, err := db.tail(ctx, &s, a, tailFrom, b, !to.Before(db.now()))
+	tail, err := db.tail(ctx, &s, a, tailFrom, b, present)
 	if err != nil {
 		return nil, err
 	}
@@ -347,6 +348,10 @@ func (db *DB) DailyTallies(ctx context.Context, from, to time.Time) (map[int64]u
 	return out, nil
 }
 
+// reachesNow says a window counted to b (whole minutes) reaches the
+// present: its last minute is the current one, or later.
+func reachesNow(b, now time.Time) bool { return !b.Before(now) }
+
 // ComponentTallies adds up, as Tally does for one, the history over
 // [from, to) of every component the named target's health documents
 // reported, by name: one read of all their rollups per resolution, and one
@@ -417,7 +422,7 @@ func (db *DB) componentTallies(ctx context.Context, t *uptime.Target, from, to t
 			add(id, rs)
 		}
 	}
-	present := !to.Before(db.now())
+	present := reachesNow(b, db.now())
 	tailFrom := latest(a, w)
 	if !tailFrom.Before(b) && !present {
 		return out, nil

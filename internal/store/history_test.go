@@ -25,6 +25,7 @@ func TestHistory(t *testing.T) {
 		{"the delivery log is pruned, pending alerts kept", testPruneDeliveries},
 		{"the fleet and daily tallies add targets up", testFleet},
 		{"maintenance is left out of uptime", testMaintenanceLeftOut},
+		{"the time since the latest check counts up to now", testOpenStretch},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
@@ -390,6 +391,24 @@ func testMaintenanceLeftOut(t *testing.T, e *env) {
 		fatalIf(t, err, "tally other")
 		if o.DownTime != 30*time.Minute || o.MaintenanceTime != 0 {
 			t.Errorf("rolled up %v: other, not matched: down %s maintenance %s", rolled, o.DownTime, o.MaintenanceTime)
+		}
+	}
+}
+
+// testOpenStretch: a window that ends a moment before the store's now (the
+// caller read its clock first) still counts the time since the latest
+// check, as one that ends at now does.
+func testOpenStretch(t *testing.T, e *env) {
+	tg := e.mustCreate(t, "api", nil)
+	at := e.clock.Now()
+	e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID, StartedAt: at, Status: uptime.StatusUp}})
+	e.mustFlush(t)
+	e.clock.Add(20 * time.Second)
+	for _, to := range []time.Time{e.clock.Now(), e.clock.Now().Add(-time.Microsecond)} {
+		got, err := e.Tally(bg, Series{Target: "api"}, at.Add(-time.Hour), to)
+		fatalIf(t, err, "tally")
+		if got.UpTime != 20*time.Second {
+			t.Errorf("window to %v: up %s, want the 20s since the check", to, got.UpTime)
 		}
 	}
 }

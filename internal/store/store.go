@@ -23,6 +23,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -257,12 +258,33 @@ func (db *DB) provider() (*goose.Provider, error) {
 	}
 	// The global registry holds Go migrations registered by init functions;
 	// ours are SQL files only, and a stray registration must not leak in.
-	return goose.NewProvider(dialect, db.wdb, fsys, goose.WithDisableGlobalRegistry(true))
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if db.driver == DriverPostgres {
+		// Instances sharing a database may start together: an advisory
+		// lock lets one migrate while the others wait, then find nothing
+		// to do. (SQLite's single writer serialises them already.)
+		// Retried every second for up to 5 minutes: a migration in
+		// progress elsewhere is waited for, not failed.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(dialect, db.wdb, fsys, opts...)
 }
 
 // Migrate applies every pending migration, each in its own transaction. It
 // returns the first migration's error; migrations applied before it stay.
 func (db *DB) Migrate(ctx context.Context) error {
+	if db.path != "" {
+		// Processes sharing a SQLite file may start together too.
+		unlock, err := lockFile(db.path + "-migrate.lock")
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer unlock()
+	}
 	p, err := db.provider()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -556,3 +556,33 @@ func TestOpenSQLitePathNeedsNoQuoting(t *testing.T) {
 		t.Errorf("files were created outside %q: %v", dir, entries)
 	}
 }
+
+// TestConcurrentMigrate: instances starting together on one database all
+// come up migrated; none fails on a half-applied schema.
+func TestConcurrentMigrate(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		dsn := b.dsn(t)
+		const n = 4
+		dbs := make([]*DB, n)
+		for i := range dbs {
+			db, err := Open(bg, dsn, Options{})
+			fatalIf(t, err, "open %d", i)
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		errs := make(chan error, n)
+		for _, db := range dbs {
+			go func() { errs <- db.Migrate(bg) }()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("migrate: %v", err)
+			}
+		}
+		cur, latest, err := dbs[0].MigrationStatus(bg)
+		fatalIf(t, err, "status")
+		if cur != latest {
+			t.Errorf("schema at %d, want %d", cur, latest)
+		}
+	})
+}
