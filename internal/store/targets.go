@@ -512,6 +512,7 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 		`DELETE FROM component_results WHERE component_id IN (SELECT id FROM components WHERE target_id = $1)`,
 		`DELETE FROM components WHERE target_id = $1`,
 		`DELETE FROM target_state WHERE target_id = $1`,
+		`DELETE FROM slo_alerts WHERE target_id = $1`,
 		`DELETE FROM target_labels WHERE target_id = $1`,
 		`DELETE FROM targets WHERE id = $1`,
 	} {
