@@ -175,8 +175,9 @@ type SLOBurn struct {
 	// Threshold is the rule's factor; 0 when the rule or the objective is
 	// gone and the alert ended with it.
 	Threshold float64 `json:"threshold"`
-	Long      Burn    `json:"long_window"`
-	Short     Burn    `json:"short_window"`
+	// Long and Short are left out when the alert ended with its rule.
+	Long  Burn `json:"long_window,omitzero"`
+	Short Burn `json:"short_window,omitzero"`
 	// BudgetSpent is the share of a BudgetPeriod's error budget that the
 	// long window's downtime used: 0.02 for 14.4× over an hour.
 	BudgetSpent float64 `json:"budget_spent"`
