@@ -266,8 +266,8 @@ func (a *app) live() error {
 	return nil
 }
 
-// jobs are the housekeeping jobs: rolling history up, and keeping it
-// within its retention.
+// jobs are the housekeeping jobs: rolling history up, keeping it within
+// its retention, and evaluating the burn-rate alerts.
 func (a *app) jobs(cfg config, log *slog.Logger) []scheduler.Job {
 	retention := store.Retention{
 		Raw:        time.Duration(cfg.RawRetention),
@@ -288,5 +288,6 @@ func (a *app) jobs(cfg config, log *slog.Logger) []scheduler.Job {
 			}
 			return err
 		}},
+		{Name: "slo", Schedule: cfg.SLOSchedule, Run: (&sloJob{db: a.db, rules: cfg.burnRules(), now: time.Now, log: log.With("component", "slo")}).run},
 	}
 }

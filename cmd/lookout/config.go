@@ -14,6 +14,7 @@ import (
 
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/uptime"
 )
 
 // config is everything `lookout serve` can be told. Each field is set, in
@@ -39,6 +40,61 @@ type config struct {
 	DeliveryRetention age    `yaml:"delivery_retention"`
 	RollupSchedule    string `yaml:"rollup_schedule"`
 	RetentionSchedule string `yaml:"retention_schedule"`
+
+	// Burn-rate alerts of targets with an slo, and when they are evaluated.
+	SLOPage     burnRule `yaml:"slo_page"`
+	SLOTicket   burnRule `yaml:"slo_ticket"`
+	SLOSchedule string   `yaml:"slo_schedule"`
+}
+
+// burnRule is the setting of one burn-rate alert: "LONG,SHORT,FACTOR"
+// (1h,5m,14.4), or "off".
+type burnRule struct {
+	severity string
+	rule     uptime.BurnRule
+	off      bool
+}
+
+func newBurnRule(r uptime.BurnRule) burnRule { return burnRule{severity: r.Severity, rule: r} }
+
+func (b burnRule) String() string {
+	if b.off || b.rule.Factor == 0 {
+		return "off"
+	}
+	return b.rule.String()
+}
+
+func (b *burnRule) Set(v string) error {
+	if strings.EqualFold(strings.TrimSpace(v), "off") {
+		b.off, b.rule = true, uptime.BurnRule{}
+		return nil
+	}
+	r, err := uptime.ParseBurnRule(b.severity, v)
+	if err != nil {
+		return err
+	}
+	b.off, b.rule = false, r
+	return nil
+}
+
+func (b *burnRule) UnmarshalText(t []byte) error { return b.Set(string(t)) }
+
+func burnVar(p *burnRule) binding {
+	return binding{
+		bind:    func(fs *flag.FlagSet, n, u string) { fs.Var(p, n, u) },
+		fromEnv: p.Set,
+	}
+}
+
+// burnRules are the burn-rate alerts turned on, the most severe first.
+func (c *config) burnRules() []uptime.BurnRule {
+	var out []uptime.BurnRule
+	for _, b := range []burnRule{c.SLOPage, c.SLOTicket} {
+		if !b.off {
+			out = append(out, b.rule)
+		}
+	}
+	return out
 }
 
 // age is a retention: a Go duration, or a whole number of days ("14d");
@@ -94,6 +150,10 @@ func defaultConfig() config {
 		DeliveryRetention: age(store.DefaultDeliveriesRetention),
 		RollupSchedule:    "@every 1m",
 		RetentionSchedule: "@every 1h",
+
+		SLOPage:     newBurnRule(uptime.DefaultBurnRules()[0]),
+		SLOTicket:   newBurnRule(uptime.DefaultBurnRules()[1]),
+		SLOSchedule: "@every 1m",
 	}
 }
 
@@ -184,6 +244,9 @@ func (c *config) settings() []setting {
 	add("delivery-retention", "LOOKOUT_DELIVERY_RETENTION", "how long the delivery log keeps finished deliveries (0 keeps forever)", false, ageVar(&c.DeliveryRetention))
 	add("rollup-schedule", "LOOKOUT_ROLLUP_SCHEDULE", "cron schedule of the rollup job", false, strVar(&c.RollupSchedule))
 	add("retention-schedule", "LOOKOUT_RETENTION_SCHEDULE", "cron schedule of the retention job", false, strVar(&c.RetentionSchedule))
+	add("slo-page", "LOOKOUT_SLO_PAGE", "page while a target with an slo burns its error budget above FACTOR× the rate it can sustain over both the LONG and the SHORT window: `LONG,SHORT,FACTOR`, or off", false, burnVar(&c.SLOPage))
+	add("slo-ticket", "LOOKOUT_SLO_TICKET", "ticket while a target with an slo burns its error budget above FACTOR× the rate it can sustain over both the LONG and the SHORT window: `LONG,SHORT,FACTOR`, or off", false, burnVar(&c.SLOTicket))
+	add("slo-schedule", "LOOKOUT_SLO_SCHEDULE", "cron schedule of the burn-rate alerts' evaluation", false, strVar(&c.SLOSchedule))
 	return out
 }
 
@@ -277,7 +340,8 @@ func (c *config) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
-	for _, s := range []struct{ name, spec string }{{"rollup schedule", c.RollupSchedule}, {"retention schedule", c.RetentionSchedule}} {
+	for _, s := range []struct{ name, spec string }{{"rollup schedule", c.RollupSchedule}, {"retention schedule", c.RetentionSchedule},
+		{"slo schedule", c.SLOSchedule}} {
 		if err := scheduler.ValidateSchedule(s.spec); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}

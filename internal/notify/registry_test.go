@@ -73,6 +73,12 @@ func samples() map[string]message {
 		m.Cause = "postgres-main"
 		return m
 	}
+	page := uptime.SLOBurn{Severity: "page", Objective: 0.999, Threshold: 14.4, BudgetSpent: 0.0283,
+		Long: uptime.Burn{Window: uptime.Duration(time.Hour), Rate: 20.4}, Short: uptime.Burn{Window: uptime.Duration(5 * time.Minute), Rate: 36}}
+	ticket := uptime.SLOBurn{Severity: "ticket", Objective: 0.9995, Threshold: 6, BudgetSpent: 0.0734,
+		Long: uptime.Burn{Window: uptime.Duration(6 * time.Hour), Rate: 8.81}, Short: uptime.Burn{Window: uptime.Duration(30 * time.Minute), Rate: 10.03}}
+	calm := page
+	calm.Long.Rate, calm.Short.Rate, calm.BudgetSpent = 416.67, 3.2, 0.5787
 	return map[string]message{
 		"opened":         with(uptime.EventIncidentOpened, open),
 		"grouped":        with(uptime.EventIncidentOpened, group...),
@@ -86,7 +92,12 @@ func samples() map[string]message {
 		"cert_expiring": with(uptime.EventCertExpiring, uptime.Event{Type: uptime.EventCertExpiring, At: t0,
 			Since: t0.Add(6*24*time.Hour + 5*time.Hour), Error: uptime.CertExpiryText(t0.Add(6*24*time.Hour+5*time.Hour), t0),
 			Target: "api", Labels: labels}),
-		"test": with(uptime.EventChannelTest, uptime.Event{Type: uptime.EventChannelTest, At: t0}),
+		"test":          with(uptime.EventChannelTest, uptime.Event{Type: uptime.EventChannelTest, At: t0}),
+		"slo_burn":      with(uptime.EventSLOBurn, uptime.Event{Type: uptime.EventSLOBurn, At: t0, Target: "api", Labels: labels, SLO: &page}),
+		"slo_ticket":    with(uptime.EventSLOBurn, uptime.Event{Type: uptime.EventSLOBurn, At: t0, Target: "api", Labels: labels, SLO: &ticket}),
+		"slo_recovered": with(uptime.EventSLORecovered, uptime.Event{Type: uptime.EventSLORecovered, At: t0.Add(25 * time.Minute), Since: t0, Target: "api", Labels: labels, SLO: &calm}),
+		"slo_ended": with(uptime.EventSLORecovered, uptime.Event{Type: uptime.EventSLORecovered, At: t0.Add(time.Hour), Since: t0, Target: "api", Labels: labels,
+			SLO: &uptime.SLOBurn{Severity: "page"}}),
 	}
 }
 

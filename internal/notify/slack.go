@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,6 +201,12 @@ func slackCompose(m message) (string, []slack.Block) {
 			mrkdwn(fmt.Sprintf("The TLS certificate of *%s* expires at %s, *%s* from now. Renew it before then: an expired certificate fails every check.",
 				esc(e.Target), clock(e.Since), human(e.Since.Sub(e.At)))),
 		}
+	case uptime.EventSLOBurn, uptime.EventSLORecovered:
+		if e.SLO == nil {
+			text = fmt.Sprintf("%s: %s", m.Type, e.Target)
+			return text, []slack.Block{mrkdwn(esc(text))}
+		}
+		text, blocks = slackSLO(e)
 	case uptime.EventChannelTest:
 		text = fmt.Sprintf("👋 Test message from Lookout for channel %s", m.Channel)
 		blocks = []slack.Block{mrkdwn(fmt.Sprintf("👋 This is a test message from Lookout for channel *%s*. Alerts will arrive here.", esc(m.Channel)))}
@@ -208,6 +216,56 @@ func slackCompose(m message) (string, []slack.Block) {
 		return text, []slack.Block{mrkdwn(esc(text))}
 	}
 	return text, append(blocks, button...)
+}
+
+// slackSLO is a burn-rate alert, or its recovery.
+func slackSLO(e uptime.Event) (string, []slack.Block) {
+	b := e.SLO
+	long := fmt.Sprintf("%s× over %s", rate(b.Long.Rate), human(b.Long.Window.D()))
+	short := fmt.Sprintf("%s× over %s", rate(b.Short.Rate), human(b.Short.Window.D()))
+	if e.Type == uptime.EventSLOBurn {
+		icon := "⚠️"
+		if b.Severity == uptime.SeverityPage {
+			icon = "🔥"
+		}
+		text := fmt.Sprintf("%s %s is burning its error budget: %s, %s (%s above %s×, objective %s)",
+			icon, e.Target, long, short, b.Severity, rate(b.Threshold), percent(b.Objective))
+		blocks := []slack.Block{
+			header(fmt.Sprintf("%s %s is burning its error budget (%s)", icon, e.Target, b.Severity)),
+			mrkdwn(fmt.Sprintf("*%s* fails faster than its %s objective allows: its error budget burns *%s×* as fast as it can afford over the last %s, and *%s×* over the last %s (%s above %s×).",
+				esc(e.Target), percent(b.Objective), rate(b.Long.Rate), human(b.Long.Window.D()),
+				rate(b.Short.Rate), human(b.Short.Window.D()), esc(b.Severity), rate(b.Threshold))),
+		}
+		if b.Long.Rate > 0 {
+			blocks = append(blocks, mrkdwn(fmt.Sprintf("The last %s used *%s* of a %d-day error budget; at this rate the whole budget lasts *%s*.",
+				human(b.Long.Window.D()), percent(b.BudgetSpent), uptime.BudgetPeriod/(24*time.Hour),
+				human(time.Duration(float64(uptime.BudgetPeriod)/b.Long.Rate)))))
+		}
+		return text, blocks
+	}
+	if b.Threshold == 0 {
+		text := fmt.Sprintf("✅ %s's %s burn-rate alert ended: its objective or that alert was removed", e.Target, b.Severity)
+		return text, []slack.Block{
+			header(fmt.Sprintf("✅ %s's %s burn-rate alert ended", e.Target, b.Severity)),
+			mrkdwn(fmt.Sprintf("The %s burn-rate alert of *%s*, firing since %s, ends: the target's objective or that alert was removed.",
+				esc(b.Severity), esc(e.Target), clock(since(e)))),
+		}
+	}
+	text := fmt.Sprintf("✅ %s's error budget burn is back under %s× (%s): %s, %s", e.Target, rate(b.Threshold), b.Severity, short, long)
+	return text, []slack.Block{
+		header(fmt.Sprintf("✅ %s's error budget burn is back under %s× (%s)", e.Target, rate(b.Threshold), b.Severity)),
+		mrkdwn(fmt.Sprintf("*%s* no longer burns its error budget above %s×: *%s×* over the last %s (%s× over the last %s). The %s alert fired for *%s*, from %s to %s.",
+			esc(e.Target), rate(b.Threshold), rate(b.Short.Rate), human(b.Short.Window.D()), rate(b.Long.Rate), human(b.Long.Window.D()),
+			esc(b.Severity), human(e.Duration()), clock(since(e)), clock(e.At))),
+	}
+}
+
+// rate is a burn rate for people: "20.4", "36", "1000".
+func rate(x float64) string { return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64) }
+
+// percent is a fraction as a percentage for people: "99.9%", "2.83%".
+func percent(x float64) string {
+	return strconv.FormatFloat(math.Round(x*1e6)/1e4, 'f', -1, 64) + "%"
 }
 
 // maxGroupLines caps the targets listed in a grouped message; Slack

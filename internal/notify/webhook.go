@@ -105,6 +105,9 @@ type webhookTarget struct {
 	// certificate expires, and the days left, a started day counting whole.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	DaysLeft  int       `json:"days_left,omitempty"`
+	// A burn-rate alert's severity, objective, threshold, the burn rates
+	// of its two windows and the budget spent.
+	*uptime.SLOBurn
 }
 
 type webhookData struct {
@@ -151,6 +154,13 @@ func webhookOf(m message, e uptime.Event) webhookTarget {
 	case uptime.EventIncidentOpened, uptime.EventIncidentReminder, uptime.EventIncidentResolved:
 		d := uptime.Duration(e.Duration())
 		t.Duration = &d
+	case uptime.EventSLOBurn, uptime.EventSLORecovered:
+		t.SLOBurn = e.SLO
+		if e.Type == uptime.EventSLORecovered {
+			// Since is when the alert started firing.
+			d := uptime.Duration(e.Duration())
+			t.Duration = &d
+		}
 	case uptime.EventCertExpiring:
 		// Since is the expiry; Error is the text, given as the message.
 		t.Since, t.Error = time.Time{}, ""

@@ -141,7 +141,14 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 			return dbErr(err)
 		}
 	}
-	if err := insertEvent(ctx, tx, ev); err != nil {
+	return queueEvent(ctx, tx, ev, chans, ev.Type == uptime.EventIncidentOpened || grouped, now)
+}
+
+// queueEvent stores ev and queues a delivery of it to every channel that
+// routes it, due at ev.At, or a channel's group_wait later when wait is
+// set.
+func queueEvent(ctx context.Context, q querier, ev *uptime.Event, chans []uptime.Channel, wait bool, now time.Time) error {
+	if err := insertEvent(ctx, q, ev); err != nil {
 		return err
 	}
 	for i := range chans {
@@ -150,10 +157,10 @@ func writeEvent(ctx context.Context, tx *sql.Tx, ev *uptime.Event, chans []uptim
 			continue
 		}
 		next := ev.At
-		if ev.Type == uptime.EventIncidentOpened || grouped {
+		if wait {
 			next = next.Add(ch.GroupWait.D())
 		}
-		if err := insertDelivery(ctx, tx, ev, ch.Name, next, now); err != nil {
+		if err := insertDelivery(ctx, q, ev, ch.Name, next, now); err != nil {
 			return err
 		}
 	}

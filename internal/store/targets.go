@@ -554,6 +554,7 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 		`DELETE FROM rollups WHERE target_id = $1`,
 		`DELETE FROM target_pauses WHERE target_id = $1`,
 		`DELETE FROM target_state WHERE target_id = $1`,
+		`DELETE FROM slo_alerts WHERE target_id = $1`,
 		`DELETE FROM target_labels WHERE target_id = $1`,
 		`DELETE FROM targets WHERE id = $1`,
 	} {

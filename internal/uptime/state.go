@@ -121,6 +121,8 @@ type Event struct {
 	Components []Component `json:"components,omitempty"`
 	// Cause is the target or component this target's outage is attributed to.
 	Cause string `json:"cause,omitempty"`
+	// SLO is a burn-rate alert's measure (slo.burn, slo.recovered).
+	SLO *SLOBurn `json:"slo,omitempty"`
 }
 
 // Duration is the outage's length for a resolved event.
