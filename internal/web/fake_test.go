@@ -668,7 +668,6 @@ func (s *fakeScheduler) CheckNow(ctx context.Context, id int64) (uptime.Result, 
 	return r, nil
 }
 
-
 // testKinds mirrors the kinds cmd/lookout registers.
 var testKinds = []string{"http", "tcp", "dns", "tls", "postgres", "redis", "mysql", "grpc"}
 
