@@ -176,7 +176,7 @@ func uptimeWindowOf(name string, from, to time.Time, t *uptime.Tally, slo float6
 		}
 		u.ErrorBudget = b
 		if ok {
-			burn := (1 - a) / (1 - slo)
+			burn := uptime.BurnRate(t, slo)
 			u.BurnRate = &burn
 		}
 	}
