@@ -283,6 +283,25 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("check now: %+v, want up 200", now)
 	}
 
+	// History answers from the checks so far: uptime per window, a trend,
+	// the summary.
+	var up struct {
+		Windows []struct {
+			Uptime *float64 `json:"uptime"`
+			Checks int      `json:"checks"`
+		} `json:"windows"`
+	}
+	mustJSON(t, in.do(t, "GET", "/api/v1/targets/failing/uptime?windows=1h", "", 200), &up)
+	if len(up.Windows) != 1 || up.Windows[0].Checks < 3 || up.Windows[0].Uptime == nil || *up.Windows[0].Uptime != 0 {
+		t.Errorf("failing's uptime %+v, want 0 over its checks", up.Windows)
+	}
+	if trend := string(in.do(t, "GET", "/api/v1/targets/healthy/trend?step=1m", "", 200)); !strings.Contains(trend, `"uptime":1`) {
+		t.Errorf("healthy's trend has no bucket of full uptime: %s", trend)
+	}
+	if sum := string(in.do(t, "GET", "/api/v1/summary", "", 200)); !strings.Contains(sum, `"targets":3`) || !strings.Contains(sum, `"down":`) {
+		t.Errorf("summary %s, want 3 targets, some down", sum)
+	}
+
 	// Probes and metrics answer.
 	in.do(t, "GET", "/health/live", "", 200)
 	if r := string(in.do(t, "GET", "/health/ready", "", 200)); !strings.Contains(r, `"scheduler:missed":[{"status":"pass","observedValue":0`) {
