@@ -438,7 +438,7 @@ func (db *DB) readRollups(ctx context.Context, tab rollupTable, id int64, res up
 }
 
 // readRollupsWhere is readRollups narrowed by cond, whose parameter $4 is
-// arg; "" reads every series.
+// arg (a nil arg is no parameter); "" reads every series.
 func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
 	col := tab.id
 	if col == "" {
@@ -448,7 +448,9 @@ func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string
 	args := []any{int64(res), timeMS(from), to.UnixMilli()}
 	if cond != "" {
 		q += ` AND ` + cond
-		args = append(args, arg)
+		if arg != nil {
+			args = append(args, arg)
+		}
 	}
 	order := ` ORDER BY bucket`
 	if tab.id != "" {
