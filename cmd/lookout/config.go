@@ -14,6 +14,7 @@ import (
 
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/ui"
 )
 
 // config is everything `lookout serve` can be told. Each field is set, in
@@ -39,6 +40,11 @@ type config struct {
 	DeliveryRetention age    `yaml:"delivery_retention"`
 	RollupSchedule    string `yaml:"rollup_schedule"`
 	RetentionSchedule string `yaml:"retention_schedule"`
+
+	// The public status page: the targets carrying this label (key=value;
+	// "" leaves the page and the badges off), under this title.
+	StatusPageLabel string `yaml:"status_page_label"`
+	StatusPageTitle string `yaml:"status_page_title"`
 }
 
 // age is a retention: a Go duration, or a whole number of days ("14d");
@@ -184,6 +190,8 @@ func (c *config) settings() []setting {
 	add("delivery-retention", "LOOKOUT_DELIVERY_RETENTION", "how long the delivery log keeps finished deliveries (0 keeps forever)", false, ageVar(&c.DeliveryRetention))
 	add("rollup-schedule", "LOOKOUT_ROLLUP_SCHEDULE", "cron schedule of the rollup job", false, strVar(&c.RollupSchedule))
 	add("retention-schedule", "LOOKOUT_RETENTION_SCHEDULE", "cron schedule of the retention job", false, strVar(&c.RetentionSchedule))
+	add("status-page-label", "LOOKOUT_STATUS_PAGE_LABEL", "key=value: a public status page (/status) and badges of the targets carrying this label (default off)", false, strVar(&c.StatusPageLabel))
+	add("status-page-title", "LOOKOUT_STATUS_PAGE_TITLE", "the status page's title", false, strVar(&c.StatusPageTitle))
 	return out
 }
 
@@ -276,6 +284,9 @@ func (c *config) validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if _, err := ui.ParseLabel(c.StatusPageLabel); err != nil {
+		return fmt.Errorf("status page label: %w", err)
 	}
 	for _, s := range []struct{ name, spec string }{{"rollup schedule", c.RollupSchedule}, {"retention schedule", c.RetentionSchedule}} {
 		if err := scheduler.ValidateSchedule(s.spec); err != nil {
