@@ -91,8 +91,8 @@ func (f filter) query() url.Values {
 // group is one part of the overview's order: the targets of some shown
 // statuses, read from the store by judged status where it can filter.
 type group struct {
-	judged []uptime.Status  // what the store filters on; nil for all
-	shown  map[string]bool  // what is kept of that
+	judged []uptime.Status // what the store filters on; nil for all
+	shown  map[string]bool // what is kept of that
 }
 
 // groups orders the overview: down first, then degraded, then the rest
