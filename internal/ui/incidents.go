@@ -113,9 +113,10 @@ func (h *Handler) handleIncidents(w http.ResponseWriter, r *http.Request) {
 }
 
 type incidentData struct {
-	Now      time.Time
-	Incident incidentRow
-	Related  []incidentRow
+	Now           time.Time
+	Incident      incidentRow
+	Related       []incidentRow
+	CauseIsTarget bool
 }
 
 // handleIncident shows one incident, and the incidents attributed to it
@@ -156,5 +157,9 @@ func (h *Handler) handleIncident(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := incidentData{Now: now, Incident: rows[0], Related: incidentRows(related, around, now)}
+	if d.CauseIsTarget, err = h.isTarget(r, in.Cause); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, r, http.StatusOK, "incident", page{Title: "Incident " + strconv.FormatInt(id, 10), Nav: "incidents", Data: d}, "")
 }

@@ -73,6 +73,8 @@ type targetData struct {
 	Incidents  []incidentRow
 	Results    []resultRow
 	Config     string
+	// CauseIsTarget says the cause is a registered target, with a page.
+	CauseIsTarget bool
 }
 
 func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
@@ -182,5 +184,21 @@ func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Config = string(b)
+	if d.CauseIsTarget, err = h.isTarget(r, sn.State.Cause); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, r, http.StatusOK, "target", page{Title: name, Nav: "overview", Data: d}, "")
+}
+
+// isTarget reports whether name is a registered target's.
+func (h *Handler) isTarget(r *http.Request, name string) (bool, error) {
+	if name == "" {
+		return false, nil
+	}
+	_, err := h.store.GetTarget(r.Context(), name)
+	if notFound(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
