@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,11 +21,13 @@ import (
 // chromiumPath is Debian's chromium; .ci/run installs it.
 const chromiumPath = "/usr/bin/chromium"
 
+var screenshots = flag.Bool("screenshots", false, "write the dashboard's screenshots to docs/screenshots/")
+
 // TestDashboardInBrowser drives headless Chromium through a real Lookout
 // checking real loopback targets: sign-in, the overview's states, the
 // filter, a target page with its chart, "check now" through the API with
-// the session cookie and CSRF token, dark mode. It writes the README's
-// screenshots to docs/screenshots/.
+// the session cookie and CSRF token, dark mode. With -screenshots it
+// writes the README's screenshots to docs/screenshots/.
 func TestDashboardInBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("no Chromium at %s (apt-get install chromium): the dashboard's browser test is skipped", chromiumPath)
@@ -101,9 +104,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelTimeout()
 	b := &browser{t: t, ctx: ctx, logs: in.logs}
-	shots := filepath.Join("..", "..", "docs", "screenshots")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
+	shots := t.TempDir()
+	if *screenshots {
+		shots = filepath.Join("..", "..", "docs", "screenshots")
 	}
 	shot := func(name string) {
 		t.Helper()
