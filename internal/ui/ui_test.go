@@ -160,6 +160,13 @@ func TestOverview(t *testing.T) {
 			t.Errorf("%s: rows %v, want %v", tc.query, got, tc.want)
 		}
 	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Accept-Encoding", "gzip")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Header().Get("Content-Encoding") != "gzip" || w.Body.Len() >= len(body) {
+		t.Errorf("asked for gzip, the overview came %q in %d bytes (%d plain)", w.Header().Get("Content-Encoding"), w.Body.Len(), len(body))
+	}
 	frag := get(t, h, "/?fragment=1").Body.String()
 	if strings.Contains(frag, "<html") || !strings.Contains(frag, `href="/targets/payments"`) {
 		t.Errorf("the refresh fragment is a whole page or lacks the rows:\n%.300s", frag)
