@@ -173,7 +173,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.S
 func (h *Handler) routes() http.Handler {
 	r := chi.NewRouter()
 	// Pages are repetitive markup: gzip makes them a fraction of their size.
-	r.Use(middleware.Compress(5, "text/html", "text/css", "text/javascript", "image/svg+xml"))
+	r.Use(middleware.GetHead, middleware.Compress(5, "text/html", "text/css", "text/javascript", "image/svg+xml"))
 	static, _ := fs.Sub(staticFS, "static")
 	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
 	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {

@@ -167,6 +167,12 @@ func TestOverview(t *testing.T) {
 	if w.Header().Get("Content-Encoding") != "gzip" || w.Body.Len() >= len(body) {
 		t.Errorf("asked for gzip, the overview came %q in %d bytes (%d plain)", w.Header().Get("Content-Encoding"), w.Body.Len(), len(body))
 	}
+	if w := httptest.NewRecorder(); true {
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodHead, "/targets/payments", nil))
+		if w.Code != http.StatusOK {
+			t.Errorf("HEAD of a page: %d", w.Code)
+		}
+	}
 	frag := get(t, h, "/?fragment=1").Body.String()
 	if strings.Contains(frag, "<html") || !strings.Contains(frag, `href="/targets/payments"`) {
 		t.Errorf("the refresh fragment is a whole page or lacks the rows:\n%.300s", frag)
