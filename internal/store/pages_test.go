@@ -16,6 +16,7 @@ func TestPageReads(t *testing.T) {
 	}{
 		{"a page's tallies are each target's Tally", testTalliesAreTally},
 		{"day rollups of a page", testDayRollups},
+		{"many windows and the days in one read", testPageHistory},
 		{"targets filtered by a part of their name", testListByName},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
@@ -111,5 +112,34 @@ func testListByName(t *testing.T, e *env) {
 		if !cmp.Equal(names, tc.want) {
 			t.Errorf("name %q: %v, want %v", tc.name, names, tc.want)
 		}
+	}
+}
+
+func testPageHistory(t *testing.T, e *env) {
+	api, other, start := pageFixture(t, e)
+	now := e.clock.Now()
+	windows := []Window{
+		{now.Add(-24 * time.Hour), now},
+		{now.Add(-30 * 24 * time.Hour), now},
+		{uptime.Day.Bucket(now), now},
+		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
+		{now, now},
+	}
+	days := Window{start.Add(-90 * 24 * time.Hour), now}
+	tallies, gotDays, err := e.PageHistory(bg, []int64{other.ID, api.ID}, windows, days)
+	fatalIf(t, err, "page history")
+	for i, w := range windows {
+		for _, tg := range []*uptime.Target{api, other} {
+			one, err := e.Tally(bg, Series{Target: tg.Name}, w.From, w.To)
+			fatalIf(t, err, "tally")
+			if diff := cmp.Diff(one, tallies[i][tg.ID], cmpTally); diff != "" {
+				t.Errorf("window %d, %s (-Tally +PageHistory):\n%s", i, tg.Name, diff)
+			}
+		}
+	}
+	want, err := e.DayRollups(bg, []int64{api.ID, other.ID}, days.From, days.To)
+	fatalIf(t, err, "day rollups")
+	if len(want[api.ID]) != 3 || !cmp.Equal(want, gotDays, cmpTally) {
+		t.Errorf("the days read with the windows differ from those read alone")
 	}
 }
