@@ -131,6 +131,14 @@ func (s uiStore) Results(ctx context.Context, q ui.ResultQuery) ([]uptime.Result
 	return s.DB.Results(ctx, store.ResultQuery(q))
 }
 
+func (s uiStore) PageHistory(ctx context.Context, ids []int64, windows []ui.Window, days ui.Window) ([]map[int64]uptime.Tally, map[int64][]uptime.Rollup, error) {
+	ws := make([]store.Window, len(windows))
+	for i, w := range windows {
+		ws[i] = store.Window(w)
+	}
+	return s.DB.PageHistory(ctx, ids, ws, store.Window(days))
+}
+
 // outboxDrain is how long a shutdown waits for the dispatcher to send the
 // alerts of the last checks.
 const outboxDrain = 2 * time.Second

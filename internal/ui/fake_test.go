@@ -157,19 +157,17 @@ func (f *fakeStore) Trend(_ context.Context, target, _ string, from, to time.Tim
 	return out, nil
 }
 
-func (f *fakeStore) Tallies(_ context.Context, ids []int64, from, to time.Time) (map[int64]uptime.Tally, error) {
+func (f *fakeStore) PageHistory(_ context.Context, ids []int64, windows []Window, days Window) ([]map[int64]uptime.Tally, map[int64][]uptime.Rollup, error) {
 	f.reads++
-	out := map[int64]uptime.Tally{}
-	for _, id := range ids {
-		if s, ok := f.byID(id); ok {
-			out[id] = f.tally(s.Target.Name, to.Sub(from))
+	ts := make([]map[int64]uptime.Tally, len(windows))
+	for i, w := range windows {
+		ts[i] = map[int64]uptime.Tally{}
+		for _, id := range ids {
+			if s, ok := f.byID(id); ok {
+				ts[i][id] = f.tally(s.Target.Name, w.To.Sub(w.From))
+			}
 		}
 	}
-	return out, nil
-}
-
-func (f *fakeStore) DayRollups(_ context.Context, ids []int64, from, to time.Time) (map[int64][]uptime.Rollup, error) {
-	f.reads++
 	out := map[int64][]uptime.Rollup{}
 	for _, id := range ids {
 		s, ok := f.byID(id)
@@ -177,11 +175,11 @@ func (f *fakeStore) DayRollups(_ context.Context, ids []int64, from, to time.Tim
 			continue
 		}
 		// The first 60 days are before the target existed.
-		for d := uptime.Day.Bucket(from).Add(60 * 24 * time.Hour); d.Before(to); d = d.Add(24 * time.Hour) {
+		for d := uptime.Day.Bucket(days.From).Add(60 * 24 * time.Hour); d.Before(days.To); d = d.Add(24 * time.Hour) {
 			out[id] = append(out[id], uptime.Rollup{Start: d, Tally: f.tally(s.Target.Name, 24*time.Hour)})
 		}
 	}
-	return out, nil
+	return ts, out, nil
 }
 
 func (f *fakeStore) FleetTally(_ context.Context, from, to time.Time) (uptime.Tally, time.Time, error) {

@@ -153,7 +153,10 @@ func (h *Handler) listPage(ctx context.Context, f filter, limit int) ([]uptime.S
 		if gi == c.group {
 			after = c.after
 		}
-		sf := uptime.TargetFilter{Labels: f.labels, Name: f.Q, Status: g.judged, After: after, Limit: scanBatch}
+		// Rows the group does not show are few (paused ones, or the down
+		// and degraded shown before): a batch a little over what the page
+		// lacks is usually enough.
+		sf := uptime.TargetFilter{Labels: f.labels, Name: f.Q, Status: g.judged, After: after, Limit: min(scanBatch, limit-len(out)+20)}
 		for range maxScans {
 			batch, err := h.store.ListTargets(ctx, sf)
 			if err != nil {
@@ -171,7 +174,7 @@ func (h *Handler) listPage(ctx context.Context, f filter, limit int) ([]uptime.S
 			if len(batch) < sf.Limit {
 				break
 			}
-			sf.After = batch[len(batch)-1].Target.Name
+			sf.After, sf.Limit = batch[len(batch)-1].Target.Name, scanBatch
 		}
 	}
 	return out, "", nil
@@ -280,8 +283,8 @@ func fragmentOf(r *http.Request) string {
 	return ""
 }
 
-// rows gives the page's targets their figures: four reads for the whole
-// page, whatever its length.
+// rows gives the page's targets their figures: one read of history for
+// the whole page, whatever its length.
 func (h *Handler) rows(ctx context.Context, snaps []uptime.Snapshot, now time.Time) ([]row, error) {
 	if len(snaps) == 0 {
 		return nil, nil
@@ -308,21 +311,17 @@ func (h *Handler) rows(ctx context.Context, snaps []uptime.Snapshot, now time.Ti
 }
 
 // pageHistory reads a page's 24-hour and 30-day tallies, today's so far
-// and the whole days before it in the strip.
+// and the whole days before it in the strip, in one store read.
 func (h *Handler) pageHistory(ctx context.Context, ids []int64, now time.Time) (day, month, today map[int64]uptime.Tally, days map[int64][]uptime.Rollup, first time.Time, err error) {
 	midnight := uptime.Day.Bucket(now)
 	first = midnight.Add(-(stripDays - 1) * 24 * time.Hour)
-	if day, err = h.store.Tallies(ctx, ids, now.Add(-24*time.Hour), now); err != nil {
+	ts, days, err := h.store.PageHistory(ctx, ids,
+		[]Window{{now.Add(-24 * time.Hour), now}, {now.Add(-30 * 24 * time.Hour), now}, {midnight, now}},
+		Window{first, midnight})
+	if err != nil {
 		return
 	}
-	if month, err = h.store.Tallies(ctx, ids, now.Add(-30*24*time.Hour), now); err != nil {
-		return
-	}
-	if today, err = h.store.Tallies(ctx, ids, midnight, now); err != nil {
-		return
-	}
-	days, err = h.store.DayRollups(ctx, ids, first, midnight)
-	return
+	return ts[0], ts[1], ts[2], days, first, nil
 }
 
 // withToday appends today's tally, so far, to the whole days.

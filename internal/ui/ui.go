@@ -44,11 +44,10 @@ type Store interface {
 	Tally(ctx context.Context, target, component string, from, to time.Time) (uptime.Tally, error)
 	// Trend is that history in buckets of step, oldest first.
 	Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error)
-	// Tallies is Tally for many targets at once, by id.
-	Tallies(ctx context.Context, ids []int64, from, to time.Time) (map[int64]uptime.Tally, error)
-	// DayRollups returns the day rollups of many targets over whole UTC
-	// days, by id, in day order.
-	DayRollups(ctx context.Context, ids []int64, from, to time.Time) (map[int64][]uptime.Rollup, error)
+	// PageHistory is Tally of many targets over several windows at once
+	// (tallies[i] is windows[i]'s, by id), with their day rollups over
+	// the whole UTC days of days, by id, in day order.
+	PageHistory(ctx context.Context, ids []int64, windows []Window, days Window) (tallies []map[int64]uptime.Tally, dayRollups map[int64][]uptime.Rollup, err error)
 	// FleetTally adds up every target's history over [from, to) as of the
 	// last rollup, which it returns too.
 	FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error)
@@ -59,6 +58,9 @@ type Store interface {
 	// IncidentStats sums up every incident of f, its paging aside.
 	IncidentStats(ctx context.Context, f uptime.IncidentFilter) (uptime.IncidentStats, error)
 }
+
+// Window is a span of history [From, To).
+type Window struct{ From, To time.Time }
 
 // ResultQuery selects a page of one target's raw results.
 type ResultQuery struct {
