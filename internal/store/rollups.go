@@ -486,7 +486,8 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 			&unkMS, &mMS, &pMS, &latMin, &latMax, &latSum, &hist); err != nil {
 			return dbErr(err)
 		}
-		*r = uptime.Rollup{Start: msTime(bucket)}
+		// Every field is set: the histogram is replaced, not cleared first.
+		r.Start = msTime(bucket)
 		r.Up, r.Degraded, r.Down, r.Unknown = int(up), int(degraded), int(down), int(unknown)
 		ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 		r.UpTime, r.DegradedTime, r.DownTime, r.UnknownTime = ms(upMS), ms(degMS), ms(downMS), ms(unkMS)
