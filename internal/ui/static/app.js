@@ -35,7 +35,11 @@
         var u = new URL(location.href);
         u.searchParams.set("fragment", "1");
         fetch(u, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+          .then(function (r) {
+            // Signed out meanwhile: show the sign-in page, not it inside this one.
+            if (r.redirected) { location.reload(); return Promise.reject(r.status); }
+            return r.ok ? r.text() : Promise.reject(r.status);
+          })
           .then(function (html) { live.innerHTML = html; })
           .catch(function () { /* try again next time */ });
       };
