@@ -474,7 +474,7 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 	}
 	defer rows.Close()
 	r := new(uptime.Rollup)
-	var hist []byte
+	var hist sql.RawBytes // decoded at once: no copy a row
 	for rows.Next() {
 		var (
 			sid, bucket                          int64
