@@ -15,6 +15,7 @@ import (
 	"github.com/lookout/lookout/internal/probe"
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/ui"
 	"github.com/lookout/lookout/internal/uptime"
 	"github.com/lookout/lookout/internal/web"
 )
@@ -109,9 +110,21 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 	}); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	// One Sessions for the API and the dashboard: one check of tokens.
+	sessions := web.NewSessions(cfg.APIToken, cfg.ReadTokens)
+	statusLabel, _ := ui.ParseLabel(cfg.StatusPageLabel) // validated with the config
+	dashboard := ui.New(ui.Config{
+		Auth:        sessions,
+		StatusLabel: statusLabel,
+		StatusTitle: cfg.StatusPageTitle,
+		PublicURL:   cfg.PublicURL,
+		Logger:      log.With("component", "ui"),
+	}, uiStore{storeAPI{a.db}})
 	a.web = web.New(web.Config{
 		Token:      cfg.APIToken,
 		ReadTokens: cfg.ReadTokens,
+		Sessions:   sessions,
+		UI:         dashboard,
 		Validate:   validator(a.prober),
 		Logger:     log.With("component", "web"),
 		Version:    buildVersion(),

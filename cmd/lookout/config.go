@@ -14,6 +14,7 @@ import (
 
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/ui"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -45,6 +46,11 @@ type config struct {
 	SLOPage     burnRule `yaml:"slo_page"`
 	SLOTicket   burnRule `yaml:"slo_ticket"`
 	SLOSchedule string   `yaml:"slo_schedule"`
+
+	// The public status page: the targets carrying this label (key=value;
+	// "" leaves the page and the badges off), under this title.
+	StatusPageLabel string `yaml:"status_page_label"`
+	StatusPageTitle string `yaml:"status_page_title"`
 }
 
 // burnRule is the setting of one burn-rate alert: "LONG,SHORT,FACTOR"
@@ -247,6 +253,8 @@ func (c *config) settings() []setting {
 	add("slo-page", "LOOKOUT_SLO_PAGE", "page while a target with an slo burns its error budget above FACTOR× the rate it can sustain over both the LONG and the SHORT window: `LONG,SHORT,FACTOR`, or off", false, burnVar(&c.SLOPage))
 	add("slo-ticket", "LOOKOUT_SLO_TICKET", "ticket while a target with an slo burns its error budget above FACTOR× the rate it can sustain over both the LONG and the SHORT window: `LONG,SHORT,FACTOR`, or off", false, burnVar(&c.SLOTicket))
 	add("slo-schedule", "LOOKOUT_SLO_SCHEDULE", "cron schedule of the burn-rate alerts' evaluation", false, strVar(&c.SLOSchedule))
+	add("status-page-label", "LOOKOUT_STATUS_PAGE_LABEL", "key=value: a public status page (/status) and badges of the targets carrying this label (default off)", false, strVar(&c.StatusPageLabel))
+	add("status-page-title", "LOOKOUT_STATUS_PAGE_TITLE", "the status page's title", false, strVar(&c.StatusPageTitle))
 	return out
 }
 
@@ -339,6 +347,9 @@ func (c *config) validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if _, err := ui.ParseLabel(c.StatusPageLabel); err != nil {
+		return fmt.Errorf("status page label: %w", err)
 	}
 	for _, s := range []struct{ name, spec string }{{"rollup schedule", c.RollupSchedule}, {"retention schedule", c.RetentionSchedule},
 		{"slo schedule", c.SLOSchedule}} {

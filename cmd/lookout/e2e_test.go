@@ -70,11 +70,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// start runs `lookout serve` on a free loopback port with the given DB and
-// waits for its "lookout listening" log line.
-func start(t *testing.T, bin, db string) *instance {
+// start runs `lookout serve` on a free loopback port with the given DB
+// (and flags) and waits for its "lookout listening" log line.
+func start(t *testing.T, bin, db string, flags ...string) *instance {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json"}, flags...)...)
 	cmd.Env = append(os.Environ(), "LOOKOUT_API_TOKEN=") // no token: loopback only
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/lookout/lookout/internal/probe"
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/ui"
 	"github.com/lookout/lookout/internal/uptime"
 	"github.com/lookout/lookout/internal/web"
 )
@@ -120,6 +121,22 @@ func (s storeAPI) Tally(ctx context.Context, target, component string, from, to 
 
 func (s storeAPI) Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
 	return s.DB.Trend(ctx, store.Series{Target: target, Component: component}, from, to, step)
+}
+
+// uiStore adapts the store to the dashboard's interface: the API's
+// adapter, with the dashboard's own result query.
+type uiStore struct{ storeAPI }
+
+func (s uiStore) Results(ctx context.Context, q ui.ResultQuery) ([]uptime.Result, string, error) {
+	return s.DB.Results(ctx, store.ResultQuery(q))
+}
+
+func (s uiStore) PageHistory(ctx context.Context, ids []int64, windows []ui.Window, days ui.Window) ([]map[int64]uptime.Tally, map[int64][]uptime.Rollup, error) {
+	ws := make([]store.Window, len(windows))
+	for i, w := range windows {
+		ws[i] = store.Window(w)
+	}
+	return s.DB.PageHistory(ctx, ids, ws, store.Window(days))
 }
 
 // outboxDrain is how long a shutdown waits for the dispatcher to send the

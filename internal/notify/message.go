@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +67,25 @@ func (m message) targetURL(name string) string {
 	if m.Dashboard == "" || name == "" {
 		return ""
 	}
-	return strings.TrimRight(m.Dashboard, "/") + "/#/targets/" + url.PathEscape(name)
+	return strings.TrimRight(m.Dashboard, "/") + "/targets/" + url.PathEscape(name)
+}
+
+// incidentURL links to an incident on the dashboard, or "" without a
+// dashboard or an incident.
+func (m message) incidentURL(id int64) string {
+	if m.Dashboard == "" || id == 0 {
+		return ""
+	}
+	return strings.TrimRight(m.Dashboard, "/") + "/incidents/" + strconv.FormatInt(id, 10)
+}
+
+// eventURL is the page an event's button opens: its incident's, or its
+// target's.
+func (m message) eventURL(e uptime.Event) string {
+	if u := m.incidentURL(e.IncidentID); u != "" {
+		return u
+	}
+	return m.targetURL(e.Target)
 }
 
 // dashboardURL is the dashboard's home, or "".

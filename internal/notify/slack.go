@@ -164,7 +164,7 @@ func slackCompose(m message) (string, []slack.Block) {
 	var (
 		text   string
 		blocks []slack.Block
-		button = link(m.targetURL(e.Target), "Open in Lookout")
+		button = link(m.eventURL(e), "Open in Lookout")
 	)
 	switch m.Type {
 	case uptime.EventIncidentOpened:
@@ -382,7 +382,7 @@ func slackResolvedParent(m message) (string, []slack.Block) {
 	blocks := []slack.Block{
 		mrkdwn(fmt.Sprintf("✅ ~%s is down~ *resolved*: down for *%s*, from %s to %s.", esc(e.Target), human(e.Duration()), clock(since(e)), clock(e.At))),
 	}
-	return text, append(blocks, link(m.targetURL(e.Target), "Open in Lookout")...)
+	return text, append(blocks, link(m.eventURL(e), "Open in Lookout")...)
 }
 
 // details are the error, failing components and cause of an event.

@@ -101,6 +101,8 @@ type webhookTarget struct {
 	Labels     map[string]string  `json:"labels,omitempty"`
 	Cause      string             `json:"cause,omitempty"`
 	URL        string             `json:"url,omitempty"`
+	// IncidentURL opens the incident on the dashboard.
+	IncidentURL string `json:"incident_url,omitempty"`
 	// ExpiresAt and DaysLeft are a certificate warning's: when the
 	// certificate expires, and the days left, a started day counting whole.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
@@ -146,6 +148,7 @@ func webhookOf(m message, e uptime.Event) webhookTarget {
 	t := webhookTarget{
 		Target: e.Target, IncidentID: e.IncidentID, At: e.At.UTC(), Error: e.Error, ErrorClass: e.ErrorClass,
 		Failures: e.Failures, Components: e.Components, Labels: e.Labels, Cause: e.Cause, URL: m.targetURL(e.Target),
+		IncidentURL: m.incidentURL(e.IncidentID),
 	}
 	if !e.Since.IsZero() {
 		t.Since = e.Since.UTC()

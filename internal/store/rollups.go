@@ -438,8 +438,20 @@ func (db *DB) readRollups(ctx context.Context, tab rollupTable, id int64, res up
 }
 
 // readRollupsWhere is readRollups narrowed by cond, whose parameter $4 is
-// arg; "" reads every series.
+// arg (a nil arg is no parameter); "" reads every series.
 func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
+	out := map[int64][]uptime.Rollup{}
+	err := db.scanRollups(ctx, tab, cond, arg, res, from, to, func(id int64, r *uptime.Rollup) {
+		out[id] = append(out[id], *r)
+	})
+	return out, err
+}
+
+// scanRollups reads rollups as readRollupsWhere does and hands each to fn,
+// by series id and in bucket order. r is reused for the next row: fn
+// copies what it keeps. A rollup is over 2 KiB with its histogram, so
+// reads that only add rollups up should add them in fn.
+func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time, fn func(id int64, r *uptime.Rollup)) error {
 	col := tab.id
 	if col == "" {
 		col = "0"
@@ -448,7 +460,9 @@ func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string
 	args := []any{int64(res), timeMS(from), to.UnixMilli()}
 	if cond != "" {
 		q += ` AND ` + cond
-		args = append(args, arg)
+		if arg != nil {
+			args = append(args, arg)
+		}
 	}
 	order := ` ORDER BY bucket`
 	if tab.id != "" {
@@ -456,23 +470,24 @@ func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string
 	}
 	rows, err := db.rdb.QueryContext(ctx, q+order, args...)
 	if err != nil {
-		return nil, dbErr(err)
+		return dbErr(err)
 	}
 	defer rows.Close()
-	out := map[int64][]uptime.Rollup{}
+	r := new(uptime.Rollup)
+	var hist sql.RawBytes // decoded at once: no copy a row
 	for rows.Next() {
 		var (
 			sid, bucket                          int64
 			up, degraded, down, unknown          int64
 			upMS, degMS, downMS, unkMS, mMS, pMS int64
 			latMin, latMax, latSum               int64
-			hist                                 []byte
 		)
 		if err := rows.Scan(&sid, &bucket, &up, &degraded, &down, &unknown, &upMS, &degMS, &downMS,
 			&unkMS, &mMS, &pMS, &latMin, &latMax, &latSum, &hist); err != nil {
-			return nil, dbErr(err)
+			return dbErr(err)
 		}
-		r := uptime.Rollup{Start: msTime(bucket)}
+		// Every field is set: the histogram is replaced, not cleared first.
+		r.Start = msTime(bucket)
 		r.Up, r.Degraded, r.Down, r.Unknown = int(up), int(degraded), int(down), int(unknown)
 		ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 		r.UpTime, r.DegradedTime, r.DownTime, r.UnknownTime = ms(upMS), ms(degMS), ms(downMS), ms(unkMS)
@@ -480,11 +495,11 @@ func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string
 		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 		r.LatencyMin, r.LatencyMax, r.LatencySum = us(latMin), us(latMax), us(latSum)
 		if err := r.Latency.UnmarshalBinary(hist); err != nil {
-			return nil, fmt.Errorf("decode the latency histogram of %s %d at %d: %w", tab.name, sid, bucket, err)
+			return fmt.Errorf("decode the latency histogram of %s %d at %d: %w", tab.name, sid, bucket, err)
 		}
-		out[sid] = append(out[sid], r)
+		fn(sid, r)
 	}
-	return out, dbErr(rows.Err())
+	return dbErr(rows.Err())
 }
 
 // rollupRow is one rollup to insert.

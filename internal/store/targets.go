@@ -443,9 +443,9 @@ func (db *DB) GetTarget(ctx context.Context, name string) (uptime.Snapshot, erro
 }
 
 // ListTargets returns one page of targets with their state, sorted by name:
-// those named after f.After whose labels include every pair of f.Labels and,
-// when f.Status is set, whose state is one of its statuses (a target never
-// checked is unknown). f.Limit defaults to 100 and is capped at 1000; the
+// those named after f.After whose name contains f.Name (when set), whose
+// labels include every pair of f.Labels and, when f.Status is set, whose
+// state is one of its statuses (a target never checked is unknown). f.Limit defaults to 100 and is capped at 1000; the
 // next page starts after the last name returned. An empty page is an empty
 // slice, not an error. Errors are the database's.
 func (db *DB) ListTargets(ctx context.Context, f uptime.TargetFilter) ([]uptime.Snapshot, error) {
@@ -462,6 +462,12 @@ func (db *DB) ListTargets(ctx context.Context, f uptime.TargetFilter) ([]uptime.
 		args = append(args, k, f.Labels[k])
 		fmt.Fprintf(&q, ` AND EXISTS (SELECT 1 FROM target_labels l
 			WHERE l.target_id = t.id AND l.key = $%d AND l.value = $%d)`, len(args)-1, len(args))
+	}
+	if f.Name != "" {
+		// Names hold '_', which LIKE reads as any character.
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Name))
+		args = append(args, "%"+esc+"%")
+		fmt.Fprintf(&q, ` AND t.name LIKE $%d ESCAPE '\'`, len(args))
 	}
 	if len(f.Status) > 0 {
 		q.WriteString(` AND COALESCE(s.status, 0) IN (`)

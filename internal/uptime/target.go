@@ -404,6 +404,8 @@ type TargetFilter struct {
 	Labels map[string]string
 	// Status, when set, keeps targets whose current state is one of these.
 	Status []Status
+	// Name, when set, keeps targets whose name contains it.
+	Name string
 	// After is the pagination cursor: names sorting after it.
 	After string
 	// Limit caps the page size; 0 means the store's default.

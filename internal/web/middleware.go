@@ -141,7 +141,9 @@ func (a authenticator) lookup(token string) access {
 
 // requireToken guards /api/v1. With no token configured everything is open
 // (cmd/lookout then listens on loopback only). Otherwise reads need a read
-// or write token and every other method needs the write token.
+// or write token and every other method needs the write token. The token
+// comes as a bearer token or, from the dashboard, in the session cookie;
+// a change sent with the cookie needs its CSRF token too.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.auth.enabled() {
@@ -149,6 +151,11 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 			return
 		}
 		token, ok := bearer(r)
+		fromCookie := false
+		if !ok {
+			token, ok = s.sessions.cookie(r)
+			fromCookie = ok
+		}
 		if !ok {
 			s.writeError(w, r, authError(http.StatusUnauthorized, `Bearer realm="lookout"`,
 				"this API needs a bearer token: send Authorization: Bearer <token>"))
@@ -163,6 +170,11 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		if !isRead(r.Method) && got != accessWrite {
 			s.writeError(w, r, authError(http.StatusForbidden, `Bearer realm="lookout", error="insufficient_scope"`,
 				"this token may only read; changes need the API token"))
+			return
+		}
+		if fromCookie && !isRead(r.Method) && !s.sessions.validCSRF(r, token) {
+			s.writeError(w, r, newHTTPError(http.StatusForbidden,
+				"a change made with the dashboard's cookie needs its CSRF token in "+CSRFHeader))
 			return
 		}
 		next.ServeHTTP(w, r)

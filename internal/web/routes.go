@@ -9,7 +9,8 @@ import (
 )
 
 // routes builds the router. Probes, /metrics, /openapi.json and the
-// dashboard page are outside auth; /api/v1 is behind it. HEAD is answered
+// dashboard are outside this auth (the dashboard asks for a token itself,
+// through Sessions); /api/v1 is behind it. HEAD is answered
 // by every GET route, without the body, and OPTIONS by every route, with
 // 204 and Allow; both pass the same auth as GET, since the method-not-
 // allowed handler that answers OPTIONS runs behind /api/v1's middleware.
@@ -32,7 +33,14 @@ func (s *Server) routes() http.Handler {
 		s.writeError(w, req, e)
 	})
 
-	r.Get("/", s.handleIndex)
+	if s.cfg.UI != nil {
+		for _, p := range []string{"/", "/targets/*", "/incidents", "/incidents/*", "/status", "/badge/*",
+			"/static/*", "/login", "/logout"} {
+			r.Handle(p, s.cfg.UI)
+		}
+	} else {
+		r.Get("/", s.handleIndex)
+	}
 	r.Get("/openapi.json", s.handleOpenAPI)
 	r.Method(http.MethodGet, "/metrics", s.metrics)
 	r.Get("/health/live", s.handleHealthLive)

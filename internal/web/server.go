@@ -192,6 +192,13 @@ type Config struct {
 	// RequestTimeout bounds each API request; 0 means 60s. A check run by
 	// POST …/check gets the target's own timeout on top.
 	RequestTimeout time.Duration
+	// Sessions signs dashboard viewers in; nil makes one of Token and
+	// ReadTokens. Given, it must be made of the same tokens.
+	Sessions *Sessions
+	// UI serves the dashboard's pages: /, /targets/…, /incidents…,
+	// /status, /badge/…, /static/…, /login and /logout. nil serves a page
+	// of links at / instead.
+	UI http.Handler
 }
 
 // Server is Lookout's HTTP handler.
@@ -205,6 +212,7 @@ type Server struct {
 	metrics  *Metrics
 	validate func(t *uptime.Target) error
 	auth     authenticator
+	sessions *Sessions
 	ready    readyCache
 	draining atomic.Bool
 	handler  http.Handler
@@ -234,7 +242,11 @@ func New(cfg Config, st Store, sch Scheduler, n Notifier) *Server {
 	if s.cfg.RequestTimeout <= 0 {
 		s.cfg.RequestTimeout = 60 * time.Second
 	}
-	s.auth = newAuthenticator(cfg.Token, cfg.ReadTokens)
+	s.sessions = cfg.Sessions
+	if s.sessions == nil {
+		s.sessions = NewSessions(cfg.Token, cfg.ReadTokens)
+	}
+	s.auth = s.sessions.auth
 	s.handler = s.routes()
 	return s
 }

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lookout/lookout/internal/uptime"
+)
+
+func TestPageReads(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, e *env)
+	}{
+		{"a page's tallies are each target's Tally", testTalliesAreTally},
+		{"day rollups of a page", testDayRollups},
+		{"many windows and the days in one read", testPageHistory},
+		{"targets filtered by a part of their name", testListByName},
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				tc.run(t, openEnv(t, b))
+			})
+		}
+	})
+}
+
+// pageFixture is historyFixture's "api" and "other", down once an hour,
+// rolled up to 70 minutes before now.
+func pageFixture(t *testing.T, e *env) (api, other *uptime.Target, start time.Time) {
+	t.Helper()
+	api, pts := historyFixture(t, e)
+	other = e.mustCreate(t, "other", nil)
+	for i := range 3 * 24 {
+		at := pts[0].At.Add(time.Duration(i) * time.Hour)
+		e.Record(uptime.Observation{Result: uptime.Result{TargetID: other.ID, StartedAt: at, Status: uptime.StatusDown, Duration: time.Second}})
+	}
+	e.mustFlush(t)
+	_, err := e.RollUp(bg, e.clock.Now().Add(-70*time.Minute))
+	fatalIf(t, err, "roll up")
+	return api, other, pts[0].At
+}
+
+func testTalliesAreTally(t *testing.T, e *env) {
+	api, other, start := pageFixture(t, e)
+	now := e.clock.Now()
+	for _, w := range [][2]time.Time{
+		{start, now},
+		{now.Add(-24 * time.Hour), now},
+		{uptime.Day.Bucket(now), now},
+		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
+		{now.Add(-5 * time.Minute), now},
+	} {
+		got, err := e.Tallies(bg, []int64{api.ID, other.ID, 9999}, w[0], w[1])
+		fatalIf(t, err, "tallies")
+		if len(got) != 2 {
+			t.Errorf("%v – %v: %d tallies, want 2 (the unknown id left out)", w[0], w[1], len(got))
+		}
+		for _, tg := range []*uptime.Target{api, other} {
+			one, err := e.Tally(bg, Series{Target: tg.Name}, w[0], w[1])
+			fatalIf(t, err, "tally")
+			if diff := cmp.Diff(one, got[tg.ID], cmpTally); diff != "" {
+				t.Errorf("%s over %v – %v (-Tally +Tallies):\n%s", tg.Name, w[0], w[1], diff)
+			}
+		}
+	}
+	if _, err := e.Tallies(bg, make([]int64, MaxPageTargets+1), start, now); !isInvalid(err, "ids") {
+		t.Errorf("too many ids: %v", err)
+	}
+}
+
+func testDayRollups(t *testing.T, e *env) {
+	api, other, start := pageFixture(t, e)
+	now := e.clock.Now()
+	got, err := e.DayRollups(bg, []int64{api.ID}, start.Add(-90*24*time.Hour), now)
+	fatalIf(t, err, "day rollups")
+	if _, ok := got[other.ID]; ok || len(got[api.ID]) != 3 {
+		t.Fatalf("day rollups: %d targets, api's %d days; want api's 3 only", len(got), len(got[api.ID]))
+	}
+	for i, r := range got[api.ID] {
+		day, err := e.Tally(bg, Series{Target: "api"}, r.Start, r.Start.Add(24*time.Hour))
+		fatalIf(t, err, "tally")
+		if i > 0 && !got[api.ID][i-1].Start.Before(r.Start) || !cmp.Equal(day, r.Tally, cmpTally) {
+			t.Errorf("day %d (%v) out of order, or not the day's tally", i, r.Start)
+		}
+	}
+}
+
+func testListByName(t *testing.T, e *env) {
+	for _, n := range []string{"pay_api", "payments", "paypal", "web", "xpay"} {
+		e.mustCreate(t, n, nil)
+	}
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"pay", []string{"pay_api", "payments", "paypal", "xpay"}},
+		{"y_", []string{"pay_api"}},
+		{"%", nil},
+		{"PAY", []string{"pay_api", "payments", "paypal", "xpay"}},
+	} {
+		got, err := e.ListTargets(bg, uptime.TargetFilter{Name: tc.name})
+		fatalIf(t, err, "list")
+		var names []string
+		for _, s := range got {
+			names = append(names, s.Target.Name)
+		}
+		if !cmp.Equal(names, tc.want) {
+			t.Errorf("name %q: %v, want %v", tc.name, names, tc.want)
+		}
+	}
+}
+
+func testPageHistory(t *testing.T, e *env) {
+	api, other, start := pageFixture(t, e)
+	now := e.clock.Now()
+	windows := []Window{
+		{now.Add(-24 * time.Hour), now},
+		{now.Add(-30 * 24 * time.Hour), now},
+		{uptime.Day.Bucket(now), now},
+		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
+		{now, now},
+	}
+	days := Window{start.Add(-90 * 24 * time.Hour), now}
+	tallies, gotDays, err := e.PageHistory(bg, []int64{other.ID, api.ID}, windows, days)
+	fatalIf(t, err, "page history")
+	for i, w := range windows {
+		for _, tg := range []*uptime.Target{api, other} {
+			one, err := e.Tally(bg, Series{Target: tg.Name}, w.From, w.To)
+			fatalIf(t, err, "tally")
+			if diff := cmp.Diff(one, tallies[i][tg.ID], cmpTally); diff != "" {
+				t.Errorf("window %d, %s (-Tally +PageHistory):\n%s", i, tg.Name, diff)
+			}
+		}
+	}
+	want, err := e.DayRollups(bg, []int64{api.ID, other.ID}, days.From, days.To)
+	fatalIf(t, err, "day rollups")
+	if len(want[api.ID]) != 3 || !cmp.Equal(want, gotDays, cmpTally) {
+		t.Errorf("the days read with the windows differ from those read alone")
+	}
+}
