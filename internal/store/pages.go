@@ -99,7 +99,8 @@ func (db *DB) PageHistory(ctx context.Context, ids []int64, windows []Window, da
 	spans := make([]span, len(windows))
 	var reads []piece
 	for i, win := range windows {
-		sp := span{a: uptime.Minute.Bucket(win.From), b: ceilTime(win.To, time.Minute), present: !win.To.Before(now)}
+		sp := span{a: uptime.Minute.Bucket(win.From), b: ceilTime(win.To, time.Minute)}
+		sp.present = reachesNow(sp.b, now)
 		if !win.From.Before(win.To) {
 			sp.a = sp.b // empty
 		}
