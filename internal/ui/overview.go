@@ -311,12 +311,15 @@ func (h *Handler) rows(ctx context.Context, snaps []uptime.Snapshot, now time.Ti
 }
 
 // pageHistory reads a page's 24-hour and 30-day tallies, today's so far
-// and the whole days before it in the strip, in one store read.
+// and the whole days before it in the strip, in one store read. The two
+// windows start on the hour (up to an hour longer than their names):
+// their first hour is then one hour rollup rather than up to sixty minute
+// rollups per target, which is most of what a page of busy targets reads.
 func (h *Handler) pageHistory(ctx context.Context, ids []int64, now time.Time) (day, month, today map[int64]uptime.Tally, days map[int64][]uptime.Rollup, first time.Time, err error) {
 	midnight := uptime.Day.Bucket(now)
 	first = midnight.Add(-(stripDays - 1) * 24 * time.Hour)
 	ts, days, err := h.store.PageHistory(ctx, ids,
-		[]Window{{now.Add(-24 * time.Hour), now}, {now.Add(-30 * 24 * time.Hour), now}, {midnight, now}},
+		[]Window{{uptime.Hour.Bucket(now.Add(-24 * time.Hour)), now}, {uptime.Hour.Bucket(now.Add(-30 * 24 * time.Hour)), now}, {midnight, now}},
 		Window{first, midnight})
 	if err != nil {
 		return
