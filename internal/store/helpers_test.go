@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -11,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -74,56 +73,21 @@ func postgresDSN(t testing.TB) string {
 	return base + sep + "search_path=" + schema
 }
 
-// clock is a settable Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// logBuffer collects a logger's output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// testT0 is where every test's clock starts.
+var testT0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // env is one open, migrated store and what a test needs around it.
 type env struct {
 	*DB
 	dsn   string
 	opts  Options
-	clock *clock
-	logs  *logBuffer
+	clock *testkit.Clock
+	logs  *testkit.LogBuffer
 }
 
 func openEnv(t testing.TB, b backend, tweak ...func(*Options)) *env {
 	t.Helper()
-	e := &env{dsn: b.dsn(t), clock: newClock(), logs: &logBuffer{}}
+	e := &env{dsn: b.dsn(t), clock: testkit.NewClock(testT0), logs: &testkit.LogBuffer{}}
 	e.opts = Options{
 		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		Now:    e.clock.Now,

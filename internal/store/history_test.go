@@ -67,7 +67,7 @@ func historyFixture(t *testing.T, e *env) (*uptime.Target, []uptime.Point) {
 		e.Record(uptime.Observation{Result: r})
 	}
 	e.mustFlush(t)
-	e.clock.Add(3 * 24 * time.Hour)
+	e.clock.Advance(3 * 24 * time.Hour)
 	return tg, pts
 }
 
@@ -235,12 +235,12 @@ func testPausedTime(t *testing.T, e *env) {
 		e.mustFlush(t)
 	}
 	record(0, 21)
-	e.clock.Add(20*time.Minute + 30*time.Second)
+	e.clock.Advance(20*time.Minute + 30*time.Second)
 	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Paused = true }), "pause")
-	e.clock.Add(20 * time.Minute)
+	e.clock.Advance(20 * time.Minute)
 	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Paused = false }), "resume")
 	record(41, 60)
-	e.clock.Add(19*time.Minute + 30*time.Second) // one hour after start
+	e.clock.Advance(19*time.Minute + 30*time.Second) // one hour after start
 	for _, rolled := range []bool{false, true} {
 		if rolled {
 			_, err := e.RollUp(bg, e.clock.Now())
@@ -374,7 +374,7 @@ func testMaintenanceLeftOut(t *testing.T, e *env) {
 	e.mustFlush(t)
 	fatalIf(t, e.CreateMaintenance(bg, &uptime.Maintenance{Matchers: map[string]string{"team": "core"},
 		StartsAt: start.Add(5 * time.Minute), EndsAt: start.Add(45 * time.Minute)}), "create maintenance")
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	for _, rolled := range []bool{false, true} {
 		if rolled {
 			_, err := e.RollUp(bg, e.clock.Now())
