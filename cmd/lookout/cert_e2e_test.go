@@ -61,7 +61,7 @@ func TestCertificateExpiryWarning(t *testing.T) {
 		"http":{"tls_skip_verify":true},"tls_expiry_warn":[30,7,1]}`, http.StatusCreated)
 
 	// group_wait is for outages: a warning goes out at once.
-	warned := rc.waitFor(t, "certificate.expiring", in.logs.String)
+	warned := waitMessage(t, rc, "certificate.expiring", in.logs.String)
 	if warned.Data["target"] != "shop" || warned.Data["days_left"] != float64(6) ||
 		warned.Data["expires_at"] != expiry.UTC().Format(time.RFC3339) ||
 		warned.Data["message"] != "certificate expires in 6 days ("+expiry.UTC().Format(time.DateOnly)+")" {
@@ -87,13 +87,13 @@ func TestCertificateExpiryWarning(t *testing.T) {
 	in.waitResults(t, "shop", n+3)
 	in.stop(t)
 	count := 0
-	for _, m := range rc.received() {
+	for _, m := range rc.Messages(t) {
 		if m.Type == "certificate.expiring" {
 			count++
 		}
 	}
 	if count != 1 {
-		b, _ := json.Marshal(rc.received())
+		b, _ := json.Marshal(rc.Messages(t))
 		t.Errorf("%d certificate warnings, want 1: %s", count, b)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lookout/lookout/internal/testkit"
 )
 
 // buildBinary builds lookout once per test run.
@@ -49,25 +50,8 @@ func binary(t *testing.T) string {
 type instance struct {
 	cmd  *exec.Cmd
 	base string
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs `lookout serve` on a free loopback port with the given DB and
@@ -83,7 +67,7 @@ func start(t *testing.T, bin, db string) *instance {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	in := &instance{cmd: cmd, logs: &testkit.LogBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -176,26 +160,9 @@ func (in *instance) results(t *testing.T, name string) []apiResult {
 func (in *instance) waitResults(t *testing.T, name string, n int) []apiResult {
 	t.Helper()
 	var rs []apiResult
-	eventually(t, func() bool { rs = in.results(t, name); return len(rs) >= n },
+	testkit.WaitFor(t, func() bool { rs = in.results(t, name); return len(rs) >= n },
 		func() string { return fmt.Sprintf("%s has %d results, want %d\n%s", name, len(rs), n, in.logs) })
 	return rs
-}
-
-// waitLimit is how long eventually waits for the running lookout to get
-// somewhere: long enough for a loaded CI machine, short enough to fail.
-const waitLimit = 30 * time.Second
-
-// eventually polls cond every 100 ms until it holds. After waitLimit it
-// fails the test with what failure says then.
-func eventually(t *testing.T, cond func() bool, failure func() string) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", waitLimit, failure())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func TestEndToEnd(t *testing.T) {
