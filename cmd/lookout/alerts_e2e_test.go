@@ -56,6 +56,7 @@ func failingTarget(t *testing.T, msg string) (url string, healthy *atomic.Bool) 
 // and expects the restarted process to send it, once, and never to re-alert
 // the open incident.
 func TestAlertsSurviveAKill(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	rc, hookURL, secret := webhookSink(t)
 	targetURL, healthy := failingTarget(t, "payments database unreachable")
@@ -88,12 +89,16 @@ func TestAlertsSurviveAKill(t *testing.T) {
 	}
 
 	in = start(t, bin, db)
+	checked := len(in.results(t, "payments"))
 	opened := waitMessage(t, rc, "incident.opened", in.logs.String)
 	if opened.Data["target"] != "payments" || !strings.Contains(opened.Data["error"].(string), "503") {
 		t.Errorf("opened alert data %+v, want payments' 503", opened.Data)
 	}
-	// Still down for a few more checks: no second page.
-	time.Sleep(3 * time.Second)
+	// Still down for two more checks of the restarted process: a second
+	// page would be in the outbox with them, so once nothing is pending
+	// it would have been sent.
+	in.waitResults(t, "payments", checked+2)
+	in.settled(t, "incident.opened")
 	healthy.Store(true)
 	resolved := waitMessage(t, rc, "incident.resolved", in.logs.String)
 	counts := map[string]int{}
@@ -132,23 +137,35 @@ func TestAlertsSurviveAKill(t *testing.T) {
 
 // TestSilencedIncidentIsHeardOfWhenTheSilenceEnds: an incident whose
 // opening a silence muted is alerted as a reminder when the silence ends,
-// and its resolution follows.
+// and its resolution follows. The silence is ended through the API once the
+// opening is muted, so that the test does not race the clock; the in-process
+// TestAMuteEndedEarlyLetsTheIncidentBeHeard lets one run out.
 func TestSilencedIncidentIsHeardOfWhenTheSilenceEnds(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	rc, hookURL, secret := webhookSink(t)
 	targetURL, healthy := failingTarget(t, "queue backlog")
 
 	in := start(t, bin, filepath.Join(t.TempDir(), "lookout.db"))
 	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hookURL+`","secret":"`+secret+`","default":true,"group_wait":"1s"}`, http.StatusCreated)
-	ends := time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339Nano)
-	in.do(t, "POST", "/api/v1/silences", `{"matchers":{"team":"jobs"},"ends_at":"`+ends+`","comment":"queue migration"}`, http.StatusCreated)
+	ends := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	var silence struct {
+		ID int64 `json:"id"`
+	}
+	mustJSON(t, in.do(t, "POST", "/api/v1/silences", `{"matchers":{"team":"jobs"},"ends_at":"`+ends+`","comment":"queue migration"}`, http.StatusCreated), &silence)
 	in.do(t, "PUT", "/api/v1/targets/worker", `{"url":"`+targetURL+`","interval":"1s","failure_threshold":1,"labels":{"team":"jobs"}}`, http.StatusCreated)
 
 	// The opening is muted...
 	testkit.WaitFor(t, func() bool {
 		return strings.Contains(string(in.do(t, "GET", "/api/v1/notifications?status=muted", "", 200)), "queue migration")
 	}, func() string { return fmt.Sprintf("no muted opening\n%s", in.logs) })
-	// ...and the channel hears of the incident once the silence ends.
+	in.settled(t, "incident.opened")
+	if got := rc.Messages(t); len(got) != 0 {
+		t.Errorf("the channel heard %+v under the silence", got)
+	}
+	// ...and the channel hears of the incident once the silence ends: an
+	// end in the past ends it now.
+	in.do(t, "PATCH", fmt.Sprintf("/api/v1/silences/%d", silence.ID), `{"ends_at":"`+time.Now().UTC().Format(time.RFC3339Nano)+`"}`, http.StatusOK)
 	reminder := waitMessage(t, rc, "incident.reminder", in.logs.String)
 	if reminder.Data["target"] != "worker" {
 		t.Errorf("reminder data %+v, want worker's", reminder.Data)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,12 +24,36 @@ import (
 	"github.com/lookout/lookout/internal/testkit"
 )
 
+// TestMain removes the binary the tests built, and lets more tests run at
+// once than there are CPUs unless -test.parallel is given: the end-to-end
+// tests spend their time waiting for a lookout process's one-second check
+// intervals and its group_wait, not on the CPU.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(8, runtime.GOMAXPROCS(0)))); err != nil {
+			panic(err)
+		}
+	}
+	code := m.Run()
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
+}
+
+// binaryDir holds the lookout binary buildBinary built, if it did.
+var binaryDir string
+
 // buildBinary builds lookout once per test run.
 var buildBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "lookout-e2e-")
 	if err != nil {
 		return "", err
 	}
+	binaryDir = dir
 	bin := filepath.Join(dir, "lookout")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
@@ -165,7 +193,30 @@ func (in *instance) waitResults(t *testing.T, name string, n int) []apiResult {
 	return rs
 }
 
+// settled waits until the outbox holds no pending delivery of the event
+// types: everything of theirs was sent, or given up.
+func (in *instance) settled(t *testing.T, types ...string) {
+	t.Helper()
+	testkit.WaitFor(t, func() bool {
+		var page struct {
+			Notifications []struct {
+				Event struct {
+					Type string `json:"type"`
+				} `json:"event"`
+			} `json:"notifications"`
+		}
+		mustJSON(t, in.do(t, "GET", "/api/v1/notifications?status=pending&limit=500", "", 200), &page)
+		for _, n := range page.Notifications {
+			if slices.Contains(types, n.Event.Type) {
+				return false
+			}
+		}
+		return true
+	}, func() string { return fmt.Sprintf("deliveries of %v still pending\n%s", types, in.logs) })
+}
+
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -199,12 +250,12 @@ func TestEndToEnd(t *testing.T) {
 		in.do(t, "PUT", "/api/v1/targets/"+tg.name, tg.body, http.StatusOK)
 	}
 
-	for _, r := range in.waitResults(t, "healthy", 3) {
+	for _, r := range in.waitResults(t, "healthy", 2) {
 		if r.Status != "up" || r.Code != 200 || r.ErrorClass != "" {
 			t.Errorf("healthy result %+v, want up 200", r)
 		}
 	}
-	for _, r := range in.waitResults(t, "failing", 3) {
+	for _, r := range in.waitResults(t, "failing", 2) {
 		if r.Status != "down" || r.Code != 500 || r.ErrorClass != "status" {
 			t.Errorf("failing result %+v, want down 500 class status", r)
 		}
@@ -289,11 +340,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("after restart %s has %d results, had %d before", n, got, c)
 		}
 	}
-	in.waitResults(t, "healthy", before["healthy"]+2)
+	in.waitResults(t, "healthy", before["healthy"]+1)
 	in.stop(t)
 }
 
 func TestCheckCommand(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer up.Close()

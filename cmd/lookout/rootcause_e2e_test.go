@@ -19,6 +19,7 @@ import (
 // call must get one opened message naming the cause and the ten dependents,
 // then one resolved message, not eleven pages.
 func TestOneAlertForASharedCause(t *testing.T) {
+	t.Parallel()
 	for _, registered := range []bool{true, false} {
 		name := "database registered as a target"
 		if !registered {
@@ -139,28 +140,6 @@ func testSharedCause(t *testing.T, registered bool) {
 		}
 	}
 	in.stop(t)
-}
-
-// settled waits until the outbox holds no pending delivery of the event
-// types: everything of theirs was sent, or given up.
-func (in *instance) settled(t *testing.T, types ...string) {
-	t.Helper()
-	testkit.WaitFor(t, func() bool {
-		var page struct {
-			Notifications []struct {
-				Event struct {
-					Type string `json:"type"`
-				} `json:"event"`
-			} `json:"notifications"`
-		}
-		mustJSON(t, in.do(t, "GET", "/api/v1/notifications?status=pending&limit=500", "", 200), &page)
-		for _, n := range page.Notifications {
-			if slices.Contains(types, n.Event.Type) {
-				return false
-			}
-		}
-		return true
-	}, func() string { return fmt.Sprintf("deliveries of %v still pending\n%s", types, in.logs) })
 }
 
 // targetsOf lists the target names a webhook message's data covers.

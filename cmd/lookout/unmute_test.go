@@ -20,7 +20,8 @@ import (
 // lets go, not at the mute's original end, and then the resolution: before,
 // the reminder waited for the original end, the target recovered first, and
 // the resolution was skipped as never alerted, so nobody heard of the
-// outage. The real store and dispatcher, on a clock the test moves.
+// outage. A silence left to run out is heard of at its end, as ever. The
+// real store and dispatcher, on a clock the test moves.
 func TestAMuteEndedEarlyLetsTheIncidentBeHeard(t *testing.T) {
 	jobs := map[string]string{"team": "jobs"}
 	tests := []struct {
@@ -30,6 +31,9 @@ func TestAMuteEndedEarlyLetsTheIncidentBeHeard(t *testing.T) {
 		// end ends it early at t0+5m and says when it lets go.
 		end func(t *testing.T, r *rig, id int64) time.Time
 	}{
+		{"a silence running out, not ended early",
+			func(t *testing.T, r *rig) int64 { return r.silence(t, jobs) },
+			func(t *testing.T, r *rig, id int64) time.Time { return r.t0.Add(time.Hour) }},
 		{"a silence deleted",
 			func(t *testing.T, r *rig) int64 { return r.silence(t, jobs) },
 			func(t *testing.T, r *rig, id int64) time.Time {
