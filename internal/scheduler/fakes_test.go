@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -132,28 +133,10 @@ func (r *fakeRecorder) of(id int64) []uptime.Observation {
 	return out
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // simulate runs the scheduler's dispatch path on the fake clock, event by
 // event, until end: it moves the clock to the earliest slot, pops what is due
 // and runs it to completion, as a worker would, without real time passing.
-func simulate(t *testing.T, s *Scheduler, clk *fakeClock, end time.Time) {
+func simulate(t *testing.T, s *Scheduler, clk *testkit.Clock, end time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	for {
@@ -180,16 +163,4 @@ func target(id int64, name string, every time.Duration) uptime.Target {
 	t := uptime.Target{ID: id, Name: name, URL: "http://" + name, Interval: uptime.Duration(every)}
 	t.Normalize()
 	return t
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -11,14 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // fixture is a scheduler on a fake clock with a fake prober and recorder.
-func fixture(cfg Config) (*Scheduler, *fakeClock, *fakeProber, *fakeRecorder) {
-	clk := &fakeClock{t: t0}
+func fixture(cfg Config) (*Scheduler, *testkit.Clock, *fakeProber, *fakeRecorder) {
+	clk := testkit.NewClock(t0)
 	p := newFakeProber()
 	p.clock = clk.Now
 	r := &fakeRecorder{}
@@ -384,7 +385,7 @@ func TestLoadKeepsPersistedState(t *testing.T) {
 // and runs its scheduled check on a goroutine, where the prober holds it
 // until p.hold is fed or closed. It returns once the check has started,
 // with the slot and a channel closed when the check ends.
-func startHeld(s *Scheduler, clk *fakeClock, p *fakeProber, id int64) (time.Time, <-chan struct{}) {
+func startHeld(s *Scheduler, clk *testkit.Clock, p *fakeProber, id int64) (time.Time, <-chan struct{}) {
 	p.hold = make(chan struct{})
 	p.started = make(chan int64, 1)
 	due, _ := dueOf(s, id)
@@ -626,7 +627,7 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	returned := make(chan error, 1)
 	go func() { returned <- s.Run(ctx) }()
-	waitFor(t, "both workers busy", 3*time.Second, func() bool { return s.Stats().InFlight == 2 })
+	testkit.WaitFor(t, func() bool { return s.Stats().InFlight == 2 }, testkit.Waiting("both workers busy"))
 
 	cancel()
 	select {
@@ -670,7 +671,7 @@ func TestRemoveWhileInFlight(t *testing.T) {
 	<-p.started
 	s.Remove(1)
 	close(p.hold)
-	waitFor(t, "the check to end", 2*time.Second, func() bool { return s.Stats().InFlight == 0 })
+	testkit.WaitFor(t, func() bool { return s.Stats().InFlight == 0 }, testkit.Waiting("the check to end"))
 	time.Sleep(1200 * time.Millisecond) // a slot passes
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -697,7 +698,7 @@ func TestOverloadRecordsMissedAsUnknown(t *testing.T) {
 		s.Upsert(target(int64(i+1), "t"+string(rune('a'+i)), time.Second))
 	}
 	stop := run(t, s)
-	waitFor(t, "missed checks", 6*time.Second, func() bool { return s.Stats().Missed > 0 })
+	testkit.WaitFor(t, func() bool { return s.Stats().Missed > 0 }, testkit.Waiting("missed checks"))
 	lag := s.Stats().Lag
 	if err := stop(); err != nil {
 		t.Fatal(err)
