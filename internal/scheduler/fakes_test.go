@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +164,63 @@ func target(id int64, name string, every time.Duration) uptime.Target {
 	t := uptime.Target{ID: id, Name: name, URL: "http://" + name, Interval: uptime.Duration(every)}
 	t.Normalize()
 	return t
+}
+
+// wakeAt moves clk to at and wakes the dispatcher of a running s, as its
+// timer would when a slot comes: on a fake clock the dispatcher otherwise
+// sleeps on a real timer and finds the clock where it was.
+func wakeAt(s *Scheduler, clk *testkit.Clock, at time.Time) {
+	clk.Set(at)
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is pending already; it reads the clock after this
+	}
+}
+
+// settle waits until the dispatcher of a running s has turned at the
+// clock's time and every check due by then has run: nothing due is left in
+// the queue or on its way to a worker, and no scheduled check holds its
+// target.
+func settle(t *testing.T, s *Scheduler, clk *testkit.Clock) {
+	t.Helper()
+	now := clk.Now().UnixNano()
+	testkit.WaitFor(t, func() bool {
+		if s.lastTurn.Load() < now || s.pending.Load() != nil {
+			return false
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(s.queue) > 0 && s.queue[0].due <= now {
+			return false
+		}
+		for _, e := range s.targets {
+			if e.running {
+				return false
+			}
+		}
+		return true
+	}, func() string {
+		return fmt.Sprintf("the checks due at %s to run: %+v", clk.Now().Format(time.TimeOnly+".000"), s.Stats())
+	})
+}
+
+// drive runs a running s on its fake clock up to end: it moves the clock to
+// each slot in turn, wakes the dispatcher and waits for what is due to run,
+// so that Run's own loop and workers do the work, without real time passing.
+func drive(t *testing.T, s *Scheduler, clk *testkit.Clock, end time.Time) {
+	t.Helper()
+	for {
+		settle(t, s, clk)
+		next := end
+		s.mu.Lock()
+		if len(s.queue) > 0 && s.queue[0].due < end.UnixNano() {
+			next = time.Unix(0, s.queue[0].due).UTC()
+		}
+		s.mu.Unlock()
+		wakeAt(s, clk, next)
+		if next.Equal(end) {
+			settle(t, s, clk)
+			return
+		}
+	}
 }
