@@ -518,6 +518,19 @@ func TestRunDoesNotWaitOnSlowReceivers(t *testing.T) {
 	}
 }
 
+// The limiter's real sleep ends with its context, and otherwise after its
+// time.
+func TestSleep(t *testing.T) {
+	if err := sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("sleep = %v, want nil", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("sleep with a done context = %v, want context.Canceled", err)
+	}
+}
+
 func TestStatsKeys(t *testing.T) {
 	got := Stats{Delivered: 1, Retried: 2, Dead: 3, Muted: 4, Skipped: 5}.ByOutcome()
 	want := map[string]uint64{"delivered": 1, "retried": 2, "dead": 3, "muted": 4, "skipped": 5}
