@@ -268,7 +268,6 @@ func TestDNSDetailIsTruncated(t *testing.T) {
 // TestDNSServerDown covers a dns.server that does not answer: the server
 // is part of what the target checks, so the check is down.
 func TestDNSServerDown(t *testing.T) {
-	t.Parallel()
 	tests := []struct {
 		name   string
 		server string

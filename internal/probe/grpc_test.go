@@ -100,7 +100,6 @@ func TestGRPCTLS(t *testing.T) {
 }
 
 func TestGRPCNetworkErrors(t *testing.T) {
-	t.Parallel()
 	t.Run("refused", func(t *testing.T) {
 		r := dbRun(t, "grpc", closedAddr(t))
 		dbWantDown(t, r, uptime.ClassRefused, "connecting: ", "refused")

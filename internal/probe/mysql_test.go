@@ -111,7 +111,6 @@ func TestMySQLServerErrors(t *testing.T) {
 }
 
 func TestMySQLNetworkErrors(t *testing.T) {
-	t.Parallel()
 	t.Run("refused", func(t *testing.T) {
 		r := dbRun(t, "mysql", "u:"+dbSecret+"@tcp("+closedAddr(t)+")/db")
 		dbWantDown(t, r, uptime.ClassRefused, "connecting: ", "refused")

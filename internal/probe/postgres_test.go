@@ -102,7 +102,6 @@ func TestPostgresServerErrors(t *testing.T) {
 }
 
 func TestPostgresNetworkErrors(t *testing.T) {
-	t.Parallel()
 	t.Run("refused", func(t *testing.T) {
 		r := dbRun(t, "postgres", "postgres://u:"+dbSecret+"@"+closedAddr(t)+"/db?sslmode=disable")
 		dbWantDown(t, r, uptime.ClassRefused, "connecting: ", "refused")

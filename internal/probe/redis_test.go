@@ -82,7 +82,6 @@ func TestRedisServerErrors(t *testing.T) {
 }
 
 func TestRedisNetworkErrors(t *testing.T) {
-	t.Parallel()
 	t.Run("refused", func(t *testing.T) {
 		r := dbRun(t, "redis", "redis://:"+dbSecret+"@"+closedAddr(t)+"/0")
 		dbWantDown(t, r, uptime.ClassRefused, "connecting: ", "refused")
@@ -110,7 +109,6 @@ func TestRedisNetworkErrors(t *testing.T) {
 // TestRedisReplica runs a master and a replica of it from the redis-server
 // binary, when there is one, to see the replication lag judged.
 func TestRedisReplica(t *testing.T) {
-	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for the replication lag to grow; skipped with -short")
 	}

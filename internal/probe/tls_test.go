@@ -130,7 +130,6 @@ func TestTLSCheck(t *testing.T) {
 }
 
 func TestTLSNotTLS(t *testing.T) {
-	t.Parallel()
 	silent := silentAddr(t)
 	plain := tcpServer(t, func(c net.Conn, done <-chan struct{}) {
 		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
