@@ -9,8 +9,8 @@ import (
 	"github.com/lookout/lookout/internal/uptime"
 )
 
-// Every time in every response is UTC (SPEC §9), whatever zone the store
-// and the scheduler hand back.
+// Every time in every response is UTC, as the API promises, whatever zone
+// the store and the scheduler hand back.
 func TestTimesAreUTC(t *testing.T) {
 	e := newEnv(t)
 	e.clock.Set(e.clock.Now().In(time.FixedZone("CET", 3600)))
