@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/lookout/lookout/internal/testkit"
 )
 
 // chromiumPath is Debian's chromium; .ci/run installs it.
@@ -197,7 +199,7 @@ func TestDashboardInBrowser(t *testing.T) {
 type browser struct {
 	t    *testing.T
 	ctx  context.Context
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 }
 
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,12 +12,40 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lookout/lookout/internal/testkit"
 )
+
+// TestMain removes the binary the tests built, and lets more tests run at
+// once than there are CPUs unless -test.parallel is given: the end-to-end
+// tests spend their time waiting for a lookout process's one-second check
+// intervals and its group_wait, not on the CPU.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(8, runtime.GOMAXPROCS(0)))); err != nil {
+			panic(err)
+		}
+	}
+	code := m.Run()
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
+}
+
+// binaryDir holds the lookout binary buildBinary built, if it did.
+var binaryDir string
 
 // buildBinary builds lookout once per test run.
 var buildBinary = sync.OnceValues(func() (string, error) {
@@ -25,6 +53,7 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	binaryDir = dir
 	bin := filepath.Join(dir, "lookout")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
@@ -49,25 +78,8 @@ func binary(t *testing.T) string {
 type instance struct {
 	cmd  *exec.Cmd
 	base string
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs `lookout serve` on a free loopback port with the given DB
@@ -83,7 +95,7 @@ func start(t *testing.T, bin, db string, flags ...string) *instance {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	in := &instance{cmd: cmd, logs: &testkit.LogBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -176,29 +188,35 @@ func (in *instance) results(t *testing.T, name string) []apiResult {
 func (in *instance) waitResults(t *testing.T, name string, n int) []apiResult {
 	t.Helper()
 	var rs []apiResult
-	eventually(t, func() bool { rs = in.results(t, name); return len(rs) >= n },
+	testkit.WaitFor(t, func() bool { rs = in.results(t, name); return len(rs) >= n },
 		func() string { return fmt.Sprintf("%s has %d results, want %d\n%s", name, len(rs), n, in.logs) })
 	return rs
 }
 
-// waitLimit is how long eventually waits for the running lookout to get
-// somewhere: long enough for a loaded CI machine, short enough to fail.
-const waitLimit = 30 * time.Second
-
-// eventually polls cond every 100 ms until it holds. After waitLimit it
-// fails the test with what failure says then.
-func eventually(t *testing.T, cond func() bool, failure func() string) {
+// settled waits until the outbox holds no pending delivery of the event
+// types: everything of theirs was sent, or given up.
+func (in *instance) settled(t *testing.T, types ...string) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", waitLimit, failure())
+	testkit.WaitFor(t, func() bool {
+		var page struct {
+			Notifications []struct {
+				Event struct {
+					Type string `json:"type"`
+				} `json:"event"`
+			} `json:"notifications"`
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		mustJSON(t, in.do(t, "GET", "/api/v1/notifications?status=pending&limit=500", "", 200), &page)
+		for _, n := range page.Notifications {
+			if slices.Contains(types, n.Event.Type) {
+				return false
+			}
+		}
+		return true
+	}, func() string { return fmt.Sprintf("deliveries of %v still pending\n%s", types, in.logs) })
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -232,12 +250,12 @@ func TestEndToEnd(t *testing.T) {
 		in.do(t, "PUT", "/api/v1/targets/"+tg.name, tg.body, http.StatusOK)
 	}
 
-	for _, r := range in.waitResults(t, "healthy", 3) {
+	for _, r := range in.waitResults(t, "healthy", 2) {
 		if r.Status != "up" || r.Code != 200 || r.ErrorClass != "" {
 			t.Errorf("healthy result %+v, want up 200", r)
 		}
 	}
-	for _, r := range in.waitResults(t, "failing", 3) {
+	for _, r := range in.waitResults(t, "failing", 2) {
 		if r.Status != "down" || r.Code != 500 || r.ErrorClass != "status" {
 			t.Errorf("failing result %+v, want down 500 class status", r)
 		}
@@ -341,11 +359,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("after restart %s has %d results, had %d before", n, got, c)
 		}
 	}
-	in.waitResults(t, "healthy", before["healthy"]+2)
+	in.waitResults(t, "healthy", before["healthy"]+1)
 	in.stop(t)
 }
 
 func TestCheckCommand(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer up.Close()

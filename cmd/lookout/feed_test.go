@@ -9,6 +9,7 @@ import (
 
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -80,13 +81,13 @@ func TestChangesMadeElsewhereTakeEffect(t *testing.T) {
 	if err := other.CreateTarget(ctx, added); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool { return p.count("added") > 0 }, func() string { return "a target added elsewhere was never checked" })
+	testkit.WaitFor(t, func() bool { return p.count("added") > 0 }, testkit.Waiting("a target added elsewhere to be checked"))
 
 	if err := other.DeleteTarget(ctx, "before"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool {
+	testkit.WaitFor(t, func() bool {
 		_, known := sched.State(before.ID)
 		return !known
-	}, func() string { return "a target deleted elsewhere is still scheduled" })
+	}, testkit.Waiting("a target deleted elsewhere to be forgotten"))
 }

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lookout/lookout/internal/scheduler"
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 	"github.com/lookout/lookout/internal/web"
 )
@@ -26,23 +26,6 @@ func (upProber) Check(context.Context, uptime.Target) uptime.Result {
 type nopRecorder struct{}
 
 func (nopRecorder) Record(uptime.Observation) {}
-
-type settableClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *settableClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *settableClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // readiness answers GET /health/ready of a server with only the given
 // components: its status code and its checks.
@@ -80,7 +63,7 @@ func readiness(t *testing.T, checks ...web.ReadyCheck) (int, map[string][]struct
 // readiness fails saying so, with the share it saw.
 func TestReadinessFailsWhenTheSchedulerSkipsChecks(t *testing.T) {
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	clk := &settableClock{t: t0}
+	clk := testkit.NewClock(t0)
 	s := scheduler.New(upProber{}, nopRecorder{}, scheduler.Config{Now: clk.Now, Workers: 2})
 	for i := range 10 {
 		tg := uptime.Target{ID: int64(i + 1), Name: fmt.Sprint("t", i), URL: "http://x", Interval: uptime.Duration(time.Second)}
@@ -99,13 +82,8 @@ func TestReadinessFailsWhenTheSchedulerSkipsChecks(t *testing.T) {
 	// The process stalls for ten minutes: every slot in them is skipped
 	// once the scheduler turns again.
 	clk.Set(t0.Add(10 * time.Minute))
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Stats().Recent.Overloaded < 10*59 {
-		if time.Now().After(deadline) {
-			t.Fatalf("slots not skipped: %+v", s.Stats())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, func() bool { return s.Stats().Recent.Overloaded >= 10*59 },
+		func() string { return fmt.Sprintf("slots not skipped: %+v", s.Stats()) })
 
 	code, checks := readiness(t, check)
 	c := checks["scheduler:missed"]

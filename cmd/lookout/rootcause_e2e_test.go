@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/lookout/lookout/internal/testkit"
 )
 
 // TestOneAlertForASharedCause is the root-cause scenario: ten services whose
@@ -17,6 +19,7 @@ import (
 // call must get one opened message naming the cause and the ten dependents,
 // then one resolved message, not eleven pages.
 func TestOneAlertForASharedCause(t *testing.T) {
+	t.Parallel()
 	for _, registered := range []bool{true, false} {
 		name := "database registered as a target"
 		if !registered {
@@ -75,7 +78,7 @@ func testSharedCause(t *testing.T, registered bool) {
 	if registered {
 		checked = append(slices.Clip(services), "database")
 	}
-	eventually(t, func() bool {
+	testkit.WaitFor(t, func() bool {
 		for _, n := range checked {
 			if len(in.results(t, n)) == 0 {
 				return false
@@ -84,7 +87,7 @@ func testSharedCause(t *testing.T, registered bool) {
 		return true
 	}, func() string { return fmt.Sprintf("not every target of %v was checked\n%s", checked, in.logs) })
 	dbDown.Store(true)
-	opened := rc.waitFor(t, "incident.opened", in.logs.String)
+	opened := waitMessage(t, rc, "incident.opened", in.logs.String)
 	if opened.Data["cause"] != "database" {
 		t.Errorf("opened message cause %v, want database: %+v", opened.Data["cause"], opened.Data)
 	}
@@ -109,16 +112,16 @@ func testSharedCause(t *testing.T, registered bool) {
 	// none is left to send, rather than for a while.
 	in.settled(t, "incident.opened")
 	dbDown.Store(false)
-	rc.waitFor(t, "incident.resolved", in.logs.String)
+	waitMessage(t, rc, "incident.resolved", in.logs.String)
 	in.settled(t, "incident.resolved")
 
 	counts := map[string]int{}
-	for _, m := range rc.received() {
+	for _, m := range rc.Messages(t) {
 		counts[m.Type]++
 	}
 	if counts["incident.opened"] != 1 || counts["incident.resolved"] != 1 {
 		t.Errorf("got %v messages, want exactly one opened and one resolved", counts)
-		for _, m := range rc.received() {
+		for _, m := range rc.Messages(t) {
 			t.Logf("%s cause=%v target=%v targets=%v", m.Type, m.Data["cause"], m.Data["target"], targetsOf(m.Data))
 		}
 	}
@@ -137,28 +140,6 @@ func testSharedCause(t *testing.T, registered bool) {
 		}
 	}
 	in.stop(t)
-}
-
-// settled waits until the outbox holds no pending delivery of the event
-// types: everything of theirs was sent, or given up.
-func (in *instance) settled(t *testing.T, types ...string) {
-	t.Helper()
-	eventually(t, func() bool {
-		var page struct {
-			Notifications []struct {
-				Event struct {
-					Type string `json:"type"`
-				} `json:"event"`
-			} `json:"notifications"`
-		}
-		mustJSON(t, in.do(t, "GET", "/api/v1/notifications?status=pending&limit=500", "", 200), &page)
-		for _, n := range page.Notifications {
-			if slices.Contains(types, n.Event.Type) {
-				return false
-			}
-		}
-		return true
-	}, func() string { return fmt.Sprintf("deliveries of %v still pending\n%s", types, in.logs) })
 }
 
 // targetsOf lists the target names a webhook message's data covers.

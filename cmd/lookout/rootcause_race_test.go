@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,6 +13,7 @@ import (
 	"github.com/lookout/lookout/internal/notify"
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -66,7 +63,7 @@ func TestRootCauseWhateverCrossesFirst(t *testing.T) {
 
 func testRootCauseRace(t *testing.T, services, dbThreshold int, order func([]string) []string) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lookout.db"), store.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +72,8 @@ func testRootCauseRace(t *testing.T, services, dbThreshold int, order func([]str
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hook := &hookRecorder{}
-	srv := httptest.NewServer(hook)
-	t.Cleanup(srv.Close)
-	ch := &uptime.Channel{Name: "oncall", Kind: "webhook", URL: uptime.Secret(srv.URL), Default: true,
+	hook := testkit.NewWebhook(t)
+	ch := &uptime.Channel{Name: "oncall", Kind: "webhook", URL: uptime.Secret(hook.URL), Default: true,
 		GroupWait: uptime.WaitFor(10 * time.Second)}
 	ch.Normalize()
 	if err := db.CreateChannel(ctx, ch); err != nil {
@@ -116,7 +111,7 @@ func testRootCauseRace(t *testing.T, services, dbThreshold int, order func([]str
 	for _, s := range snaps {
 		ids[s.Target.Name] = s.Target.ID
 	}
-	d := notify.New(db, notify.Config{Now: clk.Now, HTTPClient: srv.Client()})
+	d := notify.New(db, notify.Config{Now: clk.Now})
 
 	// tick checks every target once, in the order under test, commits the
 	// results, then lets two seconds pass one at a time, the dispatcher
@@ -146,22 +141,22 @@ func testRootCauseRace(t *testing.T, services, dbThreshold int, order func([]str
 		tick()
 	}
 
-	got := hook.messages(t)
+	got := hook.Messages(t)
 	var kinds []string
 	for _, m := range got {
 		kinds = append(kinds, m.Type)
 	}
 	if !slices.Equal(kinds, []string{"incident.opened", "incident.resolved"}) {
 		for _, m := range got {
-			t.Logf("%s cause=%q targets=%v", m.Type, m.cause(), m.targets())
+			t.Logf("%s cause=%q targets=%v", m.Type, causeOf(m.Data), targetsOf(m.Data))
 		}
 		t.Fatalf("messages %v, want one opened and one resolved", kinds)
 	}
 	for _, m := range got {
-		if m.cause() != "database" {
-			t.Errorf("%s names cause %q, want database", m.Type, m.cause())
+		if causeOf(m.Data) != "database" {
+			t.Errorf("%s names cause %q, want database", m.Type, causeOf(m.Data))
 		}
-		ts := m.targets()
+		ts := targetsOf(m.Data)
 		slices.Sort(ts)
 		if want := slices.Sorted(slices.Values(names)); !slices.Equal(ts, want) {
 			t.Errorf("%s names %v, want %v", m.Type, ts, want)
@@ -213,58 +208,5 @@ func (w *fakeWorld) Check(_ context.Context, t uptime.Target) uptime.Result {
 	return r
 }
 
-// testClock is an injected clock that tests move by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// hookRecorder is a webhook receiver keeping every message it is sent.
-type hookRecorder struct {
-	mu  sync.Mutex
-	got [][]byte
-}
-
-func (h *hookRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.got = append(h.got, body)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-type hookMessage struct {
-	Type string         `json:"type"`
-	Data map[string]any `json:"data"`
-}
-
-func (m hookMessage) cause() string { s, _ := m.Data["cause"].(string); return s }
-
-func (m hookMessage) targets() []string { return targetsOf(m.Data) }
-
-func (h *hookRecorder) messages(t *testing.T) []hookMessage {
-	t.Helper()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []hookMessage
-	for _, b := range h.got {
-		var m hookMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("webhook body %s: %v", b, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+// causeOf is the cause a webhook message's data names.
+func causeOf(data map[string]any) string { s, _ := data["cause"].(string); return s }

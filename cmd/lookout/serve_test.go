@@ -15,12 +15,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lookout/lookout/internal/testkit"
 )
 
 // served is `lookout serve` running in the test's process.
 type served struct {
 	base string
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	stop func() error // cancels serve and returns its error
 }
 
@@ -32,8 +34,8 @@ func serveInProcess(t *testing.T, timeouts httpTimeouts) *served {
 	cfg := defaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DB = filepath.Join(t.TempDir(), "lookout.db")
-	sv := &served{logs: &syncBuffer{}}
-	log := slog.New(slog.NewJSONHandler(sv.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sv := &served{logs: &testkit.LogBuffer{}}
+	log := testkit.JSONLogger(sv.logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serveWith(ctx, cfg, log, timeouts) }()
@@ -53,8 +55,7 @@ func serveInProcess(t *testing.T, timeouts httpTimeouts) *served {
 	}
 	t.Cleanup(func() { _ = sv.stop() })
 
-	deadline := time.Now().Add(30 * time.Second)
-	for sv.base == "" {
+	testkit.WaitFor(t, func() bool {
 		for line := range strings.SplitSeq(sv.logs.String(), "\n") {
 			var rec struct {
 				Msg  string `json:"msg"`
@@ -62,6 +63,7 @@ func serveInProcess(t *testing.T, timeouts httpTimeouts) *served {
 			}
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "lookout listening" {
 				sv.base = rec.Addr
+				return true
 			}
 		}
 		select {
@@ -69,11 +71,8 @@ func serveInProcess(t *testing.T, timeouts httpTimeouts) *served {
 			t.Fatalf("serve returned before listening: %v\n%s", err, sv.logs)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not listen within 30s\n%s", sv.logs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	}, func() string { return fmt.Sprintf("serve did not listen\n%s", sv.logs) })
 	return sv
 }
 

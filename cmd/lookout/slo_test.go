@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/lookout/lookout/internal/notify"
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -154,7 +154,7 @@ func TestSLOPausedAndRemoved(t *testing.T) {
 	}
 	update(func(x *uptime.Target) { x.SLO = 0 })
 	s.run(sloPhase{2 * time.Minute, nil}, 0)
-	msgs := s.hook.messages(t)
+	msgs := s.hook.Messages(t)
 	if len(msgs) != 2 || msgs[1].Type != "slo.recovered" || msgs[1].Data["severity"] != "page" || msgs[1].Data["threshold"] != float64(0) {
 		t.Fatalf("messages %+v, want the page's burn, then its end with threshold 0", msgs)
 	}
@@ -202,11 +202,11 @@ type sloSim struct {
 	t        *testing.T
 	ctx      context.Context
 	dsn      string
-	clk      *testClock
+	clk      *testkit.Clock
 	db       *store.DB
 	job      *sloJob
 	notify   *notify.Dispatcher
-	hook     *hookRecorder
+	hook     *testkit.Webhook
 	hookURL  string
 	target   *uptime.Target
 	interval time.Duration
@@ -218,11 +218,9 @@ type sloSim struct {
 }
 
 func newSLOSim(t *testing.T, dsn string, interval time.Duration) *sloSim {
-	s := &sloSim{t: t, ctx: context.Background(), dsn: dsn, interval: interval, hook: &hookRecorder{},
-		clk: &testClock{t: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}}
-	srv := httptest.NewServer(s.hook)
-	t.Cleanup(srv.Close)
-	s.hookURL = srv.URL
+	s := &sloSim{t: t, ctx: context.Background(), dsn: dsn, interval: interval, hook: testkit.NewWebhook(t),
+		clk: testkit.NewClock(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))}
+	s.hookURL = s.hook.URL
 	s.open()
 	if err := s.db.Migrate(s.ctx); err != nil {
 		t.Fatal(err)
@@ -313,9 +311,9 @@ func (s *sloSim) run(p sloPhase, restartAt time.Duration) {
 		if err := s.job.run(s.ctx); err != nil {
 			s.t.Fatalf("slo job at +%s: %v", s.elapsed, err)
 		}
-		before := len(s.hook.messages(s.t))
+		before := len(s.hook.Messages(s.t))
 		s.notify.Drain(s.ctx)
-		for _, m := range s.hook.messages(s.t)[before:] {
+		for _, m := range s.hook.Messages(s.t)[before:] {
 			sev, _ := m.Data["severity"].(string)
 			at, err := time.Parse(time.RFC3339, fmt.Sprint(m.Data["at"]))
 			if err != nil || !at.Equal(s.clk.Now().Truncate(time.Second)) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -56,10 +57,10 @@ func (m hookMessage) names() []string {
 	return out
 }
 
-func messages(t *testing.T, rc *receiver) []hookMessage {
+func messages(t *testing.T, rc *testkit.Webhook) []hookMessage {
 	t.Helper()
 	var out []hookMessage
-	for _, r := range rc.received() {
+	for _, r := range rc.Received() {
 		var m hookMessage
 		if err := json.Unmarshal(r.Body, &m); err != nil {
 			t.Fatal(err)
@@ -75,7 +76,7 @@ func messages(t *testing.T, rc *receiver) []hookMessage {
 func TestTenDependentsOneMessage(t *testing.T) {
 	for _, registered := range []bool{false, true} {
 		t.Run(fmt.Sprintf("cause registered %v", registered), func(t *testing.T) {
-			rc := newReceiver(t)
+			rc := testkit.NewWebhook(t)
 			h := newHarness(t, Config{}, hookChannel(rc))
 			var services []string
 			if registered {
@@ -142,7 +143,7 @@ func TestTenDependentsOneMessage(t *testing.T) {
 // TestOneMessagePerCause: openings within group_wait make one message per
 // cause, and one for those with none, as before causes.
 func TestOneMessagePerCause(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	h.causedOpened(1, "api", "pg", "hook")
 	h.opened(2, "lonely", "hook")
@@ -166,7 +167,7 @@ func TestOneMessagePerCause(t *testing.T) {
 // TestResolutionsWithoutCauseUnchanged: without a cause a resolution is
 // due at once and sent alone, even next to another's.
 func TestResolutionsWithoutCauseUnchanged(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	h.opened(1, "a", "hook")
 	h.opened(2, "b", "hook")
@@ -227,7 +228,7 @@ func TestSlackCauseThread(t *testing.T) {
 func TestOpeningsWaitForTheirSuspectedCause(t *testing.T) {
 	for _, causeOpens := range []bool{true, false} {
 		t.Run(fmt.Sprintf("cause opens %v", causeOpens), func(t *testing.T) {
-			rc := newReceiver(t)
+			rc := testkit.NewWebhook(t)
 			h := newHarness(t, Config{}, hookChannel(rc))
 			services := []string{"svc-00", "svc-01", "svc-02"}
 			for i, name := range services {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,13 +15,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
 // TestGroupingFiveOpenings: five targets opening within group_wait make one
 // webhook listing them all.
 func TestGroupingFiveOpenings(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	var ids []int64
 	for i, name := range []string{"a", "b", "c", "d", "e"} {
@@ -28,12 +30,12 @@ func TestGroupingFiveOpenings(t *testing.T) {
 		h.clk.Advance(time.Second)
 		h.cycle() // none is due yet
 	}
-	if n := len(rc.received()); n != 0 {
+	if n := len(rc.Received()); n != 0 {
 		t.Fatalf("%d sent before group_wait", n)
 	}
 	h.clk.Advance(5 * time.Second)
 	h.cycle()
-	got := rc.received()
+	got := rc.Received()
 	if len(got) != 1 {
 		t.Fatalf("%d messages, want 1", len(got))
 	}
@@ -77,7 +79,7 @@ func TestGroupingFiveOpenings(t *testing.T) {
 // TestOpenResolveWithinGroupWaitSendsNothing: a blip shorter than
 // group_wait is never alerted, neither its opening nor its resolution.
 func TestOpenResolveWithinGroupWaitSendsNothing(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	open := h.opened(1, "api", "hook")
 	h.clk.Advance(3 * time.Second)
@@ -86,7 +88,7 @@ func TestOpenResolveWithinGroupWaitSendsNothing(t *testing.T) {
 		h.clk.Advance(10 * time.Second)
 		h.cycle()
 	}
-	if n := len(rc.received()); n != 0 {
+	if n := len(rc.Received()); n != 0 {
 		t.Fatalf("%d messages sent", n)
 	}
 	for id, reason := range map[int64]string{open: "resolved within group_wait", res: "the incident was not alerted here"} {
@@ -104,7 +106,7 @@ func TestOpenResolveWithinGroupWaitSendsNothing(t *testing.T) {
 // than group_wait is alerted even when its resolution is known by send
 // time (the receiver was down); then its resolution follows.
 func TestOpeningSentBeforeResolvedIsSentAfterAnOutage(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	open := h.opened(1, "api", "hook")
 	h.clk.Advance(time.Minute)
@@ -114,7 +116,7 @@ func TestOpeningSentBeforeResolvedIsSentAfterAnOutage(t *testing.T) {
 	if a, b := h.out.delivery(open), h.out.delivery(res); a.Status != uptime.DeliveryDelivered || b.Status != uptime.DeliveryDelivered {
 		t.Fatalf("opening %s, resolution %s", a.Status, b.Status)
 	}
-	if got := rc.received(); len(got) != 2 || !strings.Contains(string(got[1].Body), `"incident.resolved"`) || !strings.Contains(string(got[1].Body), `"duration":"2m30s"`) {
+	if got := rc.Received(); len(got) != 2 || !strings.Contains(string(got[1].Body), `"incident.resolved"`) || !strings.Contains(string(got[1].Body), `"duration":"2m30s"`) {
 		t.Errorf("received %d, last %s", len(got), got[len(got)-1].Body)
 	}
 }
@@ -122,7 +124,7 @@ func TestOpeningSentBeforeResolvedIsSentAfterAnOutage(t *testing.T) {
 // TestSilenceMutes: a matching active silence mutes and says which; a
 // channel test is never muted.
 func TestSilenceMutes(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	h.out.silences = []uptime.Silence{
 		{ID: 11, Matchers: map[string]string{"env": "staging"}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(time.Hour), Comment: "other env"},
@@ -151,7 +153,7 @@ func TestSilenceMutes(t *testing.T) {
 // muted is heard of when the silence ends ("still down"), and its
 // resolution follows; one that a second silence covers waits for that one.
 func TestIncidentOutlastingItsSilence(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	h.out.silences = []uptime.Silence{
 		{ID: 1, Matchers: map[string]string{"env": "prod"}, StartsAt: t0.Add(-time.Minute), EndsAt: t0.Add(time.Hour)},
@@ -166,19 +168,19 @@ func TestIncidentOutlastingItsSilence(t *testing.T) {
 	// At t0+1h the first silence ends, but the second holds until t0+2h.
 	h.clk.Advance(t0.Add(time.Hour).Sub(h.clk.Now()))
 	h.cycle()
-	if n := len(rc.received()); n != 0 {
+	if n := len(rc.Received()); n != 0 {
 		t.Fatalf("%d messages while silenced", n)
 	}
 	h.clk.Advance(time.Hour)
 	h.cycle()
-	got := rc.received()
+	got := rc.Received()
 	if len(got) != 1 || !strings.Contains(string(got[0].Body), `"type":"incident.reminder"`) {
 		t.Fatalf("after the silences, received %d: %v; want one reminder", len(got), got)
 	}
 	h.clk.Advance(time.Minute)
 	h.resolved(1, "api", "hook")
 	h.cycle()
-	got = rc.received()
+	got = rc.Received()
 	if len(got) != 2 || !strings.Contains(string(got[1].Body), `"type":"incident.resolved"`) {
 		t.Errorf("received %d, want the reminder then the resolution", len(got))
 	}
@@ -218,7 +220,7 @@ func TestMuteEnd(t *testing.T) {
 // TestScreenedOutcomes: what is finished without a send, and why.
 func TestScreenedOutcomes(t *testing.T) {
 	t.Run("suppressed", func(t *testing.T) {
-		rc := newReceiver(t)
+		rc := testkit.NewWebhook(t)
 		h := newHarness(t, Config{}, hookChannel(rc))
 		id := h.out.add(uptime.Event{Type: uptime.EventIncidentOpened, At: t0, Since: t0, IncidentID: 1, Target: "api",
 			Suppressed: uptime.SuppressedFlapping}, "hook", t0)
@@ -227,7 +229,7 @@ func TestScreenedOutcomes(t *testing.T) {
 		if d := h.out.delivery(id); d.Status != uptime.DeliverySkipped || d.Reason != "suppressed: "+uptime.SuppressedFlapping {
 			t.Errorf("%s %q, want skipped as suppressed", d.Status, d.Reason)
 		}
-		if n, r := len(rc.received()), h.out.reminders; n != 0 || len(r) != 0 {
+		if n, r := len(rc.Received()), h.out.reminders; n != 0 || len(r) != 0 {
 			t.Errorf("%d sent, reminders %+v; want none", n, r)
 		}
 	})
@@ -245,7 +247,7 @@ func TestScreenedOutcomes(t *testing.T) {
 	t.Run("reminder of a resolved incident", func(t *testing.T) {
 		// A reminder leased when its incident resolved is left pending by
 		// the store; when its lease runs out it is skipped, not sent.
-		rc := newReceiver(t)
+		rc := testkit.NewWebhook(t)
 		h := newHarness(t, Config{}, hookChannel(rc))
 		h.opened(1, "api", "hook")
 		h.clk.Advance(10 * time.Second)
@@ -262,7 +264,7 @@ func TestScreenedOutcomes(t *testing.T) {
 		if d := h.out.delivery(lost[0].ID); d.Status != uptime.DeliverySkipped || d.Reason != "incident resolved" {
 			t.Errorf("reminder %s %q, want skipped", d.Status, d.Reason)
 		}
-		got := rc.received()
+		got := rc.Received()
 		if len(got) != 2 || !strings.Contains(string(got[1].Body), `"type":"incident.resolved"`) {
 			t.Errorf("received %d, want the opening then the resolution", len(got))
 		}
@@ -273,11 +275,11 @@ func TestScreenedOutcomes(t *testing.T) {
 // waited in its lane is left for the next claim, never sent on a lease
 // another instance may hold.
 func TestLeaseRanOutBeforeSend(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{Lease: time.Nanosecond}, hookChannel(rc))
 	id := h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "api"}, "hook", t0)
 	h.cycle()
-	if n := len(rc.received()); n != 0 {
+	if n := len(rc.Received()); n != 0 {
 		t.Errorf("%d sent on a lost lease", n)
 	}
 	if d, u := h.out.delivery(id), h.out.updates(id); d.Status != uptime.DeliveryPending || len(u) != 0 {
@@ -291,7 +293,7 @@ func TestLeaseRanOutBeforeSend(t *testing.T) {
 // TestCronMaintenanceMutes: a recurring window mutes while an occurrence
 // lasts, and only then.
 func TestCronMaintenanceMutes(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	// t0 is 09:26:53 UTC; the window opens daily at 09:00 for an hour.
 	h.out.maint = []uptime.Maintenance{{ID: 3, Name: "nightly backup", Matchers: map[string]string{"team": "core"},
@@ -361,7 +363,7 @@ func TestMaintenanceActive(t *testing.T) {
 // TestRemindersEnqueued: a delivered opening schedules a reminder at
 // repeat_interval, and so does each delivered reminder.
 func TestRemindersEnqueued(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	c := hookChannel(rc)
 	c.RepeatInterval = uptime.Duration(30 * time.Minute)
 	h := newHarness(t, Config{}, c)
@@ -378,7 +380,7 @@ func TestRemindersEnqueued(t *testing.T) {
 	if diff := cmp.Diff(want, h.out.reminders, cmp.AllowUnexported(reminderRec{})); diff != "" {
 		t.Fatalf("reminders (-want +got):\n%s", diff)
 	}
-	got := rc.received()
+	got := rc.Received()
 	if len(got) != 2 || !strings.Contains(string(got[1].Body), `"type":"incident.reminder"`) {
 		t.Fatalf("received %d: %s", len(got), got[len(got)-1].Body)
 	}
@@ -398,8 +400,8 @@ func TestChannelDeletedIsSkipped(t *testing.T) {
 // TestGivesUpAfterMaxAge: a retryable failure is dead once the event is
 // older than MaxAge.
 func TestGivesUpAfterMaxAge(t *testing.T) {
-	rc := newReceiver(t)
-	rc.setAnswer(func(*http.Request, []byte) int { return http.StatusBadGateway })
+	rc := testkit.NewWebhook(t)
+	rc.SetAnswer(func(*http.Request, []byte) int { return http.StatusBadGateway })
 	h := newHarness(t, Config{MaxAge: 3 * time.Hour}, hookChannel(rc))
 	id := h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "api"}, "hook", t0)
 	for range 30 {
@@ -468,43 +470,47 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-// TestRunDoesNotWaitOnSlowReceivers: a receiver taking seconds per
-// request holds up neither other channels nor Kick, and shutdown waits for
-// the send in flight.
+// TestRunDoesNotWaitOnSlowReceivers: a receiver that does not answer
+// holds up neither other channels nor Kick, and shutdown waits for the send
+// in flight.
 func TestRunDoesNotWaitOnSlowReceivers(t *testing.T) {
+	entered, release := make(chan struct{}, 2), make(chan struct{})
 	var slowDone atomic.Bool
-	slow := newReceiver(t)
-	slow.setAnswer(func(*http.Request, []byte) int {
-		time.Sleep(2 * time.Second)
+	slow := testkit.NewWebhook(t)
+	slow.SetAnswer(func(*http.Request, []byte) int {
+		entered <- struct{}{}
+		<-release
 		slowDone.Store(true)
 		return http.StatusOK
 	})
-	fast := newReceiver(t)
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // before the receiver closes, should the test end early
+	fast := testkit.NewWebhook(t)
 	slowC := hookChannel(slow)
 	slowC.Name = "slow"
-	h := newHarness(t, Config{PollInterval: time.Hour, HTTPClient: &http.Client{Timeout: 10 * time.Second}}, slowC, hookChannel(fast))
+	h := newHarness(t, Config{PollInterval: time.Hour, HTTPClient: &http.Client{Timeout: testkit.WaitLimit}}, slowC, hookChannel(fast))
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- h.d.Run(ctx) }()
+	// done says whether the slow send had finished when Run returned.
+	done := make(chan bool, 1)
+	go func() {
+		if err := h.d.Run(ctx); err != nil {
+			t.Errorf("Run = %v", err)
+		}
+		done <- slowDone.Load()
+	}()
 
 	h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "a"}, "slow", t0)
 	h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "b"}, "slow", t0)
-	start := time.Now()
 	for range 100 {
 		h.d.Kick() // never blocks
 	}
-	waitFor(t, func() bool { return len(slow.received()) > 0 || time.Since(start) > 100*time.Millisecond })
+	<-entered // the slow channel's first send is in flight
 	h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "c"}, "hook", t0)
 	h.d.Kick()
-	waitFor(t, func() bool { return len(fast.received()) == 1 })
-	if slowDone.Load() {
-		t.Fatal("the fast channel waited for the slow one")
-	}
+	testkit.WaitFor(t, func() bool { return len(fast.Received()) == 1 }, testkit.Waiting("the fast channel's message"))
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if !slowDone.Load() {
+	releaseOnce()
+	if finished := <-done; !finished {
 		t.Error("Run returned before the send in flight finished")
 	}
 	if st := h.d.Stats(); st.Delivered != 2 {
@@ -512,14 +518,16 @@ func TestRunDoesNotWaitOnSlowReceivers(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting")
-		}
-		time.Sleep(5 * time.Millisecond)
+// The limiter's real sleep ends with its context, and otherwise after its
+// time.
+func TestSleep(t *testing.T) {
+	if err := sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("sleep = %v, want nil", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("sleep with a done context = %v, want context.Canceled", err)
 	}
 }
 
@@ -538,12 +546,12 @@ func TestStatsKeys(t *testing.T) {
 // incident was alerted does not hold back its resolution; an incident that
 // opened and resolved inside the silence stays unheard of.
 func TestSilenceKeepsTheResolutionOfWhatWasSent(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	h := newHarness(t, Config{}, hookChannel(rc))
 	h.opened(1, "api", "hook")
 	h.clk.Advance(10 * time.Second)
 	h.cycle()
-	if n := len(rc.received()); n != 1 {
+	if n := len(rc.Received()); n != 1 {
 		t.Fatalf("%d messages, want the opening", n)
 	}
 	h.out.mu.Lock()
@@ -566,7 +574,7 @@ func TestSilenceKeepsTheResolutionOfWhatWasSent(t *testing.T) {
 	if d := h.out.delivery(unheard); d.Status != uptime.DeliverySkipped || d.Reason != "the incident was not alerted here" {
 		t.Errorf("resolution of the muted incident: %s %q, want skipped", d.Status, d.Reason)
 	}
-	got := rc.received()
+	got := rc.Received()
 	if len(got) != 2 || !strings.Contains(string(got[1].Body), `"incident.resolved"`) || !strings.Contains(string(got[1].Body), `"target":"api"`) {
 		t.Errorf("received %d messages, want the opening and api's resolution", len(got))
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -321,58 +321,22 @@ func (o *memOutbox) all() []uptime.Delivery {
 	return out
 }
 
-// fakeClock is the injected clock; tests move it, never sleep on it.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer collects log output from concurrent senders.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // harness is a dispatcher on an in-memory outbox and a fake clock, driven
 // one poll at a time.
 type harness struct {
 	t    *testing.T
-	clk  *fakeClock
+	clk  *testkit.Clock
 	out  *memOutbox
 	d    *Dispatcher
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 }
 
 func newHarness(t *testing.T, cfg Config, channels ...uptime.Channel) *harness {
 	t.Helper()
-	h := &harness{t: t, clk: &fakeClock{t: t0}, out: newOutbox(channels...), logs: &syncBuffer{}}
-	cfg.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := &harness{t: t, clk: testkit.NewClock(t0), out: newOutbox(channels...), logs: &testkit.LogBuffer{}}
+	cfg.Logger = testkit.JSONLogger(h.logs)
 	cfg.Now = h.clk.Now
 	if cfg.DashboardURL == "" {
 		cfg.DashboardURL = "http://lookout.test:8080"
@@ -491,51 +455,4 @@ func (f *fakeSlack) setFail(fn func(w http.ResponseWriter, r *http.Request, n in
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail, f.n = fn, 0
-}
-
-// receiver is a webhook endpoint recording what it accepts.
-type receiver struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	got    []received
-	answer func(r *http.Request, body []byte) int // status; nil is 204
-}
-
-type received struct {
-	Header http.Header
-	Body   []byte
-}
-
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{}
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		answer := rc.answer
-		rc.mu.Unlock()
-		status := http.StatusNoContent
-		if answer != nil {
-			status = answer(r, body)
-		}
-		if status < 300 {
-			rc.mu.Lock()
-			rc.got = append(rc.got, received{r.Header.Clone(), body})
-			rc.mu.Unlock()
-		}
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) setAnswer(fn func(r *http.Request, body []byte) int) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.answer = fn
-}
-
-func (rc *receiver) received() []received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return slices.Clone(rc.got)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -13,7 +14,7 @@ import (
 // that resolved a second later is still alerted, opening and resolution,
 // since nothing resolves "within" a wait of zero.
 func TestGroupWaitZeroSendsAtOnce(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	c := hookChannel(rc)
 	c.GroupWait = uptime.WaitFor(0)
 	h := newHarness(t, Config{}, c)
@@ -34,7 +35,7 @@ func TestGroupWaitZeroSendsAtOnce(t *testing.T) {
 			t.Errorf("delivery %d of a 1 s incident: %s (%s), want delivered", id, d.Status, d.Reason)
 		}
 	}
-	got := rc.received()
+	got := rc.Received()
 	if len(got) != 3 || !strings.Contains(string(got[2].Body), `"incident.resolved"`) {
 		t.Errorf("received %d messages, want opening, opening, resolution", len(got))
 	}

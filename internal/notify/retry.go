@@ -180,9 +180,14 @@ func scrub(s string, c uptime.Channel) string {
 type limiter struct {
 	mu   sync.Mutex
 	next map[string]time.Time
+	// now and sleep keep the time: time.Now and a timer, which tests replace.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
-func newLimiter() *limiter { return &limiter{next: map[string]time.Time{}} }
+func newLimiter() *limiter {
+	return &limiter{next: map[string]time.Time{}, now: time.Now, sleep: sleep}
+}
 
 // wait reserves the next slot of key and waits for it, or for ctx.
 func (l *limiter) wait(ctx context.Context, key string, gap time.Duration) error {
@@ -190,7 +195,7 @@ func (l *limiter) wait(ctx context.Context, key string, gap time.Duration) error
 		return nil
 	}
 	l.mu.Lock()
-	now := time.Now()
+	now := l.now()
 	at := l.next[key]
 	if at.Before(now) {
 		at = now
@@ -204,11 +209,15 @@ func (l *limiter) wait(ctx context.Context, key string, gap time.Duration) error
 		}
 	}
 	l.mu.Unlock()
-	wait := time.Until(at)
-	if wait <= 0 {
-		return nil
+	if wait := at.Sub(now); wait > 0 {
+		return l.sleep(ctx, wait)
 	}
-	t := time.NewTimer(wait)
+	return nil
+}
+
+// sleep waits for d to pass, or for ctx and returns its error.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,6 +60,7 @@ func TestSlackFailuresAreRetried(t *testing.T) {
 	for _, tc := range cases {
 		for _, mode := range []string{"webhook", "bot"} {
 			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				t.Parallel()
 				f := newFakeSlack(t)
 				c := slackHook(f)
 				if mode == "bot" {
@@ -200,44 +203,42 @@ func TestSlackGroupsOpenings(t *testing.T) {
 }
 
 // TestSlackRateLimit: one message per second per Slack channel, while
-// another Slack channel is served at once.
+// another Slack channel is served at once. The limiter's clock is the
+// test's: its waits are recorded, not slept.
 func TestSlackRateLimit(t *testing.T) {
 	f := newFakeSlack(t)
-	var at []time.Time
-	var atOther time.Time
-	f.setFail(func(w http.ResponseWriter, r *http.Request, n int) bool {
-		_ = r.ParseForm()
-		f.mu.Lock()
-		if r.Form.Get("channel") == "C0OTHER" {
-			atOther = time.Now()
-		} else {
-			at = append(at, time.Now())
-		}
-		f.mu.Unlock()
-		return false
-	})
 	other := slackBot("other")
 	other.Channel = "C0OTHER"
 	h := newHarness(t, Config{SlackAPIURL: f.srv.URL + "/api/"}, slackBot("ops"), other)
 	h.d.noRateLimit = false
+	var mu sync.Mutex
+	var waits []time.Duration
+	h.d.limiter.now = h.clk.Now
+	h.d.limiter.sleep = func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		waits = append(waits, d)
+		return nil
+	}
 	for _, target := range []string{"a", "b", "c"} {
 		h.out.add(uptime.Event{Type: uptime.EventFlapping, At: t0, Target: target}, "ops", t0)
 	}
 	h.out.add(uptime.Event{Type: uptime.EventFlapping, At: t0, Target: "x"}, "other", t0)
-	start := time.Now()
 	h.cycle()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(at) != 3 {
-		t.Fatalf("%d messages to ops, want 3", len(at))
+	sent := map[string]int{}
+	for _, c := range f.recorded() {
+		sent[c.Form.Get("channel")]++
 	}
-	for i := 1; i < len(at); i++ {
-		if gap := at[i].Sub(at[i-1]); gap < 900*time.Millisecond {
-			t.Errorf("messages %d and %d only %s apart", i-1, i, gap)
-		}
+	if sent["C0ALERTS"] != 3 || sent["C0OTHER"] != 1 {
+		t.Fatalf("messages by channel %v, want 3 to C0ALERTS and 1 to C0OTHER", sent)
 	}
-	if d := atOther.Sub(start); d > 500*time.Millisecond {
-		t.Errorf("the other channel waited %s", d)
+	// The second and third message to ops wait for their slot a second
+	// apart; the first and the other channel's go at once.
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(waits)
+	if want := []time.Duration{time.Second, 2 * time.Second}; !slices.Equal(waits, want) {
+		t.Errorf("the limiter waited %v, want %v", waits, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -19,7 +20,7 @@ func TestSLOAlerts(t *testing.T) {
 				Long: uptime.Burn{Window: uptime.Duration(time.Hour), Rate: 20}, Short: uptime.Burn{Window: uptime.Duration(5 * time.Minute), Rate: 30}}}
 	}
 	t.Run("sent", func(t *testing.T) {
-		rc := newReceiver(t)
+		rc := testkit.NewWebhook(t)
 		h := newHarness(t, Config{}, hookChannel(rc))
 		a := h.out.add(burn(uptime.EventSLOBurn, "api", ""), "hook", t0)
 		b := h.out.add(burn(uptime.EventSLOBurn, "web", ""), "hook", t0)
@@ -35,7 +36,7 @@ func TestSLOAlerts(t *testing.T) {
 		if d := h.out.delivery(c); d.Status != uptime.DeliverySkipped || d.Reason != "suppressed: covered by the page alert" {
 			t.Errorf("covered burn: %s %q, want skipped as covered", d.Status, d.Reason)
 		}
-		got := rc.received()
+		got := rc.Received()
 		if len(got) != 3 {
 			t.Fatalf("received %d messages, want 3: burns are not grouped", len(got))
 		}
@@ -49,7 +50,7 @@ func TestSLOAlerts(t *testing.T) {
 		}
 	})
 	t.Run("muted", func(t *testing.T) {
-		rc := newReceiver(t)
+		rc := testkit.NewWebhook(t)
 		h := newHarness(t, Config{}, hookChannel(rc))
 		h.out.silences = []uptime.Silence{{ID: 3, Matchers: map[string]string{"team": "core"}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(time.Hour)}}
 		a := h.out.add(burn(uptime.EventSLOBurn, "api", ""), "hook", t0)
@@ -61,7 +62,7 @@ func TestSLOAlerts(t *testing.T) {
 				t.Errorf("delivery %d: %s %q, want muted by silence 3", id, d.Status, d.Reason)
 			}
 		}
-		if n := len(rc.received()); n != 0 || len(h.out.reminders) != 0 {
+		if n := len(rc.Received()); n != 0 || len(h.out.reminders) != 0 {
 			t.Errorf("%d sent, reminders %+v; want none", n, h.out.reminders)
 		}
 	})

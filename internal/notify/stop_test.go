@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -70,7 +71,7 @@ func TestStopInterruptingAReadLogsNoError(t *testing.T) {
 		{"load channels", func(o *stallingOutbox, e chan<- struct{}) { o.channels = stall(e) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc := newReceiver(t)
+			rc := testkit.NewWebhook(t)
 			h := newHarness(t, Config{}, hookChannel(rc))
 			h.opened(1, "api", "hook")
 			h.clk.Advance(time.Minute) // past group_wait: due

@@ -2,8 +2,6 @@ package notify
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -19,33 +17,34 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-func hookChannel(rc *receiver) uptime.Channel {
-	return uptime.Channel{Name: "hook", Kind: "webhook", URL: uptime.Secret(rc.srv.URL + "/lookout"), Secret: testSecret}
+func hookChannel(rc *testkit.Webhook) uptime.Channel {
+	return uptime.Channel{Name: "hook", Kind: "webhook", URL: uptime.Secret(rc.URL + "/lookout"), Secret: testSecret}
 }
 
 // TestWebhookSignature: the reference implementation verifies what we
 // sign, and an independent HMAC agrees; the webhook-id stays the same on a
 // retry while the timestamp is the attempt's.
 func TestWebhookSignature(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	var mu sync.Mutex
-	var attempts []received
-	rc.setAnswer(func(r *http.Request, body []byte) int {
+	var attempts []testkit.Request
+	rc.SetAnswer(func(r *http.Request, body []byte) int {
 		mu.Lock()
 		defer mu.Unlock()
-		attempts = append(attempts, received{r.Header.Clone(), body})
+		attempts = append(attempts, testkit.Request{Header: r.Header.Clone(), Body: body})
 		if len(attempts) == 1 {
 			return http.StatusBadGateway
 		}
 		return http.StatusOK
 	})
 	h := newHarness(t, Config{}, hookChannel(rc))
-	h.clk.t = time.Now().Truncate(time.Second) // the reference checks the timestamp against the wall clock
+	h.clk.Set(time.Now().Truncate(time.Second)) // the reference checks the timestamp against the wall clock
 	id := h.out.add(uptime.Event{Type: uptime.EventStable, At: h.clk.Now(), Target: "api"}, "hook", h.clk.Now())
 	h.cycle()
 	h.clk.Advance(time.Minute)
@@ -62,10 +61,8 @@ func TestWebhookSignature(t *testing.T) {
 		if err := wh.Verify(a.Body, a.Header); err != nil {
 			t.Errorf("attempt %d: reference verification: %v", i+1, err)
 		}
-		mac := hmac.New(sha256.New, key)
-		fmt.Fprintf(mac, "%s.%s.%s", a.Header.Get("webhook-id"), a.Header.Get("webhook-timestamp"), a.Body)
-		if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); a.Header.Get("webhook-signature") != want {
-			t.Errorf("attempt %d: signature %q, want %q", i+1, a.Header.Get("webhook-signature"), want)
+		if !testkit.SignatureValid(key, a.Header, a.Body) {
+			t.Errorf("attempt %d: signature %q is not the HMAC of the message", i+1, a.Header.Get("webhook-signature"))
 		}
 		if got := a.Header.Get("webhook-id"); got != "msg_"+h.out.delivery(id).UID {
 			t.Errorf("attempt %d: webhook-id %q", i+1, got)
@@ -84,14 +81,14 @@ func TestWebhookSignature(t *testing.T) {
 
 // TestWebhookUnsigned: without a secret there is no signature header.
 func TestWebhookUnsigned(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	c := hookChannel(rc)
 	c.Secret = ""
 	h := newHarness(t, Config{}, c)
 	if err := h.d.Test(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	got := rc.received()
+	got := rc.Received()
 	if len(got) != 1 || got[0].Header.Get("webhook-signature") != "" || got[0].Header.Get("webhook-id") == "" {
 		t.Fatalf("received %+v", got)
 	}
@@ -103,8 +100,8 @@ func TestWebhookUnsigned(t *testing.T) {
 
 // TestWebhook400IsDeadAfterThreeAttempts: a refusal is tried three times.
 func TestWebhook400IsDeadAfterThreeAttempts(t *testing.T) {
-	rc := newReceiver(t)
-	rc.setAnswer(func(*http.Request, []byte) int { return http.StatusBadRequest })
+	rc := testkit.NewWebhook(t)
+	rc.SetAnswer(func(*http.Request, []byte) int { return http.StatusBadRequest })
 	h := newHarness(t, Config{}, hookChannel(rc))
 	id := h.out.add(uptime.Event{Type: uptime.EventStable, At: t0, Target: "api"}, "hook", t0)
 	for range 10 {
@@ -155,18 +152,18 @@ func TestWebhookRetryAfter(t *testing.T) {
 // alert once it is back, each target's in order, and a redelivery after a
 // lost answer carries the same webhook-id.
 func TestWebhookReceiverDownThenBack(t *testing.T) {
-	rc := newReceiver(t)
+	rc := testkit.NewWebhook(t)
 	var mu sync.Mutex
 	down := true
-	var got []received // what the receiver processed, duplicates included
+	var got []testkit.Request // what the receiver processed, duplicates included
 	n := 0
-	rc.setAnswer(func(r *http.Request, body []byte) int {
+	rc.SetAnswer(func(r *http.Request, body []byte) int {
 		mu.Lock()
 		defer mu.Unlock()
 		if down {
 			return http.StatusServiceUnavailable
 		}
-		got = append(got, received{r.Header.Clone(), body})
+		got = append(got, testkit.Request{Header: r.Header.Clone(), Body: body})
 		n++
 		if n%3 == 1 {
 			return http.StatusInternalServerError // processed, but the answer is lost
@@ -192,7 +189,7 @@ func TestWebhookReceiverDownThenBack(t *testing.T) {
 			h.cycle()
 		}
 	}
-	if len(rc.received()) != 0 {
+	if len(rc.Received()) != 0 {
 		t.Fatal("the receiver was down")
 	}
 	mu.Lock()

@@ -134,8 +134,9 @@ type dnsAnswer struct {
 //     refused, since the server is part of what is checked;
 //   - no dns.server is set and the system's resolver does not answer at
 //     all: unknown, class dns. That is Lookout's own resolver failing, not
-//     the target (SPEC §5). A resolver that answers with an error
-//     (SERVFAIL) is taken at its word: down, class dns;
+//     the target, and unknown never counts against a target. A resolver
+//     that answers with an error (SERVFAIL) is taken at its word: down,
+//     class dns;
 //   - anything else from the resolver: classified by fail.
 //
 // With dns.server set, the name is looked up as given, fully qualified:

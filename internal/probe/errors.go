@@ -17,7 +17,8 @@ import (
 )
 
 // classify maps an error from a network client (net, crypto/tls, net/http,
-// or a driver built on them) to the error class of SPEC §4 and a short text
+// or a driver built on them) to one of the uptime.ErrorClass values, the
+// fixed vocabulary stored and shown as error_class, and a short text
 // fit to store: at most uptime.MaxErrorLen bytes, with every URL in it
 // redacted and the request URL of a *url.Error left out.
 //
@@ -76,7 +77,8 @@ func classify(err error) (uptime.ErrorClass, string) {
 // passed, and unknown when Lookout cancelled the check (it is stopping). A
 // check that could not tell anything about the target (cancelled, Lookout
 // out of file descriptors) is recorded as unknown, never as the target's
-// failure (SPEC §5). step, when set, says what the check was doing: "timed
+// failure: unknown counts neither way in the threshold rule and is left
+// out of uptime. step, when set, says what the check was doing: "timed
 // out reading the body", "reading the body: connection reset".
 func fail(ctx context.Context, r *uptime.Result, err error, step string) {
 	if ctxErr := ctx.Err(); ctxErr != nil {

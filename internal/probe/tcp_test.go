@@ -117,6 +117,7 @@ func TestTCPCheck(t *testing.T) {
 }
 
 func TestTCPSilentServerTimesOut(t *testing.T) {
+	t.Parallel()
 	silent := silentAddr(t)
 	holding := tcpServer(t, pingPong("PONG\n", false))
 	for name, target := range map[string]uptime.Target{

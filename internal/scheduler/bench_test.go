@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -19,7 +20,7 @@ import (
 // goroutine, with the clock moved to each slot.
 func BenchmarkFire(b *testing.B) {
 	const n = 100_000
-	clk := &fakeClock{t: t0}
+	clk := testkit.NewClock(t0)
 	s := New(nopProber{}, nopRecorder{}, Config{Now: clk.Now})
 	for i := range n {
 		s.Upsert(uptime.Target{ID: int64(i + 1), Name: fmt.Sprintf("target-%06d", i), Interval: uptime.Duration(10 * time.Second), FailureThreshold: 3, SuccessThreshold: 1})

@@ -2,10 +2,12 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -132,28 +134,10 @@ func (r *fakeRecorder) of(id int64) []uptime.Observation {
 	return out
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // simulate runs the scheduler's dispatch path on the fake clock, event by
 // event, until end: it moves the clock to the earliest slot, pops what is due
 // and runs it to completion, as a worker would, without real time passing.
-func simulate(t *testing.T, s *Scheduler, clk *fakeClock, end time.Time) {
+func simulate(t *testing.T, s *Scheduler, clk *testkit.Clock, end time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	for {
@@ -182,14 +166,61 @@ func target(id int64, name string, every time.Duration) uptime.Target {
 	return t
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+// wakeAt moves clk to at and wakes the dispatcher of a running s, as its
+// timer would when a slot comes: on a fake clock the dispatcher otherwise
+// sleeps on a real timer and finds the clock where it was.
+func wakeAt(s *Scheduler, clk *testkit.Clock, at time.Time) {
+	clk.Set(at)
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is pending already; it reads the clock after this
+	}
+}
+
+// settle waits until the dispatcher of a running s has turned at the
+// clock's time and every check due by then has run: nothing due is left in
+// the queue or on its way to a worker, and no scheduled check holds its
+// target.
+func settle(t *testing.T, s *Scheduler, clk *testkit.Clock) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+	now := clk.Now().UnixNano()
+	testkit.WaitFor(t, func() bool {
+		if s.lastTurn.Load() < now || s.pending.Load() != nil {
+			return false
 		}
-		time.Sleep(5 * time.Millisecond)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(s.queue) > 0 && s.queue[0].due <= now {
+			return false
+		}
+		for _, e := range s.targets {
+			if e.running {
+				return false
+			}
+		}
+		return true
+	}, func() string {
+		return fmt.Sprintf("the checks due at %s to run: %+v", clk.Now().Format(time.TimeOnly+".000"), s.Stats())
+	})
+}
+
+// drive runs a running s on its fake clock up to end: it moves the clock to
+// each slot in turn, wakes the dispatcher and waits for what is due to run,
+// so that Run's own loop and workers do the work, without real time passing.
+func drive(t *testing.T, s *Scheduler, clk *testkit.Clock, end time.Time) {
+	t.Helper()
+	for {
+		settle(t, s, clk)
+		next := end
+		s.mu.Lock()
+		if len(s.queue) > 0 && s.queue[0].due < end.UnixNano() {
+			next = time.Unix(0, s.queue[0].due).UTC()
+		}
+		s.mu.Unlock()
+		wakeAt(s, clk, next)
+		if next.Equal(end) {
+			settle(t, s, clk)
+			return
+		}
 	}
 }

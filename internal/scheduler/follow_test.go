@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -129,7 +130,7 @@ func TestRunFollowsTheFeed(t *testing.T) {
 	go func() { defer close(done); _ = s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	feed.put(target(7, "api", time.Second), uptime.State{})
-	waitFor(t, "api to be checked", 10*time.Second, func() bool { return p.count(7) > 0 })
+	testkit.WaitFor(t, func() bool { return p.count(7) > 0 }, testkit.Waiting("api to be checked"))
 	feed.remove(7)
-	waitFor(t, "api to be forgotten", 10*time.Second, func() bool { return !s.knows(7) })
+	testkit.WaitFor(t, func() bool { return !s.knows(7) }, testkit.Waiting("api to be forgotten"))
 }

@@ -1,21 +1,19 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/lookout/lookout/internal/testkit"
 )
 
 func TestRunJobs(t *testing.T) {
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testkit.LogBuffer
+	log := testkit.TextLogger(&logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	var ran, failed atomic.Int32
 	done := make(chan struct{})
@@ -29,17 +27,9 @@ func TestRunJobs(t *testing.T) {
 			t.Errorf("RunJobs: %v", err)
 		}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for ran.Load() == 0 || failed.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the jobs did not run within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, func() bool { return ran.Load() > 0 && failed.Load() > 0 }, testkit.Waiting("both jobs to run"))
 	cancel()
 	<-done
-	mu.Lock()
-	defer mu.Unlock()
 	if !strings.Contains(logs.String(), `msg="job failed" job=fail err="disk on fire"`) {
 		t.Errorf("a failing job is not logged as an error:\n%s", logs.String())
 	}
@@ -50,15 +40,4 @@ func TestRunJobsRefusesABadSchedule(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "job rollup") {
 		t.Errorf("err = %v, want the job named", err)
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

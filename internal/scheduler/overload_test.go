@@ -7,17 +7,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
 // takesProber's checks take d of the fake clock each: the clock moves on by
 // d during every check, as if one worker ran them all.
 type takesProber struct {
-	clk *fakeClock
+	clk *testkit.Clock
 	d   time.Duration
 }
 
@@ -26,29 +26,9 @@ func (p takesProber) Check(context.Context, uptime.Target) uptime.Result {
 	return uptime.Result{Status: uptime.StatusUp, Duration: p.d}
 }
 
-// logBuffer is a logger writing text lines to a buffer the test reads.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
-
 // runDue runs every entry due at the clock's time, in slot order, as the
 // dispatcher and a free worker would.
-func runDue(s *Scheduler, clk *fakeClock) {
+func runDue(s *Scheduler, clk *testkit.Clock) {
 	for {
 		e, _ := s.popDue(clk.Now().UnixNano())
 		if e == nil {
@@ -153,10 +133,10 @@ func TestCheckNowHoldingTheTargetIsOverrun(t *testing.T) {
 // the worker can do. Most slots are skipped, the share says so, and the
 // warning says how many workers the load needs, at most once a minute.
 func TestOverloadShareAndWorkersNeeded(t *testing.T) {
-	clk := &fakeClock{t: t0}
-	var logs logBuffer
+	clk := testkit.NewClock(t0)
+	var logs testkit.LogBuffer
 	s := New(takesProber{clk, 100 * time.Millisecond}, &fakeRecorder{}, Config{
-		Workers: 1, Now: clk.Now, Logger: logs.logger(), WorkersSetting: "--workers (LOOKOUT_WORKERS)",
+		Workers: 1, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)), WorkersSetting: "--workers (LOOKOUT_WORKERS)",
 	})
 	for i := range 50 {
 		s.Upsert(target(int64(i+1), fmt.Sprint("t", i), time.Second))
@@ -211,10 +191,10 @@ func TestOverloadShareAndWorkersNeeded(t *testing.T) {
 // Targets checked in time produce no skipped slot, no overload share and no
 // warning: the figures do not cry wolf on a healthy scheduler.
 func TestKeepingUpMissesNothing(t *testing.T) {
-	clk := &fakeClock{t: t0}
-	var logs logBuffer
+	clk := testkit.NewClock(t0)
+	var logs testkit.LogBuffer
 	r := &fakeRecorder{}
-	s := New(takesProber{clk, time.Millisecond}, r, Config{Now: clk.Now, Logger: logs.logger()})
+	s := New(takesProber{clk, time.Millisecond}, r, Config{Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for i := range 200 {
 		s.Upsert(target(int64(i+1), fmt.Sprint("t", i), time.Second))
 	}
@@ -240,9 +220,9 @@ func TestKeepingUpMissesNothing(t *testing.T) {
 // A cron target whose check outlasts its minute skips slots of its own:
 // counted as overrun, and neither overload nor its warning.
 func TestOverrunningCronTargetIsNotOverload(t *testing.T) {
-	clk := &fakeClock{t: t0}
-	var logs logBuffer
-	s := New(takesProber{clk, 150 * time.Second}, &fakeRecorder{}, Config{Now: clk.Now, Logger: logs.logger()})
+	clk := testkit.NewClock(t0)
+	var logs testkit.LogBuffer
+	s := New(takesProber{clk, 150 * time.Second}, &fakeRecorder{}, Config{Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	cron := uptime.Target{ID: 1, Name: "slow-cron", URL: "http://x", Schedule: "TZ=UTC * * * * *"}
 	cron.Normalize()
 	s.Upsert(cron)

@@ -11,14 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // fixture is a scheduler on a fake clock with a fake prober and recorder.
-func fixture(cfg Config) (*Scheduler, *fakeClock, *fakeProber, *fakeRecorder) {
-	clk := &fakeClock{t: t0}
+func fixture(cfg Config) (*Scheduler, *testkit.Clock, *fakeProber, *fakeRecorder) {
+	clk := testkit.NewClock(t0)
 	p := newFakeProber()
 	p.clock = clk.Now
 	r := &fakeRecorder{}
@@ -384,7 +385,7 @@ func TestLoadKeepsPersistedState(t *testing.T) {
 // and runs its scheduled check on a goroutine, where the prober holds it
 // until p.hold is fed or closed. It returns once the check has started,
 // with the slot and a channel closed when the check ends.
-func startHeld(s *Scheduler, clk *fakeClock, p *fakeProber, id int64) (time.Time, <-chan struct{}) {
+func startHeld(s *Scheduler, clk *testkit.Clock, p *fakeProber, id int64) (time.Time, <-chan struct{}) {
 	p.hold = make(chan struct{})
 	p.started = make(chan int64, 1)
 	due, _ := dueOf(s, id)
@@ -515,36 +516,44 @@ func run(t *testing.T, s *Scheduler) (cancel func() error) {
 	return cancel
 }
 
+// Run's own loop and workers check each target at its slots, never a
+// paused one, and a removed one no more; driven slot by slot on the fake
+// clock, the checks are exactly the slots.
 func TestRunChecksAtInterval(t *testing.T) {
 	t.Parallel()
-	p := newFakeProber()
-	r := &fakeRecorder{}
-	s := New(p, r, Config{Workers: 4})
+	s, clk, p, r := fixture(Config{Workers: 4})
 	s.Upsert(target(1, "one-second", time.Second))
 	s.Upsert(target(2, "one-and-a-half", 1500*time.Millisecond))
 	paused := target(3, "paused", time.Second)
 	paused.Paused = true
 	s.Upsert(paused)
 	s.Upsert(target(4, "removed", time.Second))
+	first := map[int64]time.Time{}
+	for _, id := range []int64{1, 2, 4} {
+		first[id], _ = dueOf(s, id)
+	}
 
-	start := time.Now()
 	stop := run(t, s)
-	time.Sleep(1200 * time.Millisecond)
+	drive(t, s, clk, t0.Add(1200*time.Millisecond))
 	s.Remove(4)
-	removedAt := time.Now()
-	time.Sleep(2 * time.Second)
+	removedAt := clk.Now()
+	end := t0.Add(3200 * time.Millisecond)
+	drive(t, s, clk, end)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	elapsed := time.Since(start)
 
 	for _, tc := range []struct {
 		id    int64
 		every time.Duration
-	}{{1, time.Second}, {2, 1500 * time.Millisecond}} {
-		want := float64(elapsed) / float64(tc.every)
-		if got := float64(p.count(tc.id)); got < want-1 || got > want+1 {
-			t.Errorf("target %d at %s: %v checks in %s, want %.1f±1", tc.id, tc.every, got, elapsed, want)
+		until time.Time
+	}{{1, time.Second, end}, {2, 1500 * time.Millisecond, end}, {4, time.Second, removedAt}} {
+		var want []time.Time
+		for at := first[tc.id]; !at.After(tc.until); at = at.Add(tc.every) {
+			want = append(want, at)
+		}
+		if got := p.times(tc.id); !slices.EqualFunc(got, want, time.Time.Equal) {
+			t.Errorf("target %d every %s checked at %v, want its slots %v", tc.id, tc.every, got, want)
 		}
 		if obs := len(r.of(tc.id)); obs != p.count(tc.id) {
 			t.Errorf("target %d: %d observations for %d checks", tc.id, obs, p.count(tc.id))
@@ -553,24 +562,20 @@ func TestRunChecksAtInterval(t *testing.T) {
 	if n := p.count(3); n != 0 {
 		t.Errorf("paused target checked %d times", n)
 	}
-	for _, at := range p.times(4) {
-		if at.After(removedAt) {
-			t.Errorf("removed target checked %s after its removal", at.Sub(removedAt))
-		}
-	}
-	if st := s.Stats(); time.Since(st.LastTurn) > 2*time.Second || st.InFlight != 0 {
-		t.Errorf("stats after stop = %+v", st)
+	if st := s.Stats(); !st.LastTurn.Equal(end) || st.InFlight != 0 || st.Missed != 0 {
+		t.Errorf("stats after stop = %+v, want the last turn at %s, nothing in flight or missed", st, end.Format(time.TimeOnly+".000"))
 	}
 }
 
 func TestCheckNowSerialisedWithScheduled(t *testing.T) {
 	t.Parallel()
-	p := newFakeProber()
+	s, clk, p, _ := fixture(Config{Workers: 4})
 	p.hold = make(chan struct{})
 	p.started = make(chan int64, 16)
-	s := New(p, &fakeRecorder{}, Config{Workers: 4})
 	s.Upsert(target(1, "slow", time.Second))
+	due, _ := dueOf(s, 1)
 	stop := run(t, s)
+	wakeAt(s, clk, due)
 
 	<-p.started // the scheduled check is running and held
 	var wg sync.WaitGroup
@@ -581,21 +586,15 @@ func TestCheckNowSerialisedWithScheduled(t *testing.T) {
 			errs <- err
 		})
 	}
-	// Let the next slot pass while every check is held.
-	time.Sleep(1100 * time.Millisecond)
+	// The next slot passes while every check is held: the dispatcher turns
+	// past it and starts nothing.
+	wakeAt(s, clk, due.Add(1100*time.Millisecond))
+	now := clk.Now().UnixNano()
+	testkit.WaitFor(t, func() bool { return s.lastTurn.Load() >= now }, testkit.Waiting("the dispatcher to turn"))
 	if n := p.count(1); n != 1 {
 		t.Fatalf("%d checks started while one was in flight, want 1", n)
 	}
-	// Release the held checks one by one.
-	go func() {
-		for {
-			select {
-			case p.hold <- struct{}{}:
-			case <-time.After(2 * time.Second):
-				return
-			}
-		}
-	}()
+	close(p.hold)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -603,47 +602,58 @@ func TestCheckNowSerialisedWithScheduled(t *testing.T) {
 			t.Errorf("CheckNow: %v", err)
 		}
 	}
+	settle(t, s, clk)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if m := p.maxConcurrent(1); m != 1 {
 		t.Errorf("up to %d checks of one target ran at once, want 1", m)
 	}
-	if n := p.count(1); n < 4 {
-		t.Errorf("%d checks, want the scheduled one and 3 CheckNow", n)
+	if n := p.count(1); n != 5 {
+		t.Errorf("%d checks, want the scheduled one, 3 CheckNow and the slot that came meanwhile", n)
 	}
 }
 
 func TestShutdownWaitsForInFlight(t *testing.T) {
 	t.Parallel()
-	p := newFakeProber()
+	s, clk, p, r := fixture(Config{Workers: 2})
 	p.hold = make(chan struct{})
-	r := &fakeRecorder{}
-	s := New(p, r, Config{Workers: 2})
 	for i := range 10 {
 		s.Upsert(target(int64(i+1), "t"+string(rune('a'+i)), time.Second))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	returned := make(chan error, 1)
-	go func() { returned <- s.Run(ctx) }()
-	waitFor(t, "both workers busy", 3*time.Second, func() bool { return s.Stats().InFlight == 2 })
+	// inFlight is what was still running when Run returned.
+	type returned struct {
+		err      error
+		inFlight int
+	}
+	done := make(chan returned, 1)
+	go func() {
+		err := s.Run(ctx)
+		done <- returned{err, s.Stats().InFlight}
+	}()
+	wakeAt(s, clk, t0.Add(time.Second)) // every target is due
+	testkit.WaitFor(t, func() bool { return s.Stats().InFlight == 2 }, testkit.Waiting("both workers busy"))
 
 	cancel()
-	select {
-	case <-returned:
-		t.Fatal("Run returned with checks in flight")
-	case <-time.After(100 * time.Millisecond):
-	}
+	testkit.WaitFor(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.stopping
+	}, testkit.Waiting("Run to stop dispatching"))
 	if _, err := s.CheckNow(context.Background(), 1); !errors.Is(err, uptime.ErrUnavailable) {
 		t.Errorf("CheckNow after cancel = %v, want ErrUnavailable", err)
 	}
 	close(p.hold)
 	select {
-	case err := <-returned:
-		if err != nil {
-			t.Fatalf("Run = %v, want nil", err)
+	case got := <-done:
+		if got.err != nil {
+			t.Fatalf("Run = %v, want nil", got.err)
 		}
-	case <-time.After(3 * time.Second):
+		if got.inFlight != 0 {
+			t.Errorf("Run returned with %d checks in flight", got.inFlight)
+		}
+	case <-time.After(testkit.WaitLimit):
 		t.Fatal("Run did not return after the in-flight checks finished")
 	}
 	if n := p.total(); n != 2 {
@@ -652,26 +662,23 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	if n := len(r.all()); n != 2 {
 		t.Errorf("%d observations recorded, want 2", n)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if n := p.total(); n != 2 {
-		t.Errorf("a check started after Run returned")
-	}
 }
 
 func TestRemoveWhileInFlight(t *testing.T) {
 	t.Parallel()
-	p := newFakeProber()
+	s, clk, p, r := fixture(Config{Workers: 2})
 	p.hold = make(chan struct{})
 	p.started = make(chan int64, 4)
-	r := &fakeRecorder{}
-	s := New(p, r, Config{Workers: 2})
 	s.Upsert(target(1, "a", time.Second))
+	due, _ := dueOf(s, 1)
 	stop := run(t, s)
+	wakeAt(s, clk, due)
 	<-p.started
 	s.Remove(1)
 	close(p.hold)
-	waitFor(t, "the check to end", 2*time.Second, func() bool { return s.Stats().InFlight == 0 })
-	time.Sleep(1200 * time.Millisecond) // a slot passes
+	testkit.WaitFor(t, func() bool { return s.Stats().InFlight == 0 }, testkit.Waiting("the check to end"))
+	wakeAt(s, clk, due.Add(1200*time.Millisecond)) // a slot passes
+	settle(t, s, clk)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -686,25 +693,31 @@ func TestRemoveWhileInFlight(t *testing.T) {
 	}
 }
 
+// One worker, held by a check while the other targets' slots pass by more
+// than an interval: Run's loop skips them, records each as unknown (not as
+// the target's failure) and shows the lag meanwhile.
 func TestOverloadRecordsMissedAsUnknown(t *testing.T) {
 	t.Parallel()
-	p := newFakeProber()
-	p.delay = 100 * time.Millisecond
-	r := &fakeRecorder{}
-	s := New(p, r, Config{Workers: 1})
+	s, clk, p, r := fixture(Config{Workers: 1})
+	p.hold = make(chan struct{})
+	p.started = make(chan int64, 1)
 	const n = 30
 	for i := range n {
 		s.Upsert(target(int64(i+1), "t"+string(rune('a'+i)), time.Second))
 	}
 	stop := run(t, s)
-	waitFor(t, "missed checks", 6*time.Second, func() bool { return s.Stats().Missed > 0 })
+	wakeAt(s, clk, t0.Add(time.Second)) // every target is due
+	<-p.started
+	clk.Set(t0.Add(3 * time.Second))
 	lag := s.Stats().Lag
+	close(p.hold)
+	settle(t, s, clk)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	st := s.Stats()
-	if lag <= 0 {
-		t.Errorf("lag %s while overloaded, want > 0", lag)
+	if lag < 2*time.Second {
+		t.Errorf("lag %s while overloaded, want over 2s", lag)
 	}
 	var unknown uint64
 	for _, o := range r.all() {
@@ -721,11 +734,13 @@ func TestOverloadRecordsMissedAsUnknown(t *testing.T) {
 			t.Errorf("overload counted against a target: %+v", o.State)
 		}
 	}
-	if unknown == 0 || unknown > st.Missed {
-		t.Errorf("%d unknown results for %d missed slots", unknown, st.Missed)
+	// Every target but the one checked missed its slots; that one's next
+	// slot passed while its own check ran.
+	if unknown != n || st.Missed < 2*n || st.MissedOverloaded < 2*(n-1) {
+		t.Errorf("%d unknown results for %d targets, stats %+v", unknown, n, st)
 	}
-	if st.Checks != uint64(p.total()) {
-		t.Errorf("Stats.Checks = %d, prober saw %d", st.Checks, p.total())
+	if st.Checks != uint64(p.total()) || st.Checks != 1 {
+		t.Errorf("Stats.Checks = %d, prober saw %d, want the one check that ran", st.Checks, p.total())
 	}
 }
 

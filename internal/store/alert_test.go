@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -708,7 +709,7 @@ func testChannelsCRUD(t *testing.T, e *env) {
 
 	bot := &uptime.Channel{Name: "alerts", Kind: "slack", Token: "xoxb-1-2-3", Channel: "#alerts"}
 	bot.Normalize()
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	created, changed, err := e.PutChannel(bg, bot)
 	fatalIf(t, err, "put")
 	if !created || !changed {
@@ -716,7 +717,7 @@ func testChannelsCRUD(t *testing.T, e *env) {
 	}
 	same := &uptime.Channel{Name: "alerts", Kind: "slack", Token: "xoxb-1-2-3", Channel: "#alerts"}
 	same.Normalize()
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	created, changed, err = e.PutChannel(bg, same)
 	fatalIf(t, err, "same put")
 	if created || changed || !same.UpdatedAt.Equal(bot.UpdatedAt) {
@@ -744,7 +745,7 @@ func testChannelsCRUD(t *testing.T, e *env) {
 	if got, _ := e.GetChannel(bg, "hooks"); got.MatchLabels["team"] != "a" {
 		t.Errorf("aborted update changed the channel: %+v", got)
 	}
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	up, err := e.UpdateChannel(bg, "hooks", func(c *uptime.Channel) error {
 		c.Name, c.GroupWait = "webhooks", uptime.WaitFor(30*time.Second)
 		return nil
@@ -1012,7 +1013,7 @@ func TestEventsWithTheirState(t *testing.T) {
 			evs[i].TargetID, evs[i].Target = tg.ID, tg.Name
 		}
 		e.Record(uptime.Observation{Result: r, State: s, Events: evs})
-		waitFor(t, "a failed write", func() bool { return e.WriterStats().Failed >= 2 })
+		testkit.WaitFor(t, func() bool { return e.WriterStats().Failed >= 2 }, testkit.Waiting("a failed write"))
 		for _, table := range []string{"results", "target_state", "incidents", "events"} {
 			if n := e.count(t, table); n != 0 {
 				t.Errorf("%d rows in %s while the outbox cannot be written", n, table)

@@ -324,7 +324,7 @@ func testComponentCascade(t *testing.T, e *env) {
 	e.Record(cobs(kept.ID, at, comp("db", uptime.StatusUp)))
 	e.mustFlush(t)
 	fatalIf(t, e.mustUpdate(gone, func(x *uptime.Target) { x.Paused = true }), "pause")
-	e.clock.Add(5 * time.Minute)
+	e.clock.Advance(5 * time.Minute)
 	_, err := e.RollUp(bg, e.clock.Now())
 	fatalIf(t, err, "roll up")
 	// A minute and its hour for each target, and for each component.

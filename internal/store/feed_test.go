@@ -50,7 +50,7 @@ func TestChanges(t *testing.T) {
 			t.Errorf("after an edit and a delete: %v, deleted %v (b is %d), version %d→%d", names(changed), deleted, bt.ID, v, v3)
 		}
 		// A scheduler a day behind has missed tombstones: it starts over.
-		e.clock.Add(25 * time.Hour)
+		e.clock.Advance(25 * time.Hour)
 		st, err := e.Prune(bg, e.clock.Now(), Retention{})
 		fatalIf(t, err, "prune")
 		if st.Tombstones != 1 {

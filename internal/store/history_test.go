@@ -45,22 +45,28 @@ func oneOffWindows(m uptime.Maintenance, labels map[string]string, from, to time
 	return []uptime.Interval{{From: m.StartsAt, To: m.EndsAt}}
 }
 
-// historyFixture stores three days of checks of one target every minute,
-// with a 7-minute outage, a 20-minute gap (Lookout stopped) and latencies
-// that vary, and returns them with the clock at the end.
+// every is the fixture's check interval: three days of checks every 5
+// minutes are few enough to write and roll up quickly under the race
+// detector, and still fill every hour and day bucket.
+const every = 5 * time.Minute
+
+// historyFixture stores three days of checks of one target every 5
+// minutes, with an outage of 7 checks, a stop of 20 checks (Lookout not
+// running) and latencies that vary, and returns them with the clock at the
+// end.
 func historyFixture(t *testing.T, e *env) (*uptime.Target, []uptime.Point) {
 	t.Helper()
 	tg := e.mustCreate(t, "api", nil)
-	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Interval = uptime.Duration(time.Minute) }), "set interval")
+	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Interval = uptime.Duration(every) }), "set interval")
 	start := e.clock.Now()
 	var pts []uptime.Point
-	for i := range 3 * 1440 {
-		if i >= 2000 && i < 2020 {
+	for i := range int(3 * 24 * time.Hour / every) {
+		if i >= 400 && i < 420 {
 			continue // not running
 		}
-		p := uptime.Point{At: start.Add(time.Duration(i)*time.Minute + 1500*time.Millisecond),
+		p := uptime.Point{At: start.Add(time.Duration(i)*every + 1500*time.Millisecond),
 			Status: uptime.StatusUp, Latency: time.Duration(10+i%90) * time.Millisecond}
-		if i >= 1000 && i < 1007 {
+		if i >= 200 && i < 207 {
 			p.Status = uptime.StatusDown
 		}
 		pts = append(pts, p)
@@ -68,7 +74,7 @@ func historyFixture(t *testing.T, e *env) (*uptime.Target, []uptime.Point) {
 		e.Record(uptime.Observation{Result: r})
 	}
 	e.mustFlush(t)
-	e.clock.Add(3 * 24 * time.Hour)
+	e.clock.Advance(3 * 24 * time.Hour)
 	return tg, pts
 }
 
@@ -106,7 +112,7 @@ func testRollupsAnswerAsChecks(t *testing.T, e *env) {
 		for _, w := range windows {
 			got, err := e.Tally(bg, Series{Target: "api"}, w[0], w[1])
 			fatalIf(t, err, "tally")
-			if diff := cmp.Diff(want(pts, w[0], w[1], now, 2*time.Minute), got, cmpTally); diff != "" {
+			if diff := cmp.Diff(want(pts, w[0], w[1], now, 2*every), got, cmpTally); diff != "" {
 				t.Errorf("%s: window %v – %v (-checks +store):\n%s", label, w[0], w[1], diff)
 			}
 		}
@@ -125,14 +131,16 @@ func testRollupsAnswerAsChecks(t *testing.T, e *env) {
 	if days != 3 {
 		t.Errorf("%d day rollups, want 3", days)
 	}
-	// The outage is 7 minutes, whatever reads it.
+	// The outage is 7 intervals, whatever reads it.
 	got, err := e.Tally(bg, Series{Target: "api"}, start, now)
 	fatalIf(t, err, "tally")
-	if got.DownTime != 7*time.Minute || got.Down != 7 {
-		t.Errorf("outage: %s down over %d checks, want 7m over 7", got.DownTime, got.Down)
+	if got.DownTime != 7*every || got.Down != 7 {
+		t.Errorf("outage: %s down over %d checks, want %s over 7", got.DownTime, got.Down, 7*every)
 	}
-	if got.UnknownTime != 19*time.Minute {
-		t.Errorf("the 20-minute stop counts %s unknown, want 19m (a check vouches for 2 intervals)", got.UnknownTime)
+	// 21 intervals pass between the checks around the stop, of which the
+	// first check vouches for 2.
+	if got.UnknownTime != 19*every {
+		t.Errorf("the stop of 20 checks counts %s unknown, want %s", got.UnknownTime, 19*every)
 	}
 }
 
@@ -155,7 +163,7 @@ func testRollUpIdempotent(t *testing.T, e *env) {
 	}
 	got, err := e.Tally(bg, Series{Target: "api"}, pts[0].At, now)
 	fatalIf(t, err, "tally")
-	if diff := cmp.Diff(want(pts, pts[0].At, now, now, 2*time.Minute), got, cmpTally); diff != "" {
+	if diff := cmp.Diff(want(pts, pts[0].At, now, now, 2*every), got, cmpTally); diff != "" {
 		t.Errorf("after a repeated step (-checks +store):\n%s", diff)
 	}
 }
@@ -166,7 +174,7 @@ func testTrendBuckets(t *testing.T, e *env) {
 	_, err := e.RollUp(bg, now.Add(-3*time.Hour-5*time.Minute))
 	fatalIf(t, err, "roll up")
 	start := pts[0].At
-	whole := want(pts, start, now, now, 2*time.Minute)
+	whole := want(pts, start, now, now, 2*every)
 	for _, step := range []time.Duration{5 * time.Minute, time.Hour, 24 * time.Hour} {
 		rs, err := e.Trend(bg, Series{Target: "api"}, start, now, step)
 		fatalIf(t, err, "trend %s", step)
@@ -183,7 +191,10 @@ func testTrendBuckets(t *testing.T, e *env) {
 	}
 	rs, err := e.Trend(bg, Series{Target: "api"}, start, now, 24*time.Hour)
 	fatalIf(t, err, "trend")
-	if len(rs) != 4 || rs[0].DownTime != 0 || rs[0].Checks() != 720 || rs[1].DownTime != 7*time.Minute || rs[1].Checks() != 1420 {
+	// The first day holds the 12 hours from noon, the second the outage
+	// and the stop.
+	perDay := int(24 * time.Hour / every)
+	if len(rs) != 4 || rs[0].DownTime != 0 || rs[0].Checks() != perDay/2 || rs[1].DownTime != 7*every || rs[1].Checks() != perDay-20 {
 		for _, r := range rs {
 			t.Logf("%v checks %d down %s", r.Start, r.Checks(), r.DownTime)
 		}
@@ -236,12 +247,12 @@ func testPausedTime(t *testing.T, e *env) {
 		e.mustFlush(t)
 	}
 	record(0, 21)
-	e.clock.Add(20*time.Minute + 30*time.Second)
+	e.clock.Advance(20*time.Minute + 30*time.Second)
 	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Paused = true }), "pause")
-	e.clock.Add(20 * time.Minute)
+	e.clock.Advance(20 * time.Minute)
 	fatalIf(t, e.mustUpdate(tg, func(x *uptime.Target) { x.Paused = false }), "resume")
 	record(41, 60)
-	e.clock.Add(19*time.Minute + 30*time.Second) // one hour after start
+	e.clock.Advance(19*time.Minute + 30*time.Second) // one hour after start
 	for _, rolled := range []bool{false, true} {
 		if rolled {
 			_, err := e.RollUp(bg, e.clock.Now())
@@ -375,7 +386,7 @@ func testMaintenanceLeftOut(t *testing.T, e *env) {
 	e.mustFlush(t)
 	fatalIf(t, e.CreateMaintenance(bg, &uptime.Maintenance{Matchers: map[string]string{"team": "core"},
 		StartsAt: start.Add(5 * time.Minute), EndsAt: start.Add(45 * time.Minute)}), "create maintenance")
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	for _, rolled := range []bool{false, true} {
 		if rolled {
 			_, err := e.RollUp(bg, e.clock.Now())
@@ -403,7 +414,7 @@ func testOpenStretch(t *testing.T, e *env) {
 	at := e.clock.Now()
 	e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID, StartedAt: at, Status: uptime.StatusUp}})
 	e.mustFlush(t)
-	e.clock.Add(20 * time.Second)
+	e.clock.Advance(20 * time.Second)
 	for _, to := range []time.Time{e.clock.Now(), e.clock.Now().Add(-time.Microsecond)} {
 		got, err := e.Tally(bg, Series{Target: "api"}, at.Add(-time.Hour), to)
 		fatalIf(t, err, "tally")

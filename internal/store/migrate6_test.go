@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -14,7 +15,7 @@ var uuid4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9
 // oldest flip kept.
 func TestMigration6FillsOlderRows(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		e := &env{dsn: b.dsn(t), clock: newClock(), logs: &logBuffer{}}
+		e := &env{dsn: b.dsn(t), clock: testkit.NewClock(testT0), logs: &testkit.LogBuffer{}}
 		e.opts = Options{Now: e.clock.Now}
 		e.DB = e.open(t)
 		p, err := e.provider()

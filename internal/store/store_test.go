@@ -76,7 +76,7 @@ func testPutIdempotent(t *testing.T, e *env) {
 	if !created || !changed {
 		t.Errorf("first put: created=%v changed=%v, want true true", created, changed)
 	}
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	again := newTarget("api", map[string]string{"team": "a"})
 	created, changed, err = e.PutTarget(bg, again)
 	fatalIf(t, err, "second put")
@@ -97,7 +97,7 @@ func testPutChanges(t *testing.T, e *env) {
 	first := newTarget("api", map[string]string{"team": "a"})
 	_, _, err := e.PutTarget(bg, first)
 	fatalIf(t, err, "first put")
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	next := newTarget("api", map[string]string{"team": "b"})
 	next.URL = "https://other.example.com/"
 	created, changed, err := e.PutTarget(bg, next)
@@ -126,7 +126,7 @@ func testPutChanges(t *testing.T, e *env) {
 
 func testUpdate(t *testing.T, e *env) {
 	tg := e.mustCreate(t, "api", nil)
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	got, err := e.UpdateTarget(bg, "api", func(t *uptime.Target) error {
 		t.Paused = true
 		t.Labels["team"] = "a"
@@ -142,7 +142,7 @@ func testUpdate(t *testing.T, e *env) {
 		t.Errorf("stored target differs (-returned +read):\n%s", diff)
 	}
 	// An fn that changes nothing writes nothing.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	same, err := e.UpdateTarget(bg, "api", func(*uptime.Target) error { return nil })
 	fatalIf(t, err, "no-op update")
 	if !same.UpdatedAt.Equal(got.UpdatedAt) {
@@ -491,7 +491,7 @@ func testReadsDuringWrite(t *testing.T, e *env) {
 
 func testPing(t *testing.T, e *env) {
 	fatalIf(t, e.Ping(bg), "ping")
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	fatalIf(t, e.Ping(bg), "second ping")
 	if e.Driver() == DriverSQLite {
 		free, total, err := e.DiskFree()

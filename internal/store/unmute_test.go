@@ -68,7 +68,7 @@ func newMuted(t *testing.T, b backend) *muted {
 		fatalIf(t, err, "open incident of %s", tg.Name)
 		m.inc[tg.Name] = in.ID
 	}
-	e.clock.Add(10 * time.Minute)
+	e.clock.Advance(10 * time.Minute)
 	// The openings were muted.
 	for _, d := range e.claim(t, e.clock.Now()) {
 		fatalIf(t, e.FinishDelivery(bg, d, uptime.DeliveryUpdate{Status: uptime.DeliveryMuted, Reason: "silenced"}), "mute")
@@ -187,7 +187,7 @@ func testShortenSilence(t *testing.T, m *muted) {
 	m.wantDue(t, "a", now.Add(time.Hour), "shortened")
 	m.wantDue(t, "b", end, "another target's reminder")
 
-	m.clock.Add(time.Minute)
+	m.clock.Advance(time.Minute)
 	_, err = m.UpdateSilence(bg, s.ID, func(s *uptime.Silence) error { s.Matchers = map[string]string{"team": "z"}; return nil })
 	fatalIf(t, err, "match another team")
 	m.wantDue(t, "a", now.Add(time.Minute), "no longer matched")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -20,17 +21,6 @@ func breakResults(t *testing.T, e *env) (repair func()) {
 		t.Helper()
 		_, err := e.wdb.Exec(`ALTER TABLE results_away RENAME TO results`)
 		fatalIf(t, err, "repair results")
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -52,7 +42,7 @@ func TestWriterSurvivesFailure(t *testing.T) {
 				e.Record(obs(tg.ID, base.Add(time.Duration(i)*time.Second), uptime.StatusUp, ""))
 			}
 		}()
-		waitFor(t, "a failed write", func() bool { return e.WriterStats().Failed >= 2 })
+		testkit.WaitFor(t, func() bool { return e.WriterStats().Failed >= 2 }, testkit.Waiting("a failed write"))
 		// The writer holds one batch and the queue holds the rest: with the
 		// database down, the producer cannot have got all of them in.
 		select {
@@ -96,7 +86,7 @@ func TestShutdownGivesUp(t *testing.T) {
 		for i := range 3 {
 			e.Record(obs(tg.ID, e.clock.Now().Add(time.Duration(i)*time.Second), uptime.StatusUp, ""))
 		}
-		waitFor(t, "a failed write", func() bool { return e.WriterStats().Failed >= 1 })
+		testkit.WaitFor(t, func() bool { return e.WriterStats().Failed >= 1 }, testkit.Waiting("a failed write"))
 		ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
 		defer cancel()
 		err := e.Shutdown(ctx)

@@ -65,7 +65,8 @@ func Worst(a, b Status) Status {
 	return a
 }
 
-// ErrorClass says why a check failed, in the fixed vocabulary of SPEC §4.
+// ErrorClass says why a check failed, in a fixed vocabulary: the API's
+// error_class, listed in the README's "Check kinds and error classes".
 // The numeric values are stored; never renumber them.
 type ErrorClass uint8
 

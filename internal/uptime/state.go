@@ -62,8 +62,9 @@ type State struct {
 	// outside the flap window are dropped when a flip is recorded (and while
 	// flapping), so a quiet target may keep old ones; they never count.
 	Flips []time.Time `json:"flips,omitempty"`
-	// Cause is what the open incident is attributed to (SPEC §6): the
-	// scheduler sets it when the incident opens, from the targets and
+	// Cause is what the open incident is attributed to, a down dependency
+	// or a failing component (the README's "Dependencies and root cause"):
+	// the scheduler sets it when the incident opens, from the targets and
 	// components it knows; Next clears it on resolution and hands it to
 	// the resolved event. Kept with the state so that, after a restart, a
 	// dependent of this target is still grouped under the root cause.
@@ -78,8 +79,9 @@ type State struct {
 // EventType names an alertable change.
 type EventType string
 
-// The events of SPEC §5. Opened, resolved, the flapping pair and
-// certificate warnings come from State.Next; reminders are scheduled per channel by the notifier; test
+// The alertable events, as webhooks and Slack receive them. Opened,
+// resolved, the flapping pair and certificate warnings come from
+// State.Next; reminders are scheduled per channel by the notifier; test
 // events come from the API.
 const (
 	EventIncidentOpened   EventType = "incident.opened"

@@ -19,7 +19,8 @@ import (
 	"github.com/lookout/lookout/internal/uptime"
 )
 
-// maxBodyBytes caps every request body (SPEC §9).
+// maxBodyBytes caps every request body at 1 MiB (a larger one is a 413),
+// so that no client can make the server buffer without end.
 const maxBodyBytes = 1 << 20
 
 // readBody checks the Content-Type against the accepted media types and

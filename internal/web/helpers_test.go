@@ -5,45 +5,24 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
 type fieldErr = uptime.FieldError
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a running server over fakes.
 type env struct {
@@ -53,13 +32,13 @@ type env struct {
 	store *fakeStore
 	sched *fakeScheduler
 	notif *fakeNotifier
-	clock *clock
+	clock *testkit.Clock
 	token string // sent as a bearer token when set
 }
 
 func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	t.Helper()
-	c := newClock()
+	c := testkit.NewClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
 	cfg := Config{Validate: testValidate, ValidateMaintenance: testValidateMaintenance, Now: c.Now, Version: "v1.2.3"}
 	for _, m := range mod {
 		m(&cfg)
@@ -226,28 +205,6 @@ func (e *env) seed(tg uptime.Target) uptime.Target {
 		e.t.Fatal(err)
 	}
 	return tg
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newJSONLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func decodeInto(t *testing.T, b []byte, v any) {

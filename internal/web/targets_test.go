@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -489,8 +490,8 @@ func TestNoTokenConfiguredIsOpen(t *testing.T) {
 }
 
 func TestAccessLogHasRequestID(t *testing.T) {
-	var buf syncBuffer
-	e := newEnv(t, func(c *Config) { c.Logger = newJSONLogger(&buf) })
+	var buf testkit.LogBuffer
+	e := newEnv(t, func(c *Config) { c.Logger = testkit.JSONLogger(&buf) })
 	r := e.do("GET", "/api/v1/targets", "", "X-Request-Id: abc-123")
 	r.must(t, 200)
 	if r.header.Get("X-Request-Id") != "abc-123" {

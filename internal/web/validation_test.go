@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// Every rule of SPEC §3 and every decoding failure comes back as a problem
-// naming the field to fix.
+// Every rule a target must meet (uptime.Target.Validate and the kinds'
+// own) and every decoding failure comes back as a problem naming the field
+// to fix.
 func TestCreateRejectsInvalidTargets(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct {

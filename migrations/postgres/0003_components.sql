@@ -1,6 +1,7 @@
 -- +goose Up
--- Per-component history from health documents (SPEC §4). Times are Unix
--- milliseconds. Targets whose checks report no components have no rows here.
+-- Per-component history from the health documents targets serve (see
+-- internal/probe/healthdoc). Times are Unix milliseconds. Targets whose
+-- checks report no components have no rows here.
 
 -- The latest state of each component a target's health documents reported.
 CREATE TABLE components (

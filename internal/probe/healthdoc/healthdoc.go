@@ -1,6 +1,7 @@
 // Package healthdoc recognises the health documents that services serve on
 // their health endpoints and normalises them to an overall status and a flat
-// list of components (SPEC §4, "Health documents").
+// list of components, each of which Lookout keeps a history of and can name
+// as the cause of its dependents' incidents.
 //
 // Recognised formats, detected from the body's shape with the content type as
 // a hint:
