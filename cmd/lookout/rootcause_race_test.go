@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -64,14 +63,7 @@ func TestRootCauseWhateverCrossesFirst(t *testing.T) {
 func testRootCauseRace(t *testing.T, services, dbThreshold int, order func([]string) []string) {
 	ctx := context.Background()
 	clk := testkit.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lookout.db"), store.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t, store.Options{Now: clk.Now})
 	hook := testkit.NewWebhook(t)
 	ch := &uptime.Channel{Name: "oncall", Kind: "webhook", URL: uptime.Secret(hook.URL), Default: true,
 		GroupWait: uptime.WaitFor(10 * time.Second)}

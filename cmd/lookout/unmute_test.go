@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -130,10 +129,8 @@ func newRig(t *testing.T, labels map[string]string) *rig {
 	log := slog.New(slog.NewTextHandler(r.logs, nil))
 	opts := storeOptions(log)
 	opts.Now = r.clock.Now
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lookout.db"), opts)
-	must(t, err)
+	db := openMigrated(t, opts)
 	r.db = db
-	must(t, db.Migrate(ctx))
 
 	rc, url, secret := webhookSink(t)
 	r.rc = rc
@@ -148,10 +145,9 @@ func newRig(t *testing.T, labels map[string]string) *rig {
 	r.dispatcher = notify.New(db, notify.Config{Logger: log, Now: r.clock.Now, PollInterval: 20 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- r.dispatcher.Run(ctx) }()
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before the store closes
 		cancel()
 		<-done
-		db.Close()
 	})
 	return r
 }

@@ -28,8 +28,6 @@ type fakeProber struct {
 	status func(t uptime.Target, n int) uptime.Status
 	// hold, when set, makes each check wait for a token (or a close).
 	hold chan struct{}
-	// delay is how long each check takes.
-	delay time.Duration
 	// started, when set, receives each check's target id as it starts.
 	started chan int64
 	// clock stamps the calls; nil means time.Now.
@@ -62,7 +60,6 @@ func (p *fakeProber) Check(_ context.Context, t uptime.Target) uptime.Result {
 	if p.hold != nil {
 		<-p.hold
 	}
-	time.Sleep(p.delay)
 	p.mu.Lock()
 	p.running[t.ID]--
 	p.mu.Unlock()

@@ -41,15 +41,6 @@ var backends = []backend{
 	}},
 }
 
-// TestMain removes the SQLite template when the tests are done.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sqliteTemplateDir != "" {
-		os.RemoveAll(sqliteTemplateDir)
-	}
-	os.Exit(code)
-}
-
 // migrate brings the database at dsn to the latest schema version.
 func migrate(t testing.TB, dsn string) {
 	t.Helper()
@@ -63,17 +54,16 @@ func migrate(t testing.TB, dsn string) {
 	}
 }
 
-var sqliteTemplateDir string
-
-// sqliteTemplate is a SQLite file migrated once for the whole test run: a
-// test copies it rather than migrating its own database, which takes a
-// quarter of a second under the race detector, for each of a hundred tests.
+// sqliteTemplate is a SQLite database migrated once for the whole test
+// run, as bytes: a test copies it rather than migrating its own database,
+// which takes a quarter of a second under the race detector, for each of a
+// hundred tests.
 var sqliteTemplate = sync.OnceValues(func() ([]byte, error) {
 	dir, err := os.MkdirTemp("", "lookout-store-test-")
 	if err != nil {
 		return nil, err
 	}
-	sqliteTemplateDir = dir
+	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "template.db")
 	db, err := Open(context.Background(), path, Options{})
 	if err != nil {
