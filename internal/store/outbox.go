@@ -224,7 +224,10 @@ func placeholders(from, n int) string {
 // FinishDelivery records the outcome of handling a claimed delivery and
 // releases its lease. With u.Status pending it is retried at u.NextAt (at
 // once when zero); any other status is final and u.At (the store's now
-// when zero) is its finished_at. u.Attempted counts an attempt; u.Error and
+// when zero) is its finished_at. A reminder skipped because its incident
+// resolved while it was being sent (its lease ran out meanwhile) is
+// recorded delivered when it was: the channel was told. u.Attempted counts
+// an attempt; u.Error and
 // u.Reason, when set, replace the delivery's; u.Thread, when set, is kept
 // for the incident's later alerts on the channel. A delivery that is
 // already final (finished by a claimer whose lease overlapped, or skipped
@@ -254,8 +257,10 @@ func (db *DB) FinishDelivery(ctx context.Context, id int64, u uptime.DeliveryUpd
 			thread = CASE WHEN $6 = '' THEN thread ELSE $6 END,
 			next_at = CASE WHEN CAST($7 AS BIGINT) = 0 THEN next_at ELSE $7 END,
 			finished_at = $8, lease_until = 0
-			WHERE id = $1 AND status = 'pending'`,
-			id, string(u.Status), attempted, cleanText(u.Error), cleanText(u.Reason), cleanText(u.Thread), next, finished)
+			WHERE id = $1 AND (status = 'pending'
+				OR $2 = 'delivered' AND status = 'skipped' AND reason = $9)`,
+			id, string(u.Status), attempted, cleanText(u.Error), cleanText(u.Reason), cleanText(u.Thread), next, finished,
+			ReasonIncidentResolved)
 		if err != nil {
 			return dbErr(err)
 		}
