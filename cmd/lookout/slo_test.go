@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -353,44 +350,8 @@ func sloDatabases() []struct {
 		dsn  func(t *testing.T) string
 	}{
 		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "lookout.db") }},
-		{"postgres", testPostgres},
+		{"postgres", func(t *testing.T) string { return testkit.PostgresDSN(t) }},
 	}
-}
-
-// testPostgres returns the DSN of a fresh schema on the test PostgreSQL
-// (LOOKOUT_TEST_POSTGRES, or the local one), dropped when the test ends,
-// and skips the test when none is reachable.
-func testPostgres(t *testing.T) string {
-	base := os.Getenv("LOOKOUT_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
-	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "lookout_test_" + hex.EncodeToString(rnd[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
 }
 
 // TestSLOSettings: the rules default to the workbook's, can be set by

@@ -2,16 +2,12 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,8 +15,6 @@ import (
 	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 )
-
-const defaultTestPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // backend opens fresh databases of one kind for a test.
 type backend struct {
@@ -34,8 +28,8 @@ type backend struct {
 
 var backends = []backend{
 	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "lookout.db") }, migratedSQLite},
-	{"postgres", postgresDSN, func(t testing.TB) string {
-		dsn := postgresDSN(t)
+	{"postgres", testkit.PostgresDSN, func(t testing.TB) string {
+		dsn := testkit.PostgresDSN(t)
 		migrate(t, dsn)
 		return dsn
 	}},
@@ -103,41 +97,6 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { fn(t, b) })
 	}
-}
-
-// postgresDSN gives each test its own schema, so that tests can run in
-// parallel on one database and leave nothing behind.
-func postgresDSN(t testing.TB) string {
-	base := os.Getenv("LOOKOUT_TEST_POSTGRES")
-	if base == "" {
-		base = defaultTestPostgres
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
-	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "lookout_test_" + hex.EncodeToString(rnd[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
 }
 
 // testT0 is where every test's clock starts.
