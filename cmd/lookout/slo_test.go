@@ -107,6 +107,7 @@ func TestSLOBurnRateAlerts(t *testing.T) {
 	}
 	for _, db := range sloDatabases() {
 		t.Run(db.name, func(t *testing.T) {
+			t.Parallel()
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
 					t.Parallel()
