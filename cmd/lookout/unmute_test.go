@@ -91,9 +91,9 @@ func TestAMuteEndedEarlyLetsTheIncidentBeHeard(t *testing.T) {
 			if reminder.Data["target"] != "worker" || reminder.Data["at"] != letGo.Format(time.RFC3339) {
 				t.Errorf("reminder %+v, want worker's, at %s", reminder.Data, letGo.Format(time.RFC3339))
 			}
-			// The send is over before the clock moves on by a lease: a
-			// minute later, a reminder still being sent would have lost its
-			// lease, and the recovery would skip it as undelivered.
+			// The send ends before the clock moves on by a whole lease, as
+			// a send does in real time: the test does not hang on what the
+			// store makes of a lease that ran out mid-send.
 			r.waitDelivered(t, uptime.EventIncidentReminder)
 
 			r.clock.Set(letGo.Add(time.Minute))
