@@ -261,7 +261,9 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	for _, r := range in.waitResults(t, "slow", 2) {
-		if r.Status != "down" || r.ErrorClass != "timeout" || r.DurationUS > 1_500_000 {
+		// Far below the default timeout of 10 s, with room for a loaded
+		// machine.
+		if r.Status != "down" || r.ErrorClass != "timeout" || r.DurationUS > 2_500_000 {
 			t.Errorf("slow result %+v, want down class timeout within ~300ms", r)
 		}
 	}

@@ -86,7 +86,8 @@ const WaitLimit = 30 * time.Second
 
 // WaitFor polls cond until it holds, at first every millisecond and then
 // less often, up to every 50 ms. If cond still does not hold after
-// WaitLimit, it fails the test with what describe says then.
+// WaitLimit, it fails the test (t.Fatalf) with what describe says then, so
+// call it from the test's own goroutine.
 func WaitFor(t testing.TB, cond func() bool, describe func() string) {
 	t.Helper()
 	waitFor(t, WaitLimit, cond, describe)

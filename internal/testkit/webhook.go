@@ -49,7 +49,8 @@ func NewWebhook(t testing.TB) *Webhook {
 	return w
 }
 
-// WebhookSecret is the whsec_ secret of SignedWebhook's key.
+// WebhookSecret is the whsec_ secret that NewSignedWebhook checks
+// signatures against: register the channel with it.
 const WebhookSecret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 var webhookKey = []byte("0123456789abcdef0123456789abcdef")
