@@ -24,7 +24,8 @@ import (
 	"github.com/lookout/lookout/internal/testkit"
 )
 
-// TestMain removes the binary the tests built, and lets more tests run at
+// TestMain removes the binary the tests built and the PostgreSQL schemas
+// they shared, and lets more tests run at
 // once than there are CPUs unless -test.parallel is given: the end-to-end
 // tests spend their time waiting for a lookout process's one-second check
 // intervals and its group_wait, not on the CPU.
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	testkit.DropPostgresSchemas()
 	if binaryDir != "" {
 		os.RemoveAll(binaryDir)
 	}

@@ -66,7 +66,9 @@ func TestSLOBurnRateAlerts(t *testing.T) {
 		// restartAt, when set, reopens the store and restarts the job and
 		// the dispatcher that far into the phases.
 		restartAt time.Duration
-		want      []sloWant
+		// every is how often the jobs run (--slo-schedule); a minute when 0.
+		every time.Duration
+		want  []sloWant
 	}{
 		{
 			// 14.4× over an hour is 52 s of downtime: the outage starts with
@@ -92,7 +94,10 @@ func TestSLOBurnRateAlerts(t *testing.T) {
 			// its 6 clean hours before the leak, crosses 6× when 22 failed
 			// checks (132 s) are in it, 3 h 40 m in. Once the leak stops,
 			// the ticket clears when the 30 m window holds one failure (3.3×).
-			name: "a slow 1 % leak tickets and never pages", interval: 6 * time.Second,
+			// Over hours the jobs run every 5 minutes: the expected times
+			// are no finer, and 330 evaluations a minute apart would cost
+			// the suite a minute under the race detector.
+			name: "a slow 1 % leak tickets and never pages", interval: 6 * time.Second, every: 5 * time.Minute,
 			phases: []sloPhase{{5 * time.Hour, func(i int) bool { return i%100 == 99 }}, {30 * time.Minute, clean}},
 			want: []sloWant{
 				{"slo.burn", "ticket", 3*time.Hour + 35*time.Minute, 3*time.Hour + 45*time.Minute, true},
@@ -112,6 +117,9 @@ func TestSLOBurnRateAlerts(t *testing.T) {
 				t.Run(sc.name, func(t *testing.T) {
 					t.Parallel()
 					s := newSLOSim(t, db.dsn(t), sc.interval)
+					if sc.every > 0 {
+						s.every = sc.every
+					}
 					s.history(6 * time.Hour)
 					for _, p := range sc.phases {
 						s.run(p, sc.restartAt)
@@ -131,7 +139,7 @@ func TestSLOBurnRateAlerts(t *testing.T) {
 // even when its windows would say it recovered; removing the objective
 // ends it with a recovery of threshold 0, paused or not.
 func TestSLOPausedAndRemoved(t *testing.T) {
-	s := newSLOSim(t, filepath.Join(t.TempDir(), "lookout.db"), 30*time.Second)
+	s := newSLOSim(t, testkit.MigratedSQLite(t, migrateTo), 30*time.Second)
 	s.history(6 * time.Hour)
 	s.run(sloPhase{5 * time.Minute, func(int) bool { return true }}, 0)
 	s.run(sloPhase{2 * time.Minute, clean}, 0)
@@ -208,21 +216,19 @@ type sloSim struct {
 	hookURL  string
 	target   *uptime.Target
 	interval time.Duration
-	next     time.Time // the next check
-	start    time.Time // when the phases began
+	every    time.Duration // how often the jobs run
+	next     time.Time     // the next check
+	start    time.Time     // when the phases began
 	elapsed  time.Duration
 	restarts int
 	sent     []sloAlert
 }
 
 func newSLOSim(t *testing.T, dsn string, interval time.Duration) *sloSim {
-	s := &sloSim{t: t, ctx: context.Background(), dsn: dsn, interval: interval, hook: testkit.NewWebhook(t),
+	s := &sloSim{t: t, ctx: context.Background(), dsn: dsn, interval: interval, every: time.Minute, hook: testkit.NewWebhook(t),
 		clk: testkit.NewClock(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))}
 	s.hookURL = s.hook.URL
 	s.open()
-	if err := s.db.Migrate(s.ctx); err != nil {
-		t.Fatal(err)
-	}
 	// A group_wait longer than a step: what is sent in the step that
 	// raised it waited for none.
 	ch := &uptime.Channel{Name: "oncall", Kind: "webhook", URL: uptime.Secret(s.hookURL), Default: true,
@@ -289,14 +295,14 @@ func (s *sloSim) history(d time.Duration) {
 	s.start = s.clk.Now()
 }
 
-// run plays a phase a minute at a time: its checks, the rollup job, the
-// SLO job, then the dispatcher, each minute. It restarts everything once
-// restartAt into the phases.
+// run plays a phase a step (s.every) at a time: its checks, the rollup
+// job, the SLO job, then the dispatcher, each step. It restarts everything
+// once restartAt into the phases.
 func (s *sloSim) run(p sloPhase, restartAt time.Duration) {
 	i := 0
 	for end := s.elapsed + p.d; s.elapsed < end; {
-		s.clk.Advance(time.Minute)
-		s.elapsed += time.Minute
+		s.clk.Advance(s.every)
+		s.elapsed += s.every
 		if restartAt > 0 && s.elapsed == restartAt && s.restarts == 0 {
 			s.restart()
 		}
@@ -350,8 +356,8 @@ func sloDatabases() []struct {
 		name string
 		dsn  func(t *testing.T) string
 	}{
-		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "lookout.db") }},
-		{"postgres", func(t *testing.T) string { return testkit.PostgresDSN(t) }},
+		{"sqlite", func(t *testing.T) string { return testkit.MigratedSQLite(t, migrateTo) }},
+		{"postgres", func(t *testing.T) string { return testkit.MigratedPostgresDSN(t, migrateTo) }},
 	}
 }
 

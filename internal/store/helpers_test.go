@@ -2,13 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,67 +26,31 @@ type backend struct {
 var backends = []backend{
 	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "lookout.db") }, migratedSQLite},
 	{"postgres", testkit.PostgresDSN, func(t testing.TB) string {
-		dsn := testkit.PostgresDSN(t)
-		migrate(t, dsn)
-		return dsn
+		return testkit.MigratedPostgresDSN(t, migrateTo)
 	}},
 }
 
-// migrate brings the database at dsn to the latest schema version.
-func migrate(t testing.TB, dsn string) {
-	t.Helper()
+// migrateTo brings the database at dsn (a SQLite path or a PostgreSQL
+// DSN) to the latest schema version and closes it.
+func migrateTo(dsn string) error {
 	db, err := Open(context.Background(), dsn, Options{})
 	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer db.Close()
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-}
-
-// sqliteTemplate is a SQLite database migrated once for the whole test
-// run, as bytes: a test copies it rather than migrating its own database,
-// which takes a quarter of a second under the race detector, for each of a
-// hundred tests.
-var sqliteTemplate = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "lookout-store-test-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "template.db")
-	db, err := Open(context.Background(), path, Options{})
-	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := db.Migrate(context.Background()); err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
-	if err := db.Close(); err != nil {
-		return nil, err
-	}
-	// The last connection to close checkpoints the WAL into the file and
-	// removes it: the file alone is the database.
-	if _, err := os.Stat(path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("the template's WAL is left after closing (%v)", err)
-	}
-	return os.ReadFile(path)
-})
+	return db.Close()
+}
 
-// migratedSQLite copies the migrated template to a file of t's.
-func migratedSQLite(t testing.TB) string {
-	t.Helper()
-	b, err := sqliteTemplate()
-	if err != nil {
-		t.Fatalf("sqlite template: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "lookout.db")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+func migratedSQLite(t testing.TB) string { return testkit.MigratedSQLite(t, migrateTo) }
+
+// TestMain drops the PostgreSQL schemas the tests migrated and shared.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testkit.DropPostgresSchemas()
+	os.Exit(code)
 }
 
 // forEachBackend runs fn once per database kind, as subtests.

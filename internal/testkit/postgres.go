@@ -20,31 +20,45 @@ const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 // test binary registers the "pgx" driver (the store package does).
 func PostgresDSN(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("LOOKOUT_TEST_POSTGRES")
-	if base == "" {
-		base = DefaultPostgres
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set LOOKOUT_TEST_POSTGRES", base, err)
-	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "lookout_test_" + hex.EncodeToString(rnd[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
+	admin, base := postgresAdmin(t)
+	schema := newSchema(t, admin)
 	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if err := dropSchema(admin, schema); err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
+	return withSchema(base, schema)
+}
+
+// postgresBase is the DSN of the test PostgreSQL.
+func postgresBase() string {
+	if base := os.Getenv("LOOKOUT_TEST_POSTGRES"); base != "" {
+		return base
+	}
+	return DefaultPostgres
+}
+
+// newSchema creates a schema of a random name.
+func newSchema(t testing.TB, admin *sql.DB) string {
+	t.Helper()
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "lookout_test_" + hex.EncodeToString(rnd[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	return schema
+}
+
+func dropSchema(admin *sql.DB, schema string) error {
+	_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	return err
+}
+
+// withSchema is base with schema as its search path.
+func withSchema(base, schema string) string {
 	sep := "?"
 	if strings.Contains(base, "?") {
 		sep = "&"

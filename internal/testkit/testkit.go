@@ -1,6 +1,8 @@
 // Package testkit holds what the tests of several packages share: a
-// settable clock, a log buffer, waiting for a condition with a deadline, and
-// HTTP endpoints that stand in for alert receivers.
+// settable clock, a log buffer, waiting for a condition with a deadline,
+// HTTP endpoints that stand in for alert receivers, and databases at the
+// latest schema version (SQLite files copied from one migrated once,
+// PostgreSQL schemas migrated once and reset between tests).
 //
 // Only _test.go files may import it, which internal/imports_test.go
 // enforces; it imports only the standard library and internal/uptime, so
