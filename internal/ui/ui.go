@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -198,10 +199,31 @@ func (h *Handler) routes() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "There is no such page.")
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		h.renderError(w, r, http.StatusMethodNotAllowed, "This page cannot be "+r.Method+".")
+	// OPTIONS is answered as the API answers it: 204 and Allow.
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req.URL.Path), ", "))
+		if req.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.renderError(w, req, http.StatusMethodNotAllowed, "This page cannot be "+req.Method+".")
 	})
 	return r
+}
+
+// allowedMethods lists the methods routes answers on path: HEAD wherever
+// GET, and OPTIONS.
+func allowedMethods(routes chi.Routes, path string) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return append(out, http.MethodOptions)
 }
 
 // requireViewer sends a viewer without a valid token to the sign-in page.
