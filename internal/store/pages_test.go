@@ -124,22 +124,57 @@ func testPageHistory(t *testing.T, e *env) {
 		{uptime.Day.Bucket(now), now},
 		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
 		{now, now},
+		{uptime.Hour.Bucket(now.Add(-26 * time.Hour)), now.Add(-2 * time.Hour)},
 	}
 	days := Window{start.Add(-90 * 24 * time.Hour), now}
-	tallies, gotDays, err := e.PageHistory(bg, []int64{other.ID, api.ID}, windows, days)
-	fatalIf(t, err, "page history")
-	for i, w := range windows {
-		for _, tg := range []*uptime.Target{api, other} {
+	// Each window asked whole and briefly, alone and with the others: the
+	// rows read whole for some and briefly for others add up alike.
+	for _, q := range []PageQuery{
+		{Tallies: windows, Briefs: windows, Days: days},
+		{Tallies: windows[:1], Briefs: windows[1:], Days: days},
+		{Tallies: windows[3:], Briefs: windows, Days: days},
+		{Briefs: windows, Days: days},
+		{Tallies: windows},
+	} {
+		q.IDs = []int64{other.ID, api.ID, 9999}
+		got, err := e.PageHistory(bg, q)
+		fatalIf(t, err, "page history")
+		check := func(kind string, w Window, tg *uptime.Target, f func(one uptime.Tally) string) {
 			one, err := e.Tally(bg, Series{Target: tg.Name}, w.From, w.To)
 			fatalIf(t, err, "tally")
-			if diff := cmp.Diff(one, tallies[i][tg.ID], cmpTally); diff != "" {
-				t.Errorf("window %d, %s (-Tally +PageHistory):\n%s", i, tg.Name, diff)
+			if diff := f(one); diff != "" {
+				t.Errorf("%s window %v – %v, %s (-Tally +PageHistory):\n%s", kind, w.From, w.To, tg.Name, diff)
 			}
 		}
-	}
-	want, err := e.DayRollups(bg, []int64{api.ID, other.ID}, days.From, days.To)
-	fatalIf(t, err, "day rollups")
-	if len(want[api.ID]) != 3 || !cmp.Equal(want, gotDays, cmpTally) {
-		t.Errorf("the days read with the windows differ from those read alone")
+		for _, tg := range []*uptime.Target{api, other} {
+			for i, w := range q.Tallies {
+				check("whole", w, tg, func(one uptime.Tally) string { return cmp.Diff(one, got.Tallies[i][tg.ID], cmpTally) })
+			}
+			for i, w := range q.Briefs {
+				check("brief", w, tg, func(one uptime.Tally) string { return cmp.Diff(one.Brief(), got.Briefs[i][tg.ID]) })
+			}
+		}
+		if len(got.Tallies) != len(q.Tallies) || len(got.Briefs) != len(q.Briefs) || len(got.Tallies) > 0 && len(got.Tallies[0]) != 2 {
+			t.Errorf("%d and %d windows, the first of %d targets; want %d, %d, of 2 (the unknown id left out)",
+				len(got.Tallies), len(got.Briefs), len(got.Tallies[0]), len(q.Tallies), len(q.Briefs))
+		}
+		want, err := e.DayRollups(bg, []int64{api.ID, other.ID}, days.From, days.To)
+		fatalIf(t, err, "day rollups")
+		wantDays := map[int64][]uptime.Brief{}
+		for id, rs := range want {
+			for _, r := range rs {
+				b := r.Brief()
+				b.Start = r.Start
+				wantDays[id] = append(wantDays[id], b)
+			}
+		}
+		if q.Days.From.IsZero() {
+			wantDays = map[int64][]uptime.Brief{}
+		} else if len(wantDays[api.ID]) != 3 {
+			t.Errorf("api has %d days, want 3", len(wantDays[api.ID]))
+		}
+		if diff := cmp.Diff(wantDays, got.Days); diff != "" {
+			t.Errorf("the days read with the windows differ from the day rollups (-DayRollups +PageHistory):\n%s", diff)
+		}
 	}
 }
