@@ -111,7 +111,13 @@ func pct(a float64) string {
 
 // pctOf is pct of a tally's availability, or "–" with no known time.
 func pctOf(t uptime.Tally) string {
-	a, ok := t.Availability()
+	b := t.Brief()
+	return pctOfBrief(&b)
+}
+
+// pctOfBrief is pctOf of a Brief.
+func pctOfBrief(b *uptime.Brief) string {
+	a, ok := b.Availability()
 	if !ok {
 		return "–"
 	}

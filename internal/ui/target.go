@@ -119,7 +119,7 @@ func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d.Days = dayStrip(days, first, stripDays, false)
+	d.Days = dayStrip(briefs(days), first, stripDays, false)
 
 	comps, err := h.store.Components(ctx, sn.Target.ID)
 	if err != nil {
@@ -141,7 +141,7 @@ func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
 					h.fail(w, r, err)
 					return
 				}
-				cr.Strip = dayStrip(cdays, cfirst, componentDays, false)
+				cr.Strip = dayStrip(briefs(cdays), cfirst, componentDays, false)
 				d.Components = append(d.Components, cr)
 			} else {
 				d.MoreComps++

@@ -45,10 +45,10 @@ type Store interface {
 	Tally(ctx context.Context, target, component string, from, to time.Time) (uptime.Tally, error)
 	// Trend is that history in buckets of step, oldest first.
 	Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error)
-	// PageHistory is Tally of many targets over several windows at once
-	// (tallies[i] is windows[i]'s, by id), with their day rollups over
-	// the whole UTC days of days, by id, in day order.
-	PageHistory(ctx context.Context, ids []int64, windows []Window, days Window) (tallies []map[int64]uptime.Tally, dayRollups map[int64][]uptime.Rollup, err error)
+	// PageHistory reads what a page of targets shows of their history:
+	// whole tallies over some windows, Briefs over others, and each day's
+	// Brief (see PageQuery).
+	PageHistory(ctx context.Context, q PageQuery) (Page, error)
 	// FleetTally adds up every target's history over [from, to) as of the
 	// last rollup, which it returns too.
 	FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error)
@@ -62,6 +62,26 @@ type Store interface {
 
 // Window is a span of history [From, To).
 type Window struct{ From, To time.Time }
+
+// PageQuery is what PageHistory reads of the targets IDs: the whole tally
+// over each of Tallies, latencies included; the Brief over each of
+// Briefs, far cheaper to read; and the Brief of each whole UTC day from
+// the day of Days.From to the day before Days.To's (none when zero).
+type PageQuery struct {
+	IDs     []int64
+	Tallies []Window
+	Briefs  []Window
+	Days    Window
+}
+
+// Page is what PageHistory read, by target id: Tallies[i] is
+// PageQuery.Tallies[i]'s, Briefs[i] PageQuery.Briefs[i]'s, and Days each
+// target's days in order (a day without data has none).
+type Page struct {
+	Tallies []map[int64]uptime.Tally
+	Briefs  []map[int64]uptime.Brief
+	Days    map[int64][]uptime.Brief
+}
 
 // ResultQuery selects a page of one target's raw results.
 type ResultQuery struct {
