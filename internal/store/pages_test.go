@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ func TestPageReads(t *testing.T) {
 		{"day rollups of a page", testDayRollups},
 		{"many windows and the days in one read", testPageHistory},
 		{"targets filtered by a part of their name", testListByName},
+		{"targets counted by the status they show", testStateCounts},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
@@ -176,5 +178,38 @@ func testPageHistory(t *testing.T, e *env) {
 		if diff := cmp.Diff(wantDays, got.Days); diff != "" {
 			t.Errorf("the days read with the windows differ from the day rollups (-DayRollups +PageHistory):\n%s", diff)
 		}
+	}
+}
+
+func testStateCounts(t *testing.T, e *env) {
+	got, err := e.StateCounts(bg)
+	fatalIf(t, err, "state counts")
+	if len(got) != 0 {
+		t.Errorf("no targets counted %v", got)
+	}
+	at := e.clock.Now()
+	judge := func(tg *uptime.Target, st uptime.Status) {
+		e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID, StartedAt: at, Status: st},
+			State: uptime.State{Status: st, Since: at, LastCheck: at, LastResult: st}})
+	}
+	e.mustCreate(t, "new", nil) // never judged
+	for i, st := range []uptime.Status{uptime.StatusUp, uptime.StatusUp, uptime.StatusDegraded, uptime.StatusDown, uptime.StatusUnknown} {
+		judge(e.mustCreate(t, fmt.Sprintf("t%d", i), nil), st)
+	}
+	for i, st := range []uptime.Status{uptime.StatusDown, uptime.StatusUp} {
+		tg := newTarget(fmt.Sprintf("paused%d", i), nil)
+		tg.Paused = true
+		fatalIf(t, e.CreateTarget(bg, tg), "create paused")
+		judge(tg, st)
+	}
+	paused := newTarget("paused-new", nil)
+	paused.Paused = true
+	fatalIf(t, e.CreateTarget(bg, paused), "create paused")
+	e.mustFlush(t)
+	got, err = e.StateCounts(bg)
+	fatalIf(t, err, "state counts")
+	want := map[string]int{"unknown": 2, "up": 2, "degraded": 1, "down": 1, "paused": 3}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("state counts (-want +got):\n%s", diff)
 	}
 }
