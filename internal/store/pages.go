@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -159,24 +160,19 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 		}
 	}()
 	full := make([]pageSpan, len(q.Tallies))
-	var whole, brief []piece
 	for i, win := range q.Tallies {
 		full[i] = span(win)
-		whole = append(whole, full[i].pieces...)
 	}
 	briefs := make([]pageSpan, len(q.Briefs))
 	for i, win := range q.Briefs {
 		briefs[i] = span(win)
-		brief = append(brief, briefs[i].pieces...)
 	}
 	dayFrom, dayTo := uptime.Day.Bucket(q.Days.From), uptime.Day.Bucket(q.Days.To)
+	var days []piece
 	if !q.Days.From.IsZero() && dayFrom.Before(dayTo) {
-		brief = append(brief, piece{uptime.Day, dayFrom, dayTo})
+		days = []piece{{uptime.Day, dayFrom, dayTo}}
 	}
 	nDays := max(0, int(dayTo.Sub(dayFrom)/(24*time.Hour)))
-	// A row is read whole where a Tally window holds it, else briefly.
-	whole = mergePieces(whole)
-	brief = subtractPieces(mergePieces(brief), whole)
 
 	var (
 		curID  int64 = -1
@@ -188,50 +184,78 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 			return cur
 		}
 	)
-	addBrief := func(s *sums, res uptime.Resolution, start time.Time, b *uptime.Brief) {
-		for i := range briefs {
-			if briefs[i].holds(res, start) {
-				s.briefs[i].Merge(b)
+	for _, sg := range segments(full, briefs, days) {
+		switch {
+		case sg.days:
+			// Each day's Brief, and the windows added up as they come:
+			// whole rows where a Tally window holds the days.
+			addDay := func(s *sums, b *uptime.Brief) {
+				for _, i := range sg.briefs {
+					s.briefs[i].Merge(b)
+				}
+				if s.days == nil {
+					s.days = make([]uptime.Brief, 0, nDays) // one allocation a target
+				}
+				s.days = append(s.days, *b)
 			}
-		}
-		if res == uptime.Day && !start.Before(dayFrom) && start.Before(dayTo) {
-			if s.days == nil {
-				s.days = make([]uptime.Brief, 0, nDays) // one allocation a target
+			var err error
+			if len(sg.tallies) > 0 {
+				err = db.scanRollupsEncoded(ctx, targetRollups, cond, nil, sg.res, sg.from, sg.to, func(id int64, r *uptime.Rollup, hist []byte) error {
+					s := target(id)
+					if s == nil {
+						return nil
+					}
+					for _, i := range sg.tallies {
+						if err := s.tallies[i].MergeEncoded(&r.Tally, hist); err != nil {
+							return fmt.Errorf("decode the latency histogram of target %d at %d: %w", id, r.Start.UnixMilli(), err)
+						}
+					}
+					b := r.Brief()
+					b.Start = r.Start
+					addDay(s, &b)
+					return nil
+				})
+			} else {
+				err = db.scanBriefs(ctx, cond, sg.res, sg.from, sg.to, func(id int64, b *uptime.Brief) {
+					if s := target(id); s != nil {
+						addDay(s, b)
+					}
+				})
 			}
-			d := *b
-			d.Start = start
-			s.days = append(s.days, d)
-		}
-	}
-	for _, p := range whole {
-		err := db.scanRollupsEncoded(ctx, targetRollups, cond, nil, p.res, p.from, p.to, func(id int64, r *uptime.Rollup, hist []byte) error {
-			s := target(id)
-			if s == nil {
-				return nil
+			if err != nil {
+				return Page{}, err
 			}
-			for i := range full {
-				if full[i].holds(p.res, r.Start) {
-					if err := s.tallies[i].MergeEncoded(&r.Tally, hist); err != nil {
-						return fmt.Errorf("decode the latency histogram of target %d at %d: %w", id, r.Start.UnixMilli(), err)
+		case len(sg.tallies) > 0:
+			// Added up by the database, but for the histograms.
+			got, err := db.sumRollups(ctx, cond, sg.piece)
+			if err != nil {
+				return Page{}, err
+			}
+			for id, t := range got {
+				s := byID[id]
+				if s == nil {
+					continue
+				}
+				for _, i := range sg.tallies {
+					s.tallies[i].Merge(t)
+				}
+				b := t.Brief()
+				for _, i := range sg.briefs {
+					s.briefs[i].Merge(&b)
+				}
+			}
+		default:
+			got, err := db.sumBriefs(ctx, cond, sg.piece)
+			if err != nil {
+				return Page{}, err
+			}
+			for id, b := range got {
+				if s := byID[id]; s != nil {
+					for _, i := range sg.briefs {
+						s.briefs[i].Merge(&b)
 					}
 				}
 			}
-			b := r.Brief()
-			addBrief(s, p.res, r.Start, &b)
-			return nil
-		})
-		if err != nil {
-			return Page{}, err
-		}
-	}
-	for _, p := range brief {
-		err := db.scanBriefs(ctx, cond, p.res, p.from, p.to, func(id int64, b *uptime.Brief) {
-			if s := target(id); s != nil {
-				addBrief(s, p.res, b.Start, b)
-			}
-		})
-		if err != nil {
-			return Page{}, err
 		}
 	}
 
@@ -308,16 +332,6 @@ type pageSpan struct {
 	pieces         []piece
 }
 
-// holds says the rollup of res starting at start is one of the span's.
-func (sp *pageSpan) holds(res uptime.Resolution, start time.Time) bool {
-	for _, p := range sp.pieces {
-		if p.res == res && !start.Before(p.from) && start.Before(p.to) {
-			return true
-		}
-	}
-	return false
-}
-
 // scanBriefs reads the Briefs of the target rollups of res in [from, to)
 // selected by cond, by target id and in bucket order: five columns a row,
 // summed by the database. b is reused for the next row.
@@ -366,54 +380,165 @@ func (db *DB) pagePoints(ctx context.Context, cond string, targets []*uptime.Tar
 	return out, dbErr(rows.Err())
 }
 
-// subtractPieces is what of ps minus does not cover.
-func subtractPieces(ps, minus []piece) []piece {
-	var out []piece
-	for _, p := range ps {
-		rest := []piece{p}
-		for _, m := range minus {
-			if m.res != p.res {
-				continue
+// segment is a stretch of rollups of one resolution that the same
+// windows of a page hold, whole: tallies and briefs are their indexes;
+// days says the stretch is of the days asked for.
+type segment struct {
+	piece
+	tallies, briefs []int
+	days            bool
+}
+
+// segments cuts the pieces of the windows full and briefs, and days, at
+// every window's edges: each segment is then read once, in one query (two
+// with the histograms), for every window that holds it.
+func segments(full, briefs []pageSpan, days []piece) []segment {
+	type member struct {
+		p    piece
+		kind int // 0 a Tally window, 1 a Brief window, 2 the days
+		i    int
+	}
+	var all []member
+	for i := range full {
+		for _, p := range full[i].pieces {
+			all = append(all, member{p, 0, i})
+		}
+	}
+	for i := range briefs {
+		for _, p := range briefs[i].pieces {
+			all = append(all, member{p, 1, i})
+		}
+	}
+	for _, p := range days {
+		all = append(all, member{p, 2, 0})
+	}
+	var out []segment
+	for _, res := range []uptime.Resolution{uptime.Day, uptime.Hour, uptime.Minute} {
+		var edges []time.Time
+		for _, m := range all {
+			if m.p.res == res {
+				edges = append(edges, m.p.from, m.p.to)
 			}
-			var next []piece
-			for _, r := range rest {
-				if !m.from.Before(r.to) || !r.from.Before(m.to) {
-					next = append(next, r)
+		}
+		slices.SortFunc(edges, time.Time.Compare)
+		edges = slices.CompactFunc(edges, time.Time.Equal)
+		for k := 0; k+1 < len(edges); k++ {
+			sg := segment{piece: piece{res, edges[k], edges[k+1]}}
+			in := false
+			for _, m := range all {
+				if m.p.res != res || sg.from.Before(m.p.from) || m.p.to.Before(sg.to) {
 					continue
 				}
-				if r.from.Before(m.from) {
-					next = append(next, piece{r.res, r.from, m.from})
-				}
-				if m.to.Before(r.to) {
-					next = append(next, piece{r.res, m.to, r.to})
+				in = true
+				switch m.kind {
+				case 0:
+					sg.tallies = append(sg.tallies, m.i)
+				case 1:
+					sg.briefs = append(sg.briefs, m.i)
+				default:
+					sg.days = true
 				}
 			}
-			rest = next
+			if !in {
+				continue
+			}
+			// A neighbour held by the same windows is read with it.
+			if n := len(out); n > 0 && out[n-1].res == res && out[n-1].to.Equal(sg.from) && out[n-1].days == sg.days &&
+				slices.Equal(out[n-1].tallies, sg.tallies) && slices.Equal(out[n-1].briefs, sg.briefs) {
+				out[n-1].to = sg.to
+				continue
+			}
+			out = append(out, sg)
 		}
-		out = append(out, rest...)
 	}
 	return out
 }
 
-// mergePieces joins pieces of one resolution that overlap or touch, so
-// that a stretch is read once.
-func mergePieces(ps []piece) []piece {
-	ps = slices.Clone(ps)
-	slices.SortFunc(ps, func(x, y piece) int {
-		if x.res != y.res {
-			return int(x.res) - int(y.res)
-		}
-		return x.from.Compare(y.from)
-	})
-	var out []piece
-	for _, p := range ps {
-		if n := len(out); n > 0 && out[n-1].res == p.res && !p.from.After(out[n-1].to) {
-			out[n-1].to = latest(out[n-1].to, p.to)
-			continue
-		}
-		out = append(out, p)
+// sumRollups adds up the target rollups of p selected by cond, by target
+// id, as Tally.Merge adds them: the database sums the columns, one row a
+// target, and only the histograms come a row each, to be merged here.
+func (db *DB) sumRollups(ctx context.Context, cond string, p piece) (map[int64]*uptime.Tally, error) {
+	args := []any{int64(p.res), timeMS(p.from), p.to.UnixMilli()}
+	where := ` FROM rollups WHERE res = $1 AND bucket >= $2 AND bucket < $3 AND ` + cond
+	// A rollup without latencies has none to add (Tally.Merge).
+	rows, err := db.rdb.QueryContext(ctx, `SELECT target_id, `+sumCols(`up_n`, `degraded_n`, `down_n`, `unknown_n`,
+		`up_ms`, `degraded_ms`, `down_ms`, `unknown_ms`, `maint_ms`, `paused_ms`)+`,
+		COALESCE(MIN(CASE WHEN length(hist) > 0 THEN lat_min_us END), 0),
+		COALESCE(MAX(CASE WHEN length(hist) > 0 THEN lat_max_us END), 0),
+		`+sumCols(`CASE WHEN length(hist) > 0 THEN lat_sum_us ELSE 0 END`)+where+` GROUP BY target_id`, args...)
+	if err != nil {
+		return nil, dbErr(err)
 	}
-	return out
+	defer rows.Close()
+	out := map[int64]*uptime.Tally{}
+	for rows.Next() {
+		var id, up, degraded, down, unknown, upMS, degMS, downMS, unkMS, mMS, pMS, latMin, latMax, latSum int64
+		if err := rows.Scan(&id, &up, &degraded, &down, &unknown, &upMS, &degMS, &downMS, &unkMS, &mMS, &pMS,
+			&latMin, &latMax, &latSum); err != nil {
+			return nil, dbErr(err)
+		}
+		ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+		out[id] = &uptime.Tally{Up: int(up), Degraded: int(degraded), Down: int(down), Unknown: int(unknown),
+			UpTime: ms(upMS), DegradedTime: ms(degMS), DownTime: ms(downMS), UnknownTime: ms(unkMS),
+			MaintenanceTime: ms(mMS), PausedTime: ms(pMS), LatencyMin: us(latMin), LatencyMax: us(latMax), LatencySum: us(latSum)}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	rows.Close()
+	hists, err := db.rdb.QueryContext(ctx, `SELECT target_id, hist`+where+` AND length(hist) > 0`, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer hists.Close()
+	var hist sql.RawBytes // merged at once: no copy a row
+	for hists.Next() {
+		var id int64
+		if err := hists.Scan(&id, &hist); err != nil {
+			return nil, dbErr(err)
+		}
+		if t := out[id]; t != nil {
+			if err := t.Latency.MergeBinary(hist); err != nil {
+				return nil, fmt.Errorf("decode a latency histogram of target %d: %w", id, err)
+			}
+		}
+	}
+	return out, dbErr(hists.Err())
+}
+
+// sumBriefs adds up the Briefs of the target rollups of p selected by
+// cond, by target id, in the database: one row a target.
+func (db *DB) sumBriefs(ctx context.Context, cond string, p piece) (map[int64]uptime.Brief, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT target_id, `+sumCols(`up_ms + degraded_ms`, `down_ms`, `up_n + degraded_n + down_n + unknown_n`)+`
+		FROM rollups WHERE res = $1 AND bucket >= $2 AND bucket < $3 AND `+cond+` GROUP BY target_id`,
+		int64(p.res), timeMS(p.from), p.to.UnixMilli())
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := map[int64]uptime.Brief{}
+	for rows.Next() {
+		var id, up, down, checks int64
+		if err := rows.Scan(&id, &up, &down, &checks); err != nil {
+			return nil, dbErr(err)
+		}
+		out[id] = uptime.Brief{Up: time.Duration(up) * time.Millisecond, Down: time.Duration(down) * time.Millisecond, Checks: int(checks)}
+	}
+	return out, dbErr(rows.Err())
+}
+
+// sumCols is the sums of exprs, as BIGINT on either database (PostgreSQL
+// sums a BIGINT into a NUMERIC).
+func sumCols(exprs ...string) string {
+	var b strings.Builder
+	for i, e := range exprs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("CAST(SUM(" + e + ") AS BIGINT)")
+	}
+	return b.String()
 }
 
 // pageTargets reads the targets ids and the condition that selects their
