@@ -79,13 +79,15 @@ type Page struct {
 	Days    map[int64][]uptime.Brief
 }
 
-// PageHistory reads what a page of targets shows (see PageQuery). Each
-// rollup row is read once however many windows hold it, in one read per
-// resolution and stretch for all the targets: whole where a Tally window
-// needs it, else only the columns of a Brief. Each target's checks after
-// the watermark are read in one read for all of them. An id with no
-// target is left out. Errors: a *uptime.ValidationError on "ids" for more
-// than MaxPageTargets, else the database's.
+// PageHistory reads what a page of targets shows (see PageQuery). The
+// windows' rollups are cut into stretches that the same windows hold
+// (segments), each read once for all the targets and every window that
+// holds it; the database adds a stretch up, a row a target, and strings
+// together what must come a rollup at a time (the histograms for the
+// Tally windows, the days' figures). Each target's checks after the
+// watermark are read in one read for all of them. An id with no target
+// is left out. Errors: a *uptime.ValidationError on "ids" for more than
+// MaxPageTargets, else the database's.
 func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err error) {
 	defer func() {
 		if err != nil {
@@ -150,8 +152,8 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 				page.Briefs[i][id] = s.briefs[i]
 			}
 			if len(s.days) > 0 {
-				// Read whole for some window and briefly for the rest, a
-				// target's days come in two runs.
+				// The database strings a target's days together in no
+				// particular order.
 				byStart := func(a, b uptime.Brief) int { return a.Start.Compare(b.Start) }
 				if !slices.IsSortedFunc(s.days, byStart) {
 					slices.SortFunc(s.days, byStart)
@@ -188,9 +190,12 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 	for _, sg := range segments(full, briefs, days) {
 		switch {
 		case sg.days:
-			// Each day's Brief, and the windows added up as they come:
-			// whole rows where a Tally window holds the days.
-			addDay := func(s *sums, b *uptime.Brief) {
+			// Each day's Brief, and the windows added up as they come.
+			err := db.scanBriefs(ctx, cond, sg.res, sg.from, sg.to, func(id int64, b *uptime.Brief) {
+				s := target(id)
+				if s == nil {
+					return
+				}
 				for _, i := range sg.briefs {
 					s.briefs[i].Merge(b)
 				}
@@ -198,33 +203,22 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 					s.days = make([]uptime.Brief, 0, nDays) // one allocation a target
 				}
 				s.days = append(s.days, *b)
-			}
-			var err error
-			if len(sg.tallies) > 0 {
-				err = db.scanRollupsEncoded(ctx, targetRollups, cond, nil, sg.res, sg.from, sg.to, func(id int64, r *uptime.Rollup, hist []byte) error {
-					s := target(id)
-					if s == nil {
-						return nil
-					}
-					for _, i := range sg.tallies {
-						if err := s.tallies[i].MergeEncoded(&r.Tally, hist); err != nil {
-							return fmt.Errorf("decode the latency histogram of target %d at %d: %w", id, r.Start.UnixMilli(), err)
-						}
-					}
-					b := r.Brief()
-					b.Start = r.Start
-					addDay(s, &b)
-					return nil
-				})
-			} else {
-				err = db.scanBriefs(ctx, cond, sg.res, sg.from, sg.to, func(id int64, b *uptime.Brief) {
-					if s := target(id); s != nil {
-						addDay(s, b)
-					}
-				})
-			}
+			})
 			if err != nil {
 				return Page{}, err
+			}
+			if len(sg.tallies) > 0 {
+				got, err := db.sumRollups(ctx, cond, sg.piece)
+				if err != nil {
+					return Page{}, err
+				}
+				for id, t := range got {
+					if s := byID[id]; s != nil {
+						for _, i := range sg.tallies {
+							s.tallies[i].Merge(t)
+						}
+					}
+				}
 			}
 		case len(sg.tallies) > 0:
 			// Added up by the database, but for the histograms.
@@ -496,12 +490,13 @@ func segments(full, briefs []pageSpan, days []piece) []segment {
 // merged here. A row a target rather than a row a rollup spares most of
 // the cost of a row read (the driver's per column and per row work).
 func (db *DB) sumRollups(ctx context.Context, cond string, p piece) (map[int64]*uptime.Tally, error) {
-	// A rollup without latencies has none to add (Tally.Merge).
+	// A rollup without latencies has none to add (Tally.Merge): its
+	// latency columns are 0, which leaves the maximum and the sum as they
+	// are, but not the minimum.
 	rows, err := db.rdb.QueryContext(ctx, `SELECT target_id, `+sumCols(`up_n`, `degraded_n`, `down_n`, `unknown_n`,
 		`up_ms`, `degraded_ms`, `down_ms`, `unknown_ms`, `maint_ms`, `paused_ms`)+`,
-		COALESCE(MIN(CASE WHEN length(hist) > 0 THEN lat_min_us END), 0),
-		COALESCE(MAX(CASE WHEN length(hist) > 0 THEN lat_max_us END), 0),
-		`+sumCols(`CASE WHEN length(hist) > 0 THEN lat_sum_us ELSE 0 END`)+`,
+		COALESCE(MIN(CASE WHEN length(hist) > 0 THEN lat_min_us END), 0), COALESCE(MAX(lat_max_us), 0),
+		`+sumCols(`lat_sum_us`)+`,
 		COALESCE(`+db.joined(db.hex(`hist`))+`, '')
 		FROM rollups WHERE res = $1 AND bucket >= $2 AND bucket < $3 AND `+cond+` GROUP BY target_id`,
 		int64(p.res), timeMS(p.from), p.to.UnixMilli())

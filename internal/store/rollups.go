@@ -452,21 +452,6 @@ func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string
 // copies what it keeps. A rollup is over 2 KiB with its histogram, so
 // reads that only add rollups up should add them in fn.
 func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time, fn func(id int64, r *uptime.Rollup)) error {
-	return db.scanRollupsEncoded(ctx, tab, cond, arg, res, from, to, func(id int64, r *uptime.Rollup, hist []byte) error {
-		if err := r.Latency.UnmarshalBinary(hist); err != nil {
-			return fmt.Errorf("decode the latency histogram of %s %d at %d: %w", tab.name, id, r.Start.UnixMilli(), err)
-		}
-		fn(id, r)
-		return nil
-	})
-}
-
-// scanRollupsEncoded is scanRollups handing fn each row's histogram as
-// stored, encoded (valid until fn returns), and r.Latency empty: for reads
-// that add rows up with Tally.MergeEncoded, at the cost of the encoding's
-// few bytes rather than of a 2 KiB histogram a row. An error of fn ends
-// the read and is returned.
-func (db *DB) scanRollupsEncoded(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time, fn func(id int64, r *uptime.Rollup, hist []byte) error) error {
 	col := tab.id
 	if col == "" {
 		col = "0"
@@ -489,7 +474,7 @@ func (db *DB) scanRollupsEncoded(ctx context.Context, tab rollupTable, cond stri
 	}
 	defer rows.Close()
 	r := new(uptime.Rollup)
-	var hist sql.RawBytes // used at once: no copy a row
+	var hist sql.RawBytes // decoded at once: no copy a row
 	for rows.Next() {
 		var (
 			sid, bucket                          int64
@@ -501,7 +486,7 @@ func (db *DB) scanRollupsEncoded(ctx context.Context, tab rollupTable, cond stri
 			&unkMS, &mMS, &pMS, &latMin, &latMax, &latSum, &hist); err != nil {
 			return dbErr(err)
 		}
-		// Every field but the histogram is set; the histogram stays empty.
+		// Every field is set: the histogram is replaced, not cleared first.
 		r.Start = msTime(bucket)
 		r.Up, r.Degraded, r.Down, r.Unknown = int(up), int(degraded), int(down), int(unknown)
 		ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
@@ -509,9 +494,10 @@ func (db *DB) scanRollupsEncoded(ctx context.Context, tab rollupTable, cond stri
 		r.MaintenanceTime, r.PausedTime = ms(mMS), ms(pMS)
 		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 		r.LatencyMin, r.LatencyMax, r.LatencySum = us(latMin), us(latMax), us(latSum)
-		if err := fn(sid, r, hist); err != nil {
-			return err
+		if err := r.Latency.UnmarshalBinary(hist); err != nil {
+			return fmt.Errorf("decode the latency histogram of %s %d at %d: %w", tab.name, sid, bucket, err)
 		}
+		fn(sid, r)
 	}
 	return dbErr(rows.Err())
 }

@@ -125,41 +125,6 @@ func (t *Tally) LatencyQuantile(q float64) time.Duration {
 
 // Merge adds o to t.
 func (t *Tally) Merge(o *Tally) {
-	t.addCounts(o)
-	if o.Latency.Count() > 0 {
-		if t.Latency.Count() == 0 || o.LatencyMin < t.LatencyMin {
-			t.LatencyMin = o.LatencyMin
-		}
-		t.LatencyMax = max(t.LatencyMax, o.LatencyMax)
-		t.LatencySum += o.LatencySum
-		t.Latency.Merge(&o.Latency)
-	}
-}
-
-// MergeEncoded adds o to t as Merge does, o's latencies being hist, the
-// encoding of its histogram (Histogram.MarshalBinary) rather than
-// o.Latency, which is ignored: adding a row read from storage this way
-// costs the few bytes of its encoding, not the 2 KiB of a decoded
-// histogram. On a malformed hist it returns an error and leaves t as it
-// was.
-func (t *Tally) MergeEncoded(o *Tally, hist []byte) error {
-	if len(hist) > 0 {
-		had := t.Latency.Count() > 0
-		if err := t.Latency.MergeBinary(hist); err != nil {
-			return err
-		}
-		if !had || o.LatencyMin < t.LatencyMin {
-			t.LatencyMin = o.LatencyMin
-		}
-		t.LatencyMax = max(t.LatencyMax, o.LatencyMax)
-		t.LatencySum += o.LatencySum
-	}
-	t.addCounts(o)
-	return nil
-}
-
-// addCounts adds o's checks and times to t.
-func (t *Tally) addCounts(o *Tally) {
 	t.Up += o.Up
 	t.Degraded += o.Degraded
 	t.Down += o.Down
@@ -170,6 +135,14 @@ func (t *Tally) addCounts(o *Tally) {
 	t.UnknownTime += o.UnknownTime
 	t.MaintenanceTime += o.MaintenanceTime
 	t.PausedTime += o.PausedTime
+	if o.Latency.Count() > 0 {
+		if t.Latency.Count() == 0 || o.LatencyMin < t.LatencyMin {
+			t.LatencyMin = o.LatencyMin
+		}
+		t.LatencyMax = max(t.LatencyMax, o.LatencyMax)
+		t.LatencySum += o.LatencySum
+		t.Latency.Merge(&o.Latency)
+	}
 }
 
 // Brief is the glance at a stretch of history that a strip of days or an
