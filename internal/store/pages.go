@@ -291,28 +291,48 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 			}
 			points = all[i:]
 		}
+		// Windows that end alike share their tail: it is rolled up once.
+		type tailKey struct {
+			lo, hi         int
+			from, to, open time.Time
+			present        bool
+		}
+		tails := map[tailKey]*uptime.Tally{}
+		tail := func(sp *pageSpan) *uptime.Tally {
+			lo, _ := slices.BinarySearchFunc(points, sp.tailFrom, func(p uptime.Point, t time.Time) int { return p.At.Compare(t) })
+			hi, _ := slices.BinarySearchFunc(points, sp.b, func(p uptime.Point, t time.Time) int { return p.At.Compare(t) })
+			before := prev
+			if lo > 0 {
+				before = points[lo-1]
+			}
+			last := before
+			if hi > lo {
+				last = points[hi-1]
+			}
+			// The window's start counts only where it cuts the span after
+			// the last check (rollTail).
+			k := tailKey{lo, hi, sp.tailFrom, sp.b, latest(last.At, sp.a), sp.present}
+			if t, ok := tails[k]; ok {
+				return t
+			}
+			t := new(uptime.Tally)
+			rs := db.rollTail(&s, sp.a, sp.tailFrom, sp.b, sp.present, before, points[lo:hi], te)
+			for j := range rs {
+				t.Merge(&rs[j].Tally)
+			}
+			tails[k] = t
+			return t
+		}
 		sm := byID[t.ID]
-		for _, set := range []struct {
-			spans []pageSpan
-			add   func(i int, r *uptime.Rollup)
-		}{
-			{full, func(i int, r *uptime.Rollup) { sm.tallies[i].Merge(&r.Tally) }},
-			{briefs, func(i int, r *uptime.Rollup) { b := r.Brief(); sm.briefs[i].Merge(&b) }},
-		} {
-			for i, sp := range set.spans {
-				if !sp.tailFrom.Before(sp.b) && !sp.present {
-					continue
-				}
-				lo, _ := slices.BinarySearchFunc(points, sp.tailFrom, func(p uptime.Point, t time.Time) int { return p.At.Compare(t) })
-				hi, _ := slices.BinarySearchFunc(points, sp.b, func(p uptime.Point, t time.Time) int { return p.At.Compare(t) })
-				before := prev
-				if lo > 0 {
-					before = points[lo-1]
-				}
-				rs := db.rollTail(&s, sp.a, sp.tailFrom, sp.b, sp.present, before, points[lo:hi], te)
-				for j := range rs {
-					set.add(i, &rs[j])
-				}
+		for i := range full {
+			if sp := &full[i]; sp.tailFrom.Before(sp.b) || sp.present {
+				sm.tallies[i].Merge(tail(sp))
+			}
+		}
+		for i := range briefs {
+			if sp := &briefs[i]; sp.tailFrom.Before(sp.b) || sp.present {
+				b := tail(sp).Brief()
+				sm.briefs[i].Merge(&b)
 			}
 		}
 	}
