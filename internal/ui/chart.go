@@ -52,16 +52,20 @@ type strip struct {
 // stripCellWidth is one day's width in the SVG's units, gap included.
 const stripCellWidth = 4
 
-// dayStrip lays days (sorted, one Brief per day, missing days left out)
-// over the n days starting at first. With runs set, neighbouring days of
-// the same level share one cell whose tooltip adds them up, so that a
-// strip of healthy days is a few elements, not n.
-func dayStrip(days []uptime.Brief, first time.Time, n int, runs bool) strip {
-	byDay := make([]uptime.Brief, n)
-	for i := range days {
-		k := int(days[i].Start.Sub(first) / (24 * time.Hour))
-		if k >= 0 && k < n {
-			byDay[k] = days[i]
+// dayStrip lays days (one Brief per day, missing days left out), and
+// more, over the n days (at most stripDays) starting at first. With runs
+// set, neighbouring days of the same level share one cell whose tooltip
+// adds them up, so that a strip of healthy days is a few elements, not n.
+func dayStrip(days []uptime.Brief, first time.Time, n int, runs bool, more ...uptime.Brief) strip {
+	n = min(n, stripDays)
+	var all [stripDays]uptime.Brief
+	byDay := all[:n]
+	for _, ds := range [][]uptime.Brief{days, more} {
+		for i := range ds {
+			k := int(ds[i].Start.Sub(first) / (24 * time.Hour))
+			if k >= 0 && k < n {
+				byDay[k] = ds[i]
+			}
 		}
 	}
 	s := strip{Width: n * stripCellWidth}

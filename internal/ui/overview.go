@@ -306,7 +306,7 @@ func (h *Handler) rows(ctx context.Context, snaps []uptime.Snapshot, now time.Ti
 		out[i] = row{Name: sn.Target.Name, Status: shownStatus(sn), LastCheck: sn.State.LastCheck,
 			Ago: ago(now, sn.State.LastCheck), LastError: sn.State.LastError, Flapping: sn.State.Flapping,
 			Up24h: pctOf(t24), Up30d: pctOfBrief(&t30), P95: latency(t24.LatencyQuantile(0.95)),
-			Strip: dayStrip(withToday(p.Days[id], today[id], first.Add((stripDays-1)*24*time.Hour)), first, stripDays, true)}
+			Strip: dayStrip(p.Days[id], first, stripDays, true, todayBrief(today[id], first.Add((stripDays-1)*24*time.Hour)))}
 	}
 	return out, nil
 }
@@ -327,13 +327,10 @@ func (h *Handler) pageHistory(ctx context.Context, ids []int64, now time.Time) (
 	return p, first, err
 }
 
-// withToday appends today's Brief, so far, to the whole days.
-func withToday(days []uptime.Brief, today uptime.Brief, midnight time.Time) []uptime.Brief {
-	if today.Checks == 0 && today.Up+today.Down == 0 {
-		return days
-	}
+// todayBrief is today's Brief so far, as a day of a strip.
+func todayBrief(today uptime.Brief, midnight time.Time) uptime.Brief {
 	today.Start = midnight
-	return append(days[:len(days):len(days)], today)
+	return today
 }
 
 // publicURL is where the viewer reaches Lookout, for commands to copy.

@@ -123,7 +123,7 @@ func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
 		b := p.Briefs[i][sn.Target.ID]
 		d.Figures = append(d.Figures, uptimeFigure{Window: f.name, Uptime: pctOfBrief(&b), Down: human(b.Down), Checks: thousands(b.Checks)})
 	}
-	d.Days = dayStrip(withToday(p.Days[sn.Target.ID], p.Briefs[len(figures)][sn.Target.ID], midnight), first, stripDays, false)
+	d.Days = dayStrip(p.Days[sn.Target.ID], first, stripDays, false, todayBrief(p.Briefs[len(figures)][sn.Target.ID], midnight))
 
 	comps, err := h.store.Components(ctx, sn.Target.ID)
 	if err != nil {
