@@ -168,21 +168,12 @@ func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split
 	}
 	var out []uptime.Rollup
 	if a.Before(rolled) {
-		pieces := split(a, rolled)
-		// Room for every bucket and the minutes after the watermark: a
-		// rollup is over 2 KiB, not to be copied as the slice grows.
-		n := max(0, int(b.Sub(latest(a, rolled))/time.Minute))
-		for _, p := range pieces {
-			n += int(p.to.Sub(p.from) / p.res.Duration())
-		}
-		out = make([]uptime.Rollup, 0, n+1)
-		for _, p := range pieces {
-			err := db.scanRollups(ctx, s.table(), s.table().id+` = $4`, id, p.res, p.from, p.to, func(_ int64, r *uptime.Rollup) {
-				out = append(out, *r)
-			})
+		for _, p := range split(a, rolled) {
+			got, err := db.readRollups(ctx, s.table(), id, p.res, p.from, p.to)
 			if err != nil {
 				return nil, err
 			}
+			out = append(out, got[id]...)
 		}
 	}
 	// The checks after the watermark, and the time since the latest check
