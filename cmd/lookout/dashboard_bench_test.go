@@ -32,7 +32,7 @@ const (
 	benchTargets  = 10000
 	benchDown     = 50
 	benchDense    = 200
-	benchFixture  = "lookout-dashboard-bench-v1.db"
+	benchFixture  = "lookout-dashboard-bench-v2.db"
 	benchOldEvery = 12 * time.Hour
 )
 

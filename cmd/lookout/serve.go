@@ -131,12 +131,16 @@ func (s uiStore) Results(ctx context.Context, q ui.ResultQuery) ([]uptime.Result
 	return s.DB.Results(ctx, store.ResultQuery(q))
 }
 
-func (s uiStore) PageHistory(ctx context.Context, ids []int64, windows []ui.Window, days ui.Window) ([]map[int64]uptime.Tally, map[int64][]uptime.Rollup, error) {
-	ws := make([]store.Window, len(windows))
-	for i, w := range windows {
-		ws[i] = store.Window(w)
+func (s uiStore) PageHistory(ctx context.Context, q ui.PageQuery) (ui.Page, error) {
+	windows := func(ws []ui.Window) []store.Window {
+		out := make([]store.Window, len(ws))
+		for i, w := range ws {
+			out[i] = store.Window(w)
+		}
+		return out
 	}
-	return s.DB.PageHistory(ctx, ids, ws, store.Window(days))
+	p, err := s.DB.PageHistory(ctx, store.PageQuery{IDs: q.IDs, Tallies: windows(q.Tallies), Briefs: windows(q.Briefs), Days: store.Window(q.Days)})
+	return ui.Page(p), err
 }
 
 // outboxDrain is how long a shutdown waits for the dispatcher to send the

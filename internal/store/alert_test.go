@@ -141,12 +141,23 @@ func testIncidentLifecycle(t *testing.T, e *env) {
 		t.Errorf("opened delivery %+v; want pending to ops due at %v (group_wait)", d, t0.Add(ch.GroupWait.D()))
 	}
 
+	// While open, the incident counts the failed checks so far, as the
+	// target's state does.
+	e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID, StartedAt: t0.Add(time.Minute), Status: uptime.StatusDown},
+		State: uptime.State{Status: uptime.StatusDown, IncidentFailures: 5}})
+	e.mustFlush(t)
+	list, err := e.ListIncidents(bg, uptime.IncidentFilter{})
+	fatalIf(t, err, "list incidents")
+	if in, err := e.OpenIncident(bg, tg.ID); err != nil || len(list) != 1 || list[0].Failures != 5 || in.Failures != 5 {
+		t.Errorf("open incident after 2 more failures: %d listed (%+v), open one %+v %v; want 5 failures", len(list), list, in, err)
+	}
+
 	t1 := t0.Add(5 * time.Minute)
 	e.recordEvents(t, tg, t1, resolved(t0.Add(-20*time.Second), 7))
 	if _, err := e.OpenIncident(bg, tg.ID); !errors.Is(err, uptime.ErrNotFound) {
 		t.Errorf("open incident after resolve: %v, want ErrNotFound", err)
 	}
-	list, err := e.ListIncidents(bg, uptime.IncidentFilter{})
+	list, err = e.ListIncidents(bg, uptime.IncidentFilter{})
 	fatalIf(t, err, "list incidents")
 	want.ResolvedAt, want.Failures = t1, 7
 	if diff := cmp.Diff([]uptime.Incident{want}, list); diff != "" {

@@ -294,29 +294,64 @@ func (db *DB) FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally,
 // StateCounts counts the targets by the status they show: paused, or
 // their judged status (unknown until first judged). Errors are the
 // database's.
+//
+// It is one statement, so one snapshot, and reads little whatever the
+// fleet: the states counted whole (a count of the table, not of its rows),
+// those not up counted through the index on status (usually few), and
+// the paused targets through theirs; the up ones are the rest.
 func (db *DB) StateCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT t.paused, COALESCE(s.status, 0), COUNT(*)
-		FROM targets t LEFT JOIN target_state s ON s.target_id = t.id GROUP BY t.paused, COALESCE(s.status, 0)`)
+	rows, err := db.rdb.QueryContext(ctx, `SELECT 0, status, COUNT(*) FROM target_state WHERE status IN (0, 2, 3) GROUP BY status
+		UNION ALL
+		SELECT 1, COALESCE(s.status, 0), COUNT(*) FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
+			WHERE t.paused GROUP BY COALESCE(s.status, 0)
+		UNION ALL
+		SELECT 2, 0, COUNT(*) FROM targets
+		UNION ALL
+		SELECT 3, 0, COUNT(*) FROM target_state`)
 	if err != nil {
 		return nil, fmt.Errorf("count targets by state: %w", dbErr(err))
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	var states, paused [4]int // by status
+	var targets, stated int
 	for rows.Next() {
-		var (
-			paused    bool
-			status, n int64
-		)
-		if err := rows.Scan(&paused, &status, &n); err != nil {
+		var kind, status, n int
+		if err := rows.Scan(&kind, &status, &n); err != nil {
 			return nil, fmt.Errorf("count targets by state: %w", dbErr(err))
 		}
-		name := uptime.Status(status).String()
-		if paused {
-			name = "paused"
+		if status < 0 || status >= len(states) {
+			continue // none: a status is 0 to 3
 		}
-		out[name] += int(n)
+		switch kind {
+		case 0:
+			states[status] = n
+		case 1:
+			paused[status] = n
+		case 2:
+			targets = n
+		case 3:
+			stated = n
+		}
 	}
-	return out, dbErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count targets by state: %w", dbErr(err))
+	}
+	states[uptime.StatusUp] = stated - states[0] - states[2] - states[3]
+	out := map[string]int{}
+	add := func(name string, n int) {
+		if n != 0 {
+			out[name] = n
+		}
+	}
+	nPaused := paused[0] + paused[1] + paused[2] + paused[3]
+	add("paused", nPaused)
+	shown := nPaused
+	for _, st := range []uptime.Status{uptime.StatusUp, uptime.StatusDegraded, uptime.StatusDown} {
+		add(st.String(), states[st]-paused[st])
+		shown += states[st] - paused[st]
+	}
+	add(uptime.StatusUnknown.String(), targets-shown) // never judged, or judged unknown
+	return out, nil
 }
 
 // OpenIncidentCount counts the incidents not resolved yet. Errors are the

@@ -19,9 +19,13 @@ const (
 
 // incidentSelect reads incidents with their target's name. alerts_sent is
 // counted from the delivery log rather than kept as a counter, so that it
-// cannot drift from it.
+// cannot drift from it. An open incident's failures are its target's
+// count so far (the row keeps the count at its opening until resolved),
+// never fewer than the row's.
 const incidentSelect = `SELECT i.id, i.target_id, t.name, i.started_at, i.detected_at, i.resolved_at,
-	i.failures, i.last_error, i.error_class, i.cause, i.suppressed,
+	CASE WHEN i.resolved_at = 0 THEN COALESCE((SELECT s.incident_failures FROM target_state s
+		WHERE s.target_id = i.target_id AND s.incident_failures > i.failures), i.failures) ELSE i.failures END,
+	i.last_error, i.error_class, i.cause, i.suppressed,
 	(SELECT COUNT(*) FROM deliveries d WHERE d.incident_id = i.id AND d.status = 'delivered')
 FROM incidents i JOIN targets t ON t.id = i.target_id`
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ func TestPageReads(t *testing.T) {
 		{"day rollups of a page", testDayRollups},
 		{"many windows and the days in one read", testPageHistory},
 		{"targets filtered by a part of their name", testListByName},
+		{"targets counted by the status they show", testStateCounts},
 	}
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, tc := range tests {
@@ -124,22 +126,90 @@ func testPageHistory(t *testing.T, e *env) {
 		{uptime.Day.Bucket(now), now},
 		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
 		{now, now},
+		{uptime.Hour.Bucket(now.Add(-26 * time.Hour)), now.Add(-2 * time.Hour)},
 	}
 	days := Window{start.Add(-90 * 24 * time.Hour), now}
-	tallies, gotDays, err := e.PageHistory(bg, []int64{other.ID, api.ID}, windows, days)
-	fatalIf(t, err, "page history")
-	for i, w := range windows {
-		for _, tg := range []*uptime.Target{api, other} {
+	// Each window asked whole and briefly, alone and with the others: the
+	// rows read whole for some and briefly for others add up alike.
+	for _, q := range []PageQuery{
+		{Tallies: windows, Briefs: windows, Days: days},
+		{Tallies: windows[:1], Briefs: windows[1:], Days: days},
+		{Tallies: windows[3:], Briefs: windows, Days: days},
+		{Briefs: windows, Days: days},
+		{Tallies: windows},
+	} {
+		q.IDs = []int64{other.ID, api.ID, 9999}
+		got, err := e.PageHistory(bg, q)
+		fatalIf(t, err, "page history")
+		check := func(kind string, w Window, tg *uptime.Target, f func(one uptime.Tally) string) {
 			one, err := e.Tally(bg, Series{Target: tg.Name}, w.From, w.To)
 			fatalIf(t, err, "tally")
-			if diff := cmp.Diff(one, tallies[i][tg.ID], cmpTally); diff != "" {
-				t.Errorf("window %d, %s (-Tally +PageHistory):\n%s", i, tg.Name, diff)
+			if diff := f(one); diff != "" {
+				t.Errorf("%s window %v – %v, %s (-Tally +PageHistory):\n%s", kind, w.From, w.To, tg.Name, diff)
 			}
 		}
+		for _, tg := range []*uptime.Target{api, other} {
+			for i, w := range q.Tallies {
+				check("whole", w, tg, func(one uptime.Tally) string { return cmp.Diff(one, got.Tallies[i][tg.ID], cmpTally) })
+			}
+			for i, w := range q.Briefs {
+				check("brief", w, tg, func(one uptime.Tally) string { return cmp.Diff(one.Brief(), got.Briefs[i][tg.ID]) })
+			}
+		}
+		if len(got.Tallies) != len(q.Tallies) || len(got.Briefs) != len(q.Briefs) || len(got.Tallies) > 0 && len(got.Tallies[0]) != 2 {
+			t.Errorf("%d and %d windows, the first of %d targets; want %d, %d, of 2 (the unknown id left out)",
+				len(got.Tallies), len(got.Briefs), len(got.Tallies[0]), len(q.Tallies), len(q.Briefs))
+		}
+		want, err := e.DayRollups(bg, []int64{api.ID, other.ID}, days.From, days.To)
+		fatalIf(t, err, "day rollups")
+		wantDays := map[int64][]uptime.Brief{}
+		for id, rs := range want {
+			for _, r := range rs {
+				b := r.Brief()
+				b.Start = r.Start
+				wantDays[id] = append(wantDays[id], b)
+			}
+		}
+		if q.Days.From.IsZero() {
+			wantDays = map[int64][]uptime.Brief{}
+		} else if len(wantDays[api.ID]) != 3 {
+			t.Errorf("api has %d days, want 3", len(wantDays[api.ID]))
+		}
+		if diff := cmp.Diff(wantDays, got.Days); diff != "" {
+			t.Errorf("the days read with the windows differ from the day rollups (-DayRollups +PageHistory):\n%s", diff)
+		}
 	}
-	want, err := e.DayRollups(bg, []int64{api.ID, other.ID}, days.From, days.To)
-	fatalIf(t, err, "day rollups")
-	if len(want[api.ID]) != 3 || !cmp.Equal(want, gotDays, cmpTally) {
-		t.Errorf("the days read with the windows differ from those read alone")
+}
+
+func testStateCounts(t *testing.T, e *env) {
+	got, err := e.StateCounts(bg)
+	fatalIf(t, err, "state counts")
+	if len(got) != 0 {
+		t.Errorf("no targets counted %v", got)
+	}
+	at := e.clock.Now()
+	judge := func(tg *uptime.Target, st uptime.Status) {
+		e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID, StartedAt: at, Status: st},
+			State: uptime.State{Status: st, Since: at, LastCheck: at, LastResult: st}})
+	}
+	e.mustCreate(t, "new", nil) // never judged
+	for i, st := range []uptime.Status{uptime.StatusUp, uptime.StatusUp, uptime.StatusDegraded, uptime.StatusDown, uptime.StatusUnknown} {
+		judge(e.mustCreate(t, fmt.Sprintf("t%d", i), nil), st)
+	}
+	for i, st := range []uptime.Status{uptime.StatusDown, uptime.StatusUp} {
+		tg := newTarget(fmt.Sprintf("paused%d", i), nil)
+		tg.Paused = true
+		fatalIf(t, e.CreateTarget(bg, tg), "create paused")
+		judge(tg, st)
+	}
+	paused := newTarget("paused-new", nil)
+	paused.Paused = true
+	fatalIf(t, e.CreateTarget(bg, paused), "create paused")
+	e.mustFlush(t)
+	got, err = e.StateCounts(bg)
+	fatalIf(t, err, "state counts")
+	want := map[string]int{"unknown": 2, "up": 2, "degraded": 1, "down": 1, "paused": 3}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("state counts (-want +got):\n%s", diff)
 	}
 }

@@ -11,10 +11,10 @@ import (
 	"github.com/lookout/lookout/internal/uptime"
 )
 
-// level is the colour class of a stretch of uptime: l0 no data, l1 all up,
-// l2 at least 99.9 %, l3 at least 99 %, l4 at least 95 %, l5 below.
-func level(t *uptime.Tally) string {
-	a, ok := t.Availability()
+// level is the colour class of a stretch of uptime, given its
+// availability (a Tally's or a Brief's): l0 no data, l1 all up, l2 at
+// least 99.9 %, l3 at least 99 %, l4 at least 95 %, l5 below.
+func level(a float64, ok bool) string {
 	switch {
 	case !ok:
 		return "l0"
@@ -52,42 +52,33 @@ type strip struct {
 // stripCellWidth is one day's width in the SVG's units, gap included.
 const stripCellWidth = 4
 
-// dayStrip lays days (sorted, one rollup per day, missing days left out)
-// over the n days starting at first. With runs set, neighbouring days of
-// the same level share one cell whose tooltip adds them up, so that a
-// strip of healthy days is a few elements, not n.
-func dayStrip(days []uptime.Rollup, first time.Time, n int, runs bool) strip {
-	byDay := make([]*uptime.Tally, n)
-	for i := range days {
-		k := int(days[i].Start.Sub(first) / (24 * time.Hour))
-		if k >= 0 && k < n {
-			byDay[k] = &days[i].Tally
+// dayStrip lays days (one Brief per day, missing days left out), and
+// more, over the n days (at most stripDays) starting at first. With runs
+// set, neighbouring days of the same level share one cell whose tooltip
+// adds them up, so that a strip of healthy days is a few elements, not n.
+func dayStrip(days []uptime.Brief, first time.Time, n int, runs bool, more ...uptime.Brief) strip {
+	n = min(n, stripDays)
+	var all [stripDays]uptime.Brief
+	byDay := all[:n]
+	for _, ds := range [][]uptime.Brief{days, more} {
+		for i := range ds {
+			k := int(ds[i].Start.Sub(first) / (24 * time.Hour))
+			if k >= 0 && k < n {
+				byDay[k] = ds[i]
+			}
 		}
 	}
 	s := strip{Width: n * stripCellWidth}
-	counts := map[string]int{}
-	var none uptime.Tally
+	var counts [6]int // by level
 	for i := 0; i < n; {
-		t := byDay[i]
-		if t == nil {
-			t = &none
-		}
-		lv := level(t)
+		lv := level(byDay[i].Availability())
 		j := i + 1
-		var sum uptime.Tally
-		sum.Merge(t)
-		for runs && j < n {
-			u := byDay[j]
-			if u == nil {
-				u = &none
-			}
-			if level(u) != lv {
-				break
-			}
-			sum.Merge(u)
+		sum := byDay[i]
+		for runs && j < n && level(byDay[j].Availability()) == lv {
+			sum.Merge(&byDay[j])
 			j++
 		}
-		counts[lv] += j - i
+		counts[lv[1]-'0'] += j - i
 		from := first.Add(time.Duration(i) * 24 * time.Hour)
 		s.Cells = append(s.Cells, stripCell{X: i * stripCellWidth, W: (j-i)*stripCellWidth - 1, Class: lv,
 			Title: stripTitle(&sum, from, j-i)})
@@ -95,28 +86,37 @@ func dayStrip(days []uptime.Rollup, first time.Time, n int, runs bool) strip {
 	}
 	var parts []string
 	for _, lv := range []string{"l1", "l2", "l3", "l4", "l5", "l0"} {
-		if counts[lv] > 0 {
-			parts = append(parts, fmt.Sprintf("%d at %s", counts[lv], levelWords[lv]))
+		if c := counts[lv[1]-'0']; c > 0 {
+			parts = append(parts, fmt.Sprintf("%d at %s", c, levelWords[lv]))
 		}
 	}
 	s.Label = fmt.Sprintf("Uptime of the last %d days: %s", n, strings.Join(parts, ", "))
 	return s
 }
 
-func stripTitle(t *uptime.Tally, from time.Time, days int) string {
+// briefs are the Briefs of rollups, for a strip.
+func briefs(rs []uptime.Rollup) []uptime.Brief {
+	out := make([]uptime.Brief, len(rs))
+	for i := range rs {
+		out[i] = rs[i].Brief()
+		out[i].Start = rs[i].Start
+	}
+	return out
+}
+
+// stripTitle says what a cell of a strip adds up to: its uptime, checks
+// and downtime (latencies are the chart's).
+func stripTitle(b *uptime.Brief, from time.Time, days int) string {
 	when := from.Format("2 Jan 2006")
 	if days > 1 {
 		when = fmt.Sprintf("%s – %s (%d days)", from.Format("2 Jan"), from.Add(time.Duration(days-1)*24*time.Hour).Format("2 Jan 2006"), days)
 	}
-	if _, ok := t.Availability(); !ok {
+	if _, ok := b.Availability(); !ok {
 		return when + ": no data"
 	}
-	out := fmt.Sprintf("%s: %s up, %s checks", when, pctOf(*t), thousands(t.Checks()))
-	if t.DownTime > 0 {
-		out += ", down " + human(t.DownTime)
-	}
-	if t.Latency.Count() > 0 {
-		out += ", p95 " + latency(t.LatencyQuantile(0.95))
+	out := fmt.Sprintf("%s: %s up, %s checks", when, pctOfBrief(b), thousands(b.Checks))
+	if b.Down > 0 {
+		out += ", down " + human(b.Down)
 	}
 	return out
 }
@@ -169,7 +169,7 @@ func newLatencyChart(rs []uptime.Rollup, from, to time.Time, step time.Duration)
 	var top time.Duration
 	for i := range rs {
 		t := &rs[i].Tally
-		p := chartPoint{Start: rs[i].Start, Checks: t.Checks(), Failures: t.Failures(), Uptime: pctOf(*t), Level: level(t)}
+		p := chartPoint{Start: rs[i].Start, Checks: t.Checks(), Failures: t.Failures(), Uptime: pctOf(*t), Level: level(t.Availability())}
 		if t.Latency.Count() > 0 {
 			p.P50, p.P95 = t.LatencyQuantile(0.5), t.LatencyQuantile(0.95)
 			top = max(top, p.P95)

@@ -22,18 +22,18 @@ func TestPct(t *testing.T) {
 	}
 }
 
-func day(a float64) uptime.Tally {
+func day(start time.Time, a float64) uptime.Brief {
 	up := time.Duration(a * float64(24*time.Hour))
-	return uptime.Tally{Up: 10, UpTime: up, DownTime: 24*time.Hour - up}
+	return uptime.Brief{Start: start, Checks: 10, Up: up, Down: 24*time.Hour - up}
 }
 
 func TestDayStrip(t *testing.T) {
 	first := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	days := []uptime.Rollup{
-		{Start: first, Tally: day(1)}, {Start: first.Add(24 * time.Hour), Tally: day(1)},
-		{Start: first.Add(2 * 24 * time.Hour), Tally: day(0.98)},
+	days := []uptime.Brief{
+		day(first, 1), day(first.Add(24*time.Hour), 1),
+		day(first.Add(2*24*time.Hour), 0.98),
 		// the fourth day has no data
-		{Start: first.Add(4 * 24 * time.Hour), Tally: day(1)},
+		day(first.Add(4*24*time.Hour), 1),
 	}
 	s := dayStrip(days, first, 5, true)
 	var classes []string
@@ -43,8 +43,9 @@ func TestDayStrip(t *testing.T) {
 	if strings.Join(classes, " ") != "l1 l4 l0 l1" || s.Cells[0].W != 2*stripCellWidth-1 || s.Cells[3].X != 4*stripCellWidth {
 		t.Errorf("runs %v, first width %d, last at %d", classes, s.Cells[0].W, s.Cells[3].X)
 	}
-	if !strings.Contains(s.Cells[0].Title, "(2 days): 100% up") || !strings.Contains(s.Cells[1].Title, "3 Mar 2026: 98.00% up") {
-		t.Errorf("titles %q, %q", s.Cells[0].Title, s.Cells[1].Title)
+	if !strings.Contains(s.Cells[0].Title, "(2 days): 100% up, 20 checks") || s.Cells[1].Title != "3 Mar 2026: 98.00% up, 10 checks, down 28m 48s" ||
+		s.Cells[2].Title != "4 Mar 2026: no data" {
+		t.Errorf("titles %q, %q, %q", s.Cells[0].Title, s.Cells[1].Title, s.Cells[2].Title)
 	}
 	if s.Label != "Uptime of the last 5 days: 3 at 100%, 1 at 95% or more, 1 at no data" {
 		t.Errorf("label %q", s.Label)

@@ -157,29 +157,41 @@ func (f *fakeStore) Trend(_ context.Context, target, _ string, from, to time.Tim
 	return out, nil
 }
 
-func (f *fakeStore) PageHistory(_ context.Context, ids []int64, windows []Window, days Window) ([]map[int64]uptime.Tally, map[int64][]uptime.Rollup, error) {
+func (f *fakeStore) PageHistory(_ context.Context, q PageQuery) (Page, error) {
 	f.reads++
-	ts := make([]map[int64]uptime.Tally, len(windows))
-	for i, w := range windows {
-		ts[i] = map[int64]uptime.Tally{}
-		for _, id := range ids {
+	p := Page{Tallies: make([]map[int64]uptime.Tally, len(q.Tallies)), Briefs: make([]map[int64]uptime.Brief, len(q.Briefs)),
+		Days: map[int64][]uptime.Brief{}}
+	for i, w := range q.Tallies {
+		p.Tallies[i] = map[int64]uptime.Tally{}
+		for _, id := range q.IDs {
 			if s, ok := f.byID(id); ok {
-				ts[i][id] = f.tally(s.Target.Name, w.To.Sub(w.From))
+				p.Tallies[i][id] = f.tally(s.Target.Name, w.To.Sub(w.From))
 			}
 		}
 	}
-	out := map[int64][]uptime.Rollup{}
-	for _, id := range ids {
+	for i, w := range q.Briefs {
+		p.Briefs[i] = map[int64]uptime.Brief{}
+		for _, id := range q.IDs {
+			if s, ok := f.byID(id); ok {
+				t := f.tally(s.Target.Name, w.To.Sub(w.From))
+				p.Briefs[i][id] = t.Brief()
+			}
+		}
+	}
+	for _, id := range q.IDs {
 		s, ok := f.byID(id)
-		if !ok {
+		if !ok || q.Days.From.IsZero() {
 			continue
 		}
 		// The first 60 days are before the target existed.
-		for d := uptime.Day.Bucket(days.From).Add(60 * 24 * time.Hour); d.Before(days.To); d = d.Add(24 * time.Hour) {
-			out[id] = append(out[id], uptime.Rollup{Start: d, Tally: f.tally(s.Target.Name, 24*time.Hour)})
+		for d := uptime.Day.Bucket(q.Days.From).Add(60 * 24 * time.Hour); d.Before(q.Days.To); d = d.Add(24 * time.Hour) {
+			t := f.tally(s.Target.Name, 24*time.Hour)
+			b := t.Brief()
+			b.Start = d
+			p.Days[id] = append(p.Days[id], b)
 		}
 	}
-	return ts, out, nil
+	return p, nil
 }
 
 func (f *fakeStore) FleetTally(_ context.Context, from, to time.Time) (uptime.Tally, time.Time, error) {

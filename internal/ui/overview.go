@@ -293,48 +293,44 @@ func (h *Handler) rows(ctx context.Context, snaps []uptime.Snapshot, now time.Ti
 	for i := range snaps {
 		ids[i] = snaps[i].Target.ID
 	}
-	day, month, today, days, first, err := h.pageHistory(ctx, ids, now)
+	p, first, err := h.pageHistory(ctx, ids, now)
 	if err != nil {
 		return nil, err
 	}
+	day, month, today := p.Tallies[0], p.Briefs[0], p.Briefs[1]
 	out := make([]row, len(snaps))
 	for i := range snaps {
 		sn := &snaps[i]
 		id := sn.Target.ID
-		t24 := day[id]
+		t24, t30 := day[id], month[id]
 		out[i] = row{Name: sn.Target.Name, Status: shownStatus(sn), LastCheck: sn.State.LastCheck,
 			Ago: ago(now, sn.State.LastCheck), LastError: sn.State.LastError, Flapping: sn.State.Flapping,
-			Up24h: pctOf(t24), Up30d: pctOf(month[id]), P95: latency(t24.LatencyQuantile(0.95)),
-			Strip: dayStrip(withToday(days[id], today[id], first.Add((stripDays-1)*24*time.Hour)), first, stripDays, true)}
+			Up24h: pctOf(t24), Up30d: pctOfBrief(&t30), P95: latency(t24.LatencyQuantile(0.95)),
+			Strip: dayStrip(p.Days[id], first, stripDays, true, todayBrief(today[id], first.Add((stripDays-1)*24*time.Hour)))}
 	}
 	return out, nil
 }
 
-// pageHistory reads a page's 24-hour and 30-day tallies, today's so far
-// and the whole days before it in the strip, in one store read. The two
-// windows start on the hour (up to an hour longer than their names):
-// their first hour is then one hour rollup rather than up to sixty minute
-// rollups per target, which is most of what a page of busy targets reads.
-func (h *Handler) pageHistory(ctx context.Context, ids []int64, now time.Time) (day, month, today map[int64]uptime.Tally, days map[int64][]uptime.Rollup, first time.Time, err error) {
+// pageHistory reads a page's 24-hour tallies (with their latencies, for
+// the p95), its 30-day and today's Briefs, and the Briefs of the whole days
+// before today in the strip, in one store read. The two windows start on
+// the hour (up to an hour longer than their names): their first hour is
+// then one hour rollup rather than up to sixty minute rollups per target,
+// which is most of what a page of busy targets reads.
+func (h *Handler) pageHistory(ctx context.Context, ids []int64, now time.Time) (p Page, first time.Time, err error) {
 	midnight := uptime.Day.Bucket(now)
 	first = midnight.Add(-(stripDays - 1) * 24 * time.Hour)
-	ts, days, err := h.store.PageHistory(ctx, ids,
-		[]Window{{uptime.Hour.Bucket(now.Add(-24 * time.Hour)), now}, {uptime.Hour.Bucket(now.Add(-30 * 24 * time.Hour)), now}, {midnight, now}},
-		Window{first, midnight})
-	if err != nil {
-		return
-	}
-	return ts[0], ts[1], ts[2], days, first, nil
+	p, err = h.store.PageHistory(ctx, PageQuery{IDs: ids,
+		Tallies: []Window{{uptime.Hour.Bucket(now.Add(-24 * time.Hour)), now}},
+		Briefs:  []Window{{uptime.Hour.Bucket(now.Add(-30 * 24 * time.Hour)), now}, {midnight, now}},
+		Days:    Window{first, midnight}})
+	return p, first, err
 }
 
-// withToday appends today's tally, so far, to the whole days.
-func withToday(days []uptime.Rollup, today uptime.Tally, midnight time.Time) []uptime.Rollup {
-	if today.Checks() == 0 && today.Observed() == 0 {
-		return days
-	}
-	out := make([]uptime.Rollup, len(days), len(days)+1)
-	copy(out, days)
-	return append(out, uptime.Rollup{Start: midnight, Tally: today})
+// todayBrief is today's Brief so far, as a day of a strip.
+func todayBrief(today uptime.Brief, midnight time.Time) uptime.Brief {
+	today.Start = midnight
+	return today
 }
 
 // publicURL is where the viewer reaches Lookout, for commands to copy.

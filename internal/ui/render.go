@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
@@ -54,14 +55,28 @@ var funcs = template.FuncMap{
 
 // render writes a whole page, or only the template block given (a
 // fragment the page's script refreshes).
+// pageBuffers keep the buffers pages are rendered into, which grow to a
+// page's size (over 100 KiB for the overview): a page is not built by
+// growing and copying a new one each time. Those grown past maxPooledPage
+// are let go.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledPage = 1 << 20
+
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page, block string) {
 	p.Viewer = h.viewerOf(r)
-	var buf bytes.Buffer
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledPage {
+			pageBuffers.Put(buf)
+		}
+	}()
 	entry := "layout"
 	if block != "" {
 		entry = block
 	}
-	if err := h.pages[name].ExecuteTemplate(&buf, entry, p); err != nil {
+	if err := h.pages[name].ExecuteTemplate(buf, entry, p); err != nil {
 		h.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
 		return
@@ -111,7 +126,13 @@ func pct(a float64) string {
 
 // pctOf is pct of a tally's availability, or "–" with no known time.
 func pctOf(t uptime.Tally) string {
-	a, ok := t.Availability()
+	b := t.Brief()
+	return pctOfBrief(&b)
+}
+
+// pctOfBrief is pctOf of a Brief.
+func pctOfBrief(b *uptime.Brief) string {
+	a, ok := b.Availability()
 	if !ok {
 		return "–"
 	}

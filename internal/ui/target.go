@@ -101,25 +101,29 @@ func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Chart = newLatencyChart(trend, from.Truncate(cr.Step), now, cr.Step)
 
-	for _, win := range []struct {
-		name string
-		d    time.Duration
-	}{{"24 hours", 24 * time.Hour}, {"7 days", 7 * 24 * time.Hour}, {"30 days", 30 * 24 * time.Hour}, {"1 year", 365 * 24 * time.Hour}} {
-		t, err := h.store.Tally(ctx, name, "", now.Add(-win.d), now)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		d.Figures = append(d.Figures, uptimeFigure{Window: win.name, Uptime: pctOf(t), Down: human(t.DownTime), Checks: thousands(t.Checks())})
-	}
+	// The uptime figures, today and the days of the strip: Briefs, in one
+	// read.
 	midnight := uptime.Day.Bucket(now)
 	first := midnight.Add(-(stripDays - 1) * 24 * time.Hour)
-	days, err := h.store.Trend(ctx, name, "", first, now, 24*time.Hour)
+	figures := []struct {
+		name string
+		d    time.Duration
+	}{{"24 hours", 24 * time.Hour}, {"7 days", 7 * 24 * time.Hour}, {"30 days", 30 * 24 * time.Hour}, {"1 year", 365 * 24 * time.Hour}}
+	q := PageQuery{IDs: []int64{sn.Target.ID}, Days: Window{first, midnight}}
+	for _, f := range figures {
+		q.Briefs = append(q.Briefs, Window{now.Add(-f.d), now})
+	}
+	q.Briefs = append(q.Briefs, Window{midnight, now})
+	p, err := h.store.PageHistory(ctx, q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	d.Days = dayStrip(days, first, stripDays, false)
+	for i, f := range figures {
+		b := p.Briefs[i][sn.Target.ID]
+		d.Figures = append(d.Figures, uptimeFigure{Window: f.name, Uptime: pctOfBrief(&b), Down: human(b.Down), Checks: thousands(b.Checks)})
+	}
+	d.Days = dayStrip(p.Days[sn.Target.ID], first, stripDays, false, todayBrief(p.Briefs[len(figures)][sn.Target.ID], midnight))
 
 	comps, err := h.store.Components(ctx, sn.Target.ID)
 	if err != nil {
@@ -141,7 +145,7 @@ func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
 					h.fail(w, r, err)
 					return
 				}
-				cr.Strip = dayStrip(cdays, cfirst, componentDays, false)
+				cr.Strip = dayStrip(briefs(cdays), cfirst, componentDays, false)
 				d.Components = append(d.Components, cr)
 			} else {
 				d.MoreComps++

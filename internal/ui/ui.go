@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -44,10 +45,10 @@ type Store interface {
 	Tally(ctx context.Context, target, component string, from, to time.Time) (uptime.Tally, error)
 	// Trend is that history in buckets of step, oldest first.
 	Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error)
-	// PageHistory is Tally of many targets over several windows at once
-	// (tallies[i] is windows[i]'s, by id), with their day rollups over
-	// the whole UTC days of days, by id, in day order.
-	PageHistory(ctx context.Context, ids []int64, windows []Window, days Window) (tallies []map[int64]uptime.Tally, dayRollups map[int64][]uptime.Rollup, err error)
+	// PageHistory reads what a page of targets shows of their history:
+	// whole tallies over some windows, Briefs over others, and each day's
+	// Brief (see PageQuery).
+	PageHistory(ctx context.Context, q PageQuery) (Page, error)
 	// FleetTally adds up every target's history over [from, to) as of the
 	// last rollup, which it returns too.
 	FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error)
@@ -61,6 +62,26 @@ type Store interface {
 
 // Window is a span of history [From, To).
 type Window struct{ From, To time.Time }
+
+// PageQuery is what PageHistory reads of the targets IDs: the whole tally
+// over each of Tallies, latencies included; the Brief over each of
+// Briefs, far cheaper to read; and the Brief of each whole UTC day from
+// the day of Days.From to the day before Days.To's (none when zero).
+type PageQuery struct {
+	IDs     []int64
+	Tallies []Window
+	Briefs  []Window
+	Days    Window
+}
+
+// Page is what PageHistory read, by target id: Tallies[i] is
+// PageQuery.Tallies[i]'s, Briefs[i] PageQuery.Briefs[i]'s, and Days each
+// target's days in order (a day without data has none).
+type Page struct {
+	Tallies []map[int64]uptime.Tally
+	Briefs  []map[int64]uptime.Brief
+	Days    map[int64][]uptime.Brief
+}
 
 // ResultQuery selects a page of one target's raw results.
 type ResultQuery struct {
@@ -198,10 +219,31 @@ func (h *Handler) routes() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "There is no such page.")
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		h.renderError(w, r, http.StatusMethodNotAllowed, "This page cannot be "+r.Method+".")
+	// OPTIONS is answered as the API answers it: 204 and Allow.
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req.URL.Path), ", "))
+		if req.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.renderError(w, req, http.StatusMethodNotAllowed, "This page cannot be "+req.Method+".")
 	})
 	return r
+}
+
+// allowedMethods lists the methods routes answers on path: HEAD wherever
+// GET, and OPTIONS.
+func allowedMethods(routes chi.Routes, path string) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return append(out, http.MethodOptions)
 }
 
 // requireViewer sends a viewer without a valid token to the sign-in page.

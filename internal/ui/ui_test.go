@@ -318,3 +318,28 @@ func TestTargetPage(t *testing.T) {
 		t.Errorf("a missing incident: %d", w.Code)
 	}
 }
+
+// A page answers OPTIONS as the API does, 204 and Allow, and a method it
+// does not take with 405 and Allow.
+func TestOptions(t *testing.T) {
+	h := newTestHandler(oneDown(), func(c *Config) { c.Auth = fakeAuth{}; c.StatusLabel = Label{"public", "yes"} })
+	for _, tc := range []struct{ path, allow string }{
+		{"/", "GET, HEAD, OPTIONS"},
+		{"/targets/payments", "GET, HEAD, OPTIONS"},
+		{"/incidents/6", "GET, HEAD, OPTIONS"},
+		{"/status", "GET, HEAD, OPTIONS"},
+		{"/login", "GET, HEAD, POST, OPTIONS"},
+		{"/logout", "POST, OPTIONS"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodOptions, tc.path, nil))
+		if w.Code != http.StatusNoContent || w.Body.Len() != 0 || w.Header().Get("Allow") != tc.allow {
+			t.Errorf("OPTIONS %s: %d, Allow %q, %d bytes; want 204, %q, none", tc.path, w.Code, w.Header().Get("Allow"), w.Body.Len(), tc.allow)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodDelete, "/targets/payments", nil))
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("DELETE of a page: %d, Allow %q; want 405, GET, HEAD, OPTIONS", w.Code, w.Header().Get("Allow"))
+	}
+}

@@ -120,44 +120,60 @@ var errHistogram = errors.New("malformed latency histogram")
 // It returns an error for malformed input, leaving h unchanged, and never
 // panics.
 func (h *Histogram) UnmarshalBinary(b []byte) error {
-	var o Histogram
-	if err := o.mergeBinary(b); err != nil {
+	if err := checkBinary(b, 0); err != nil {
 		return err
 	}
-	*h = o
+	*h = Histogram{}
+	h.addBinary(b)
 	return nil
 }
 
 // MergeBinary adds the counts encoded in b (by MarshalBinary) to h. On a
-// malformed b it returns an error and leaves h unchanged.
+// malformed b it returns an error and leaves h unchanged. It costs what b
+// holds, a few bytes a bucket, not the 256 buckets of a Merge: merging
+// many small histograms is cheapest this way.
 func (h *Histogram) MergeBinary(b []byte) error {
-	var o Histogram
-	if err := o.mergeBinary(b); err != nil {
+	if err := checkBinary(b, h.n); err != nil {
 		return err
 	}
-	h.Merge(&o)
+	h.addBinary(b)
 	return nil
 }
 
-func (h *Histogram) mergeBinary(b []byte) error {
+// checkBinary reports whether b is a valid encoding whose counts can be
+// added to a histogram of n latencies without overflow.
+func checkBinary(b []byte, n uint64) error {
 	i := -1
 	for len(b) > 0 {
-		gap, n := binary.Uvarint(b)
-		if n <= 0 || gap >= histBuckets {
+		gap, k := binary.Uvarint(b)
+		if k <= 0 || gap >= histBuckets {
 			return errHistogram
 		}
-		b = b[n:]
-		c, n := binary.Uvarint(b)
-		if n <= 0 || c == 0 {
+		b = b[k:]
+		c, k := binary.Uvarint(b)
+		if k <= 0 || c == 0 {
 			return errHistogram
 		}
-		b = b[n:]
+		b = b[k:]
 		i += int(gap) + 1
-		if i >= histBuckets || h.n+c < h.n {
+		if i >= histBuckets || n+c < n {
 			return errHistogram
 		}
+		n += c
+	}
+	return nil
+}
+
+// addBinary adds the counts of b, which checkBinary found valid.
+func (h *Histogram) addBinary(b []byte) {
+	i := -1
+	for len(b) > 0 {
+		gap, k := binary.Uvarint(b)
+		b = b[k:]
+		c, k := binary.Uvarint(b)
+		b = b[k:]
+		i += int(gap) + 1
 		h.counts[i] += c
 		h.n += c
 	}
-	return nil
 }

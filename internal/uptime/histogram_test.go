@@ -1,6 +1,7 @@
 package uptime
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -94,6 +95,19 @@ func TestHistogramEncoding(t *testing.T) {
 		if err := back.UnmarshalBinary(bad); err == nil || back != keep {
 			t.Errorf("%x: err %v, histogram changed %v", bad, err, back != keep)
 		}
+		// A valid start followed by garbage is not half merged either.
+		if err := back.MergeBinary(append(slices.Clone(b), bad...)); err == nil || back != keep {
+			t.Errorf("merge of %x: err %v, histogram changed %v", bad, err, back != keep)
+		}
+	}
+	// Counts that would overflow are refused whole.
+	full := back
+	if err := full.MergeBinary(binary.AppendUvarint([]byte{0}, math.MaxUint64)); err == nil || full != back {
+		t.Errorf("an overflowing merge: err %v, histogram changed %v", err, full != back)
+	}
+	twice := back
+	if err := twice.MergeBinary(b); err != nil || twice.Count() != 2*back.Count() || twice.Quantile(1) != back.Quantile(1) {
+		t.Errorf("merging its own encoding: %v, %d latencies, want %d", err, twice.Count(), 2*back.Count())
 	}
 }
 

@@ -145,6 +145,39 @@ func (t *Tally) Merge(o *Tally) {
 	}
 }
 
+// Brief is the glance at a stretch of history that a strip of days or an
+// uptime figure needs: the time up (degraded included), the time down and
+// the number of checks; no latencies. It is a few words where a Tally is
+// over 2 KiB, and reading it takes a few columns of a rollup, not all.
+type Brief struct {
+	// Start is the bucket's start, for a Brief of one bucket.
+	Start    time.Time
+	Up, Down time.Duration
+	Checks   int
+}
+
+// Brief is t at a glance.
+func (t *Tally) Brief() Brief {
+	return Brief{Up: t.UpTime + t.DegradedTime, Down: t.DownTime, Checks: t.Checks()}
+}
+
+// Availability is as Tally's: up / (up + down) time, and false when no
+// time has a known status.
+func (b *Brief) Availability() (float64, bool) {
+	k := b.Up + b.Down
+	if k <= 0 {
+		return 0, false
+	}
+	return float64(b.Up) / float64(k), true
+}
+
+// Merge adds o to b (Start is b's).
+func (b *Brief) Merge(o *Brief) {
+	b.Up += o.Up
+	b.Down += o.Down
+	b.Checks += o.Checks
+}
+
 // AddCheck counts one check (not the time it vouches for).
 func (t *Tally) AddCheck(p Point) {
 	switch p.Status {

@@ -187,3 +187,31 @@ func TestRollUpInPieces(t *testing.T) {
 		}
 	}
 }
+
+// The Briefs of rollups add up to their sum's Brief, with its availability.
+func TestBrief(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	sts := make([]Status, 400)
+	for i := range sts {
+		sts[i] = Status(rng.IntN(4))
+	}
+	rs, _ := RollUp(Point{}, checks(17*time.Second, sts...), time.Minute, nil, nil)
+	var sum Tally
+	var brief Brief
+	for i := range rs {
+		sum.Merge(&rs[i].Tally)
+		b := rs[i].Brief()
+		brief.Merge(&b)
+	}
+	if brief != sum.Brief() || brief.Checks != 400 || brief.Up != sum.UpTime+sum.DegradedTime || brief.Down != sum.DownTime {
+		t.Errorf("briefs add up to %+v, the sum's is %+v", brief, sum.Brief())
+	}
+	a, ok := sum.Availability()
+	if b, bok := brief.Availability(); a != b || !ok || !bok {
+		t.Errorf("availability %v %v, the Brief's %v %v", a, ok, b, bok)
+	}
+	var none Brief
+	if _, ok := none.Availability(); ok {
+		t.Errorf("an empty Brief has an availability")
+	}
+}
