@@ -61,6 +61,14 @@ type benchReport struct {
 // at interval I against it, with the real store, scheduler and prober, runs
 // for D and reports what was achieved. See docs/benchmarks.md.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "history":
+			return runBenchHistory(ctx, args[1:], stdout, stderr)
+		case "queries":
+			return runBenchQueries(ctx, args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -77,7 +85,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		slowHook = fs.Duration("slow-webhook", 0, "add a default webhook channel whose receiver takes this long per request")
 	)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: lookout bench [flags]\n\nMeasures checks/s, scheduling lateness, CPU per check, write rate, RSS and\nDB bytes per result against an in-process target farm on loopback.\n\nFlags:\n")
+		fmt.Fprint(stderr, "Usage: lookout bench [flags]\n       lookout bench history --out FILE [flags]\n       lookout bench queries --db FILE [flags]\n\nMeasures checks/s, scheduling lateness, CPU per check, write rate, RSS and\nDB bytes per result against an in-process target farm on loopback. 'history'\nwrites a fleet's history into a SQLite file, 'queries' measures the history\nAPI against one ('lookout bench history --help').\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
