@@ -290,9 +290,28 @@ func testPrunedAnswersTheSame(t *testing.T, e *env) {
 		fatalIf(t, err, "tally before")
 	}
 	raw := e.count(t, "results")
+	fleetDay, _, err := e.FleetTally(bg, now.Add(-24*time.Hour), now)
+	fatalIf(t, err, "fleet before")
+	oldFleetMinutes := func() int {
+		var n int
+		fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM fleet_rollups WHERE res = 0 AND bucket < $1`,
+			now.Add(-48*time.Hour).UnixMilli()).Scan(&n), "count the fleet's minutes")
+		return n
+	}
+	if oldFleetMinutes() == 0 {
+		t.Fatal("the fixture has no fleet minutes older than two days")
+	}
 	// Keep a day of checks and two days of minute rollups.
 	st, err := e.Prune(bg, now, Retention{Raw: 24 * time.Hour, Minute: 48 * time.Hour})
 	fatalIf(t, err, "prune")
+	if n := oldFleetMinutes(); n != 0 {
+		t.Errorf("%d of the fleet's minute rollups are left, older than two days", n)
+	}
+	after, _, err := e.FleetTally(bg, now.Add(-24*time.Hour), now)
+	fatalIf(t, err, "fleet after")
+	if diff := cmp.Diff(fleetDay, after, cmpTally); diff != "" {
+		t.Errorf("the fleet's last day before and after pruning (-before +after):\n%s", diff)
+	}
 	if st.Results < int64(raw)/2 || st.Rollups == 0 {
 		t.Errorf("pruned %+v of %d results, want most results and some minute rollups gone", st, raw)
 	}
