@@ -57,12 +57,10 @@ func (db *DB) resolve(ctx context.Context, s Series) (series, error) {
 // component, else the database's.
 func (db *DB) Tally(ctx context.Context, s Series, from, to time.Time) (uptime.Tally, error) {
 	var t uptime.Tally
-	rs, err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, uptime.Day) })
+	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, uptime.Day) },
+		func(r *uptime.Rollup) { t.Merge(&r.Tally) })
 	if err != nil {
-		return t, fmt.Errorf("tally %s: %w", s, err)
-	}
-	for i := range rs {
-		t.Merge(&rs[i].Tally)
+		return uptime.Tally{}, fmt.Errorf("tally %s: %w", s, err)
 	}
 	return t, nil
 }
@@ -95,17 +93,16 @@ func (db *DB) Trend(ctx context.Context, s Series, from, to time.Time, step time
 	}
 	// from is aligned to the step, so whole buckets of res from there, and
 	// finer rollups for the rest up to the watermark.
-	rs, err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) })
-	if err != nil {
-		return nil, fmt.Errorf("trend of %s: %w", s, err)
-	}
 	var out []uptime.Rollup
-	for i := range rs {
-		start := rs[i].Start.Truncate(step)
+	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) }, func(r *uptime.Rollup) {
+		start := r.Start.Truncate(step)
 		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
 			out = append(out, uptime.Rollup{Start: start})
 		}
-		out[len(out)-1].Merge(&rs[i].Tally)
+		out[len(out)-1].Merge(&r.Tally)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trend of %s: %w", s, err)
 	}
 	return out, nil
 }
@@ -145,35 +142,38 @@ func ceilTime(t time.Time, d time.Duration) time.Time {
 	return f
 }
 
-// history reads a series' rollups over [from, to) as split, up to the
-// watermark, and rolls the checks after it up to minute rollups, in order.
-func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split func(a, b time.Time) []piece) ([]uptime.Rollup, error) {
+// history hands fn a series' rollups over [from, to) as split, up to the
+// watermark, then the checks after it rolled up to minute rollups, in
+// order. fn adds each up as it comes: r is reused, and a rollup is over
+// 2 KiB with its histogram.
+func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split func(a, b time.Time) []piece, fn func(r *uptime.Rollup)) error {
 	s, err := db.resolve(ctx, ref)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !from.Before(to) {
-		return nil, nil
+		return nil
 	}
 	w, err := db.Watermark(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Whole minute buckets: those that start in the window.
 	a, b := uptime.Minute.Bucket(from), ceilTime(to, time.Minute)
-	id := s.id()
+	tab, id, cond := s.table(), s.id(), ""
+	if tab.id != "" {
+		cond = tab.id + ` = $3`
+	}
+	each := func(_ int64, r *uptime.Rollup) { fn(r) }
 	rolled := w // the end of what the rollups hold of the window
 	if b.Before(rolled) {
 		rolled = b
 	}
-	var out []uptime.Rollup
 	if a.Before(rolled) {
 		for _, p := range split(a, rolled) {
-			got, err := db.readRollups(ctx, s.table(), id, p.res, p.from, p.to)
-			if err != nil {
-				return nil, err
+			if err := db.scanRollups(ctx, tab, cond, id, p.res, p.from, p.to, each); err != nil {
+				return err
 			}
-			out = append(out, got[id]...)
 		}
 	}
 	// The checks after the watermark, and the time since the latest check
@@ -181,13 +181,16 @@ func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split
 	tailFrom := latest(a, w)
 	present := reachesNow(b, db.now())
 	if !tailFrom.Before(b) && !present {
-		return out, nil
+		return nil
 	}
 	tail, err := db.tail(ctx, &s, a, tailFrom, b, present)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return append(out, tail...), nil
+	for i := range tail {
+		fn(&tail[i])
+	}
+	return nil
 }
 
 // tail rolls up the checks of [from, to), not rolled up yet, as the job
@@ -447,7 +450,7 @@ func (db *DB) componentTallies(ctx context.Context, t *uptime.Target, from, to t
 	if b.Before(rolled) {
 		rolled = b
 	}
-	const ofTarget = `component_id IN (SELECT id FROM components WHERE target_id = $4)`
+	const ofTarget = `component_id IN (SELECT id FROM components WHERE target_id = $3)`
 	for _, p := range plan(a, rolled, uptime.Day) {
 		got, err := db.readRollupsWhere(ctx, componentRollups, ofTarget, t.ID, p.res, p.from, p.to)
 		if err != nil {

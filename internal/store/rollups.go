@@ -391,7 +391,7 @@ func (db *DB) readPoints(ctx context.Context, s *series, from, to time.Time, las
 	if last > 0 {
 		order = fmt.Sprintf(` ORDER BY ts DESC LIMIT %d`, last)
 	}
-	rows, err := db.rdb.QueryContext(ctx, q+order, id, timeMS(from), to.UnixMilli())
+	rows, err := db.query(ctx, true, q+order, id, timeMS(from), to.UnixMilli())
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -451,10 +451,10 @@ func (db *DB) readRollups(ctx context.Context, tab rollupTable, id int64, res up
 	if id == 0 {
 		return db.readRollupsWhere(ctx, tab, "", nil, res, from, to)
 	}
-	return db.readRollupsWhere(ctx, tab, tab.id+` = $4`, id, res, from, to)
+	return db.readRollupsWhere(ctx, tab, tab.id+` = $3`, id, res, from, to)
 }
 
-// readRollupsWhere is readRollups narrowed by cond, whose parameter $4 is
+// readRollupsWhere is readRollups narrowed by cond, whose parameter $3 is
 // arg (a nil arg is no parameter); "" reads every series.
 func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
 	out := map[int64][]uptime.Rollup{}
@@ -473,8 +473,11 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 	if col == "" {
 		col = "0"
 	}
-	q := `SELECT ` + col + `, ` + rollupColumns + ` FROM ` + tab.name + ` WHERE res = $1 AND bucket >= $2 AND bucket < $3`
-	args := []any{int64(res), timeMS(from), to.UnixMilli()}
+	// res is written in, not bound: SQLite plans a statement again each
+	// time a value its plan depends on is bound, and the days' partial
+	// index makes the plan depend on res.
+	q := fmt.Sprintf(`SELECT %s, %s FROM %s WHERE res = %d AND bucket >= $1 AND bucket < $2`, col, rollupColumns, tab.name, res)
+	args := []any{timeMS(from), to.UnixMilli()}
 	if cond != "" {
 		q += ` AND ` + cond
 		if arg != nil {
@@ -485,7 +488,8 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 	if tab.id != "" {
 		order = ` ORDER BY ` + col + `, bucket`
 	}
-	rows, err := db.rdb.QueryContext(ctx, q+order, args...)
+	// Every series, or one by parameter: a few texts, kept prepared.
+	rows, err := db.query(ctx, cond == "" || arg != nil, q+order, args...)
 	if err != nil {
 		return dbErr(err)
 	}

@@ -44,3 +44,17 @@ func (c *stmtCache) close() {
 	}
 	c.m = nil
 }
+
+// query runs q on the read pool: prepared once and kept when keep is
+// set, for a text the program has only a few of; a text with values
+// written in (a page's ids) is run unprepared.
+func (db *DB) query(ctx context.Context, keep bool, q string, args ...any) (*sql.Rows, error) {
+	if !keep {
+		return db.rdb.QueryContext(ctx, q, args...)
+	}
+	st, err := db.rstmts.get(ctx, db.rdb, q, func() string { return q })
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
