@@ -367,25 +367,6 @@ func (db *DB) OpenIncidentCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// DailyTallies adds up each target's day rollups from the day of from to
-// the day before to's (whole UTC days, rolled up), by target id, in one
-// read of every target's days. Errors are the database's.
-func (db *DB) DailyTallies(ctx context.Context, from, to time.Time) (map[int64]uptime.Tally, error) {
-	got, err := db.readRollups(ctx, targetRollups, 0, uptime.Day, uptime.Day.Bucket(from), uptime.Day.Bucket(to))
-	if err != nil {
-		return nil, fmt.Errorf("read day rollups: %w", err)
-	}
-	out := make(map[int64]uptime.Tally, len(got))
-	for id, rs := range got {
-		var t uptime.Tally
-		for i := range rs {
-			t.Merge(&rs[i].Tally)
-		}
-		out[id] = t
-	}
-	return out, nil
-}
-
 // reachesNow says a window counted to b (whole minutes) reaches the
 // present: its last minute is the current one, or later.
 func reachesNow(b, now time.Time) bool { return !b.Before(now) }

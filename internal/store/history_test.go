@@ -24,6 +24,7 @@ func TestHistory(t *testing.T) {
 		{"a pruned database answers the same uptime", testPrunedAnswersTheSame},
 		{"the delivery log is pruned, pending alerts kept", testPruneDeliveries},
 		{"the fleet and daily tallies add targets up", testFleet},
+		{"target names by label", testTargetNames},
 		{"maintenance is left out of uptime", testMaintenanceLeftOut},
 		{"the time since the latest check counts up to now", testOpenStretch},
 	}
@@ -378,12 +379,52 @@ func testFleet(t *testing.T, e *env) {
 	if diff := cmp.Diff(sum, fleetTally, cmpTally); diff != "" {
 		t.Errorf("fleet up to the watermark (-targets +fleet):\n%s", diff)
 	}
-	days, err := e.DailyTallies(bg, pts[0].At, now)
-	fatalIf(t, err, "daily")
+	daily := func() map[int64]uptime.Tally {
+		t.Helper()
+		out := map[int64]uptime.Tally{}
+		var last int64
+		fatalIf(t, e.EachDailyTally(bg, pts[0].At, now, func(id int64, t *uptime.Tally) {
+			if id <= last {
+				panic("targets out of order")
+			}
+			out[id], last = *t, id
+		}), "daily")
+		return out
+	}
+	days := daily()
 	api, err := e.Tally(bg, Series{Target: "api"}, uptime.Day.Bucket(pts[0].At), uptime.Day.Bucket(now))
 	fatalIf(t, err, "tally api by day")
 	if got := days[tg.ID]; len(days) != 2 || !cmp.Equal(api, got, cmpTally) {
 		t.Errorf("daily tallies of %d targets; api's %+v, want %+v", len(days), got, api)
+	}
+	// Those days are rolled up: asked again, they are what is kept.
+	if again := daily(); !cmp.Equal(days, again, cmpTally) {
+		t.Errorf("daily tallies asked again:\n%s", cmp.Diff(days, again, cmpTally))
+	}
+	fatalIf(t, e.DeleteTarget(bg, "other"), "delete other")
+	if after := daily(); len(after) != 1 || !cmp.Equal(api, after[tg.ID], cmpTally) {
+		t.Errorf("daily tallies of %d targets after other's removal, want api's alone", len(after))
+	}
+}
+
+func testTargetNames(t *testing.T, e *env) {
+	a := e.mustCreate(t, "a", map[string]string{"team": "core", "tier": "1"})
+	b := e.mustCreate(t, "b", map[string]string{"team": "core"})
+	c := e.mustCreate(t, "c", nil)
+	for _, tc := range []struct {
+		labels map[string]string
+		want   map[int64]string
+	}{
+		{nil, map[int64]string{a.ID: "a", b.ID: "b", c.ID: "c"}},
+		{map[string]string{"team": "core"}, map[int64]string{a.ID: "a", b.ID: "b"}},
+		{map[string]string{"team": "core", "tier": "1"}, map[int64]string{a.ID: "a"}},
+		{map[string]string{"team": "edge"}, map[int64]string{}},
+	} {
+		got, err := e.TargetNames(bg, tc.labels)
+		fatalIf(t, err, "target names")
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("names of %v (-want +got):\n%s", tc.labels, diff)
+		}
 	}
 }
 

@@ -488,8 +488,9 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 	if tab.id != "" {
 		order = ` ORDER BY ` + col + `, bucket`
 	}
-	// Every series, or one by parameter: a few texts, kept prepared.
-	rows, err := db.query(ctx, cond == "" || arg != nil, q+order, args...)
+	// Every series, every target, or one by parameter: a few texts, kept
+	// prepared; not those with ids written in.
+	rows, err := db.query(ctx, cond == "" || cond == everyTarget || arg != nil, q+order, args...)
 	if err != nil {
 		return dbErr(err)
 	}

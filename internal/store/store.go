@@ -110,6 +110,8 @@ type DB struct {
 	chans channelCache
 	// wstmts and rstmts are the statements kept prepared on wdb and rdb.
 	wstmts, rstmts stmtCache
+	// days keeps fleet-wide sums of whole days rolled up (EachDailyTally).
+	days dayCache
 
 	closeOnce sync.Once
 	closeErr  error
