@@ -77,12 +77,22 @@ const MaxTrendBuckets = 10000
 // too many buckets, uptime.ErrNotFound for an unknown series, else the
 // database's.
 func (db *DB) Trend(ctx context.Context, s Series, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
+	var out []uptime.Rollup
+	err := db.EachTrendBucket(ctx, s, from, to, step, func(b *uptime.Rollup) { out = append(out, *b) })
+	return out, err
+}
+
+// EachTrendBucket hands fn the buckets of Trend one at a time, as each is
+// complete, without making a slice of them (a bucket is over 2 KiB with
+// its histogram): b is reused. Errors are Trend's; fn is not called
+// before the window is found valid.
+func (db *DB) EachTrendBucket(ctx context.Context, s Series, from, to time.Time, step time.Duration, fn func(b *uptime.Rollup)) error {
 	if step < time.Minute || step%time.Minute != 0 {
-		return nil, uptime.Invalid("step", "must be a whole number of minutes, at least 1m")
+		return uptime.Invalid("step", "must be a whole number of minutes, at least 1m")
 	}
 	from, to = from.Truncate(step), ceilTime(to, step)
 	if n := int64(to.Sub(from) / step); n > MaxTrendBuckets {
-		return nil, uptime.Invalid("step", fmt.Sprintf("gives %d buckets, more than %d: use a longer step or a shorter window", n, MaxTrendBuckets))
+		return uptime.Invalid("step", fmt.Sprintf("gives %d buckets, more than %d: use a longer step or a shorter window", n, MaxTrendBuckets))
 	}
 	res := uptime.Minute
 	switch {
@@ -93,18 +103,25 @@ func (db *DB) Trend(ctx context.Context, s Series, from, to time.Time, step time
 	}
 	// from is aligned to the step, so whole buckets of res from there, and
 	// finer rollups for the rest up to the watermark.
-	var out []uptime.Rollup
+	var cur uptime.Rollup
+	open := false
 	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) }, func(r *uptime.Rollup) {
 		start := r.Start.Truncate(step)
-		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
-			out = append(out, uptime.Rollup{Start: start})
+		if !open || !cur.Start.Equal(start) {
+			if open {
+				fn(&cur)
+			}
+			cur, open = uptime.Rollup{Start: start}, true
 		}
-		out[len(out)-1].Merge(&r.Tally)
+		cur.Merge(&r.Tally)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("trend of %s: %w", s, err)
+		return fmt.Errorf("trend of %s: %w", s, err)
 	}
-	return out, nil
+	if open {
+		fn(&cur)
+	}
+	return nil
 }
 
 // piece is a span [from, to) to read from rollups of one resolution.

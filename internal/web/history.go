@@ -268,21 +268,20 @@ func (s *Server) trend(w http.ResponseWriter, r *http.Request, component string)
 		s.writeError(w, r, err)
 		return
 	}
-	rs, err := s.store.Trend(r.Context(), routeName(r), component, from, to, step)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	out := trendResponse{Target: routeName(r), Component: component, From: from.UTC(), To: to.UTC(),
-		Step: uptime.Duration(step), Buckets: make([]trendBucket, len(rs))}
-	for i := range rs {
-		t := &rs[i].Tally
-		b := trendBucket{Start: rs[i].Start.UTC(), Checks: t.Checks(), Failures: t.Failures(),
+		Step: uptime.Duration(step), Buckets: []trendBucket{}}
+	err := s.store.EachTrendBucket(r.Context(), routeName(r), component, from, to, step, func(rb *uptime.Rollup) {
+		t := &rb.Tally
+		b := trendBucket{Start: rb.Start.UTC(), Checks: t.Checks(), Failures: t.Failures(),
 			Downtime: uptime.Duration(t.DownTime), Unknown: uptime.Duration(t.UnknownTime), Latency: latencyOf(t)}
 		if a, ok := t.Availability(); ok {
 			b.Uptime = &a
 		}
-		out.Buckets[i] = b
+		out.Buckets = append(out.Buckets, b)
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if wantsCSV(r) {
 		writeTrendCSV(w, &out)
