@@ -57,7 +57,7 @@ func (db *DB) resolve(ctx context.Context, s Series) (series, error) {
 // component, else the database's.
 func (db *DB) Tally(ctx context.Context, s Series, from, to time.Time) (uptime.Tally, error) {
 	var t uptime.Tally
-	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, uptime.Day) },
+	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, uptime.Day) }, true,
 		func(r *uptime.Rollup) { t.Merge(&r.Tally) })
 	if err != nil {
 		return uptime.Tally{}, fmt.Errorf("tally %s: %w", s, err)
@@ -105,7 +105,7 @@ func (db *DB) EachTrendBucket(ctx context.Context, s Series, from, to time.Time,
 	// finer rollups for the rest up to the watermark.
 	var cur uptime.Rollup
 	open := false
-	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) }, func(r *uptime.Rollup) {
+	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) }, false, func(r *uptime.Rollup) {
 		start := r.Start.Truncate(step)
 		if !open || !cur.Start.Equal(start) {
 			if open {
@@ -162,8 +162,9 @@ func ceilTime(t time.Time, d time.Duration) time.Time {
 // history hands fn a series' rollups over [from, to) as split, up to the
 // watermark, then the checks after it rolled up to minute rollups, in
 // order. fn adds each up as it comes: r is reused, and a rollup is over
-// 2 KiB with its histogram.
-func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split func(a, b time.Time) []piece, fn func(r *uptime.Rollup)) error {
+// 2 KiB with its histogram. When fn adds them all into one (summed), the
+// whole days come as one rollup, their sum, kept once read (daySum).
+func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split func(a, b time.Time) []piece, summed bool, fn func(r *uptime.Rollup)) error {
 	s, err := db.resolve(ctx, ref)
 	if err != nil {
 		return err
@@ -188,7 +189,14 @@ func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split
 	}
 	if a.Before(rolled) {
 		for _, p := range split(a, rolled) {
-			if err := db.scanRollups(ctx, tab, cond, id, p.res, p.from, p.to, each); err != nil {
+			// Whole days before the watermark's: rolled up, they no
+			// longer change.
+			if summed && p.res == uptime.Day {
+				err = db.daySum(ctx, &s, p.from, p.to, fn)
+			} else {
+				err = db.scanRollups(ctx, tab, cond, id, p.res, p.from, p.to, each)
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -25,6 +25,7 @@ func TestHistory(t *testing.T) {
 		{"the delivery log is pruned, pending alerts kept", testPruneDeliveries},
 		{"the fleet and daily tallies add targets up", testFleet},
 		{"target names by label", testTargetNames},
+		{"kept sums of days go with their target", testKeptDaysForgotten},
 		{"maintenance is left out of uptime", testMaintenanceLeftOut},
 		{"the time since the latest check counts up to now", testOpenStretch},
 	}
@@ -127,6 +128,7 @@ func testRollupsAnswerAsChecks(t *testing.T, e *env) {
 		t.Errorf("watermark %v, want %v", wm, want)
 	}
 	check("rolled up")
+	check("rolled up, the whole days' sums kept")
 	var days int
 	fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM rollups WHERE target_id = $1 AND res = 2`, tg.ID).Scan(&days), "count days")
 	if days != 3 {
@@ -404,6 +406,43 @@ func testFleet(t *testing.T, e *env) {
 	fatalIf(t, e.DeleteTarget(bg, "other"), "delete other")
 	if after := daily(); len(after) != 1 || !cmp.Equal(api, after[tg.ID], cmpTally) {
 		t.Errorf("daily tallies of %d targets after other's removal, want api's alone", len(after))
+	}
+}
+
+// testKeptDaysForgotten: the sums of whole days kept for a series go with
+// its target, so that a component of a target made after (SQLite may give
+// it the same id) does not show them.
+func testKeptDaysForgotten(t *testing.T, e *env) {
+	record := func(tg *uptime.Target, at time.Time) {
+		e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID, StartedAt: at, Status: uptime.StatusUp,
+			Components: []uptime.Component{{Name: "db", Status: uptime.StatusUp}}}})
+	}
+	tg := e.mustCreate(t, "api", nil)
+	start := e.clock.Now()
+	n := int(3 * 24 * time.Hour / every)
+	for i := range n {
+		record(tg, start.Add(time.Duration(i)*every))
+	}
+	e.mustFlush(t)
+	e.clock.Advance(3 * 24 * time.Hour)
+	now := e.clock.Now()
+	_, err := e.RollUp(bg, now)
+	fatalIf(t, err, "roll up")
+	for range 2 { // the second time from the kept sums
+		got, err := e.Tally(bg, Series{Target: "api", Component: "db"}, start, now)
+		fatalIf(t, err, "tally")
+		if got.Checks() != n {
+			t.Fatalf("%d checks of db, want the fixture's %d", got.Checks(), n)
+		}
+	}
+	fatalIf(t, e.DeleteTarget(bg, "api"), "delete")
+	again := e.mustCreate(t, "again", nil)
+	record(again, now.Add(-time.Minute))
+	e.mustFlush(t)
+	got, err := e.Tally(bg, Series{Target: "again", Component: "db"}, start, now)
+	fatalIf(t, err, "tally")
+	if got.Checks() != 1 {
+		t.Errorf("a new target's component shows %d checks, want its one", got.Checks())
 	}
 }
 

@@ -616,7 +616,7 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
 	}
-	db.days.clear() // the sums kept count its days
+	db.days.clear() // its series' kept sums go: a component's id may be given again
 	return nil
 }
 

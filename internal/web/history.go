@@ -438,7 +438,8 @@ func (s *Server) handleTrends(w http.ResponseWriter, r *http.Request) {
 			row.P95Change = &c
 		}
 	}
-	slices.SortStableFunc(out.Targets, func(x, y trendRow) int {
+	// Names are unique: the order is total, no stable sort needed.
+	slices.SortFunc(out.Targets, func(x, y trendRow) int {
 		if c := cmp.Compare(orZero(x.UptimeChange), orZero(y.UptimeChange)); c != 0 {
 			return c // the most uptime lost first
 		}
