@@ -78,7 +78,14 @@ const MaxTrendBuckets = 10000
 // database's.
 func (db *DB) Trend(ctx context.Context, s Series, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
 	var out []uptime.Rollup
-	err := db.EachTrendBucket(ctx, s, from, to, step, func(b *uptime.Rollup) { out = append(out, *b) })
+	err := db.EachTrendBucket(ctx, s, from, to, step, func(b *uptime.Rollup) {
+		if out == nil {
+			// Room for every bucket at once: grown, the slice of 2 KiB
+			// buckets would be copied again and again.
+			out = make([]uptime.Rollup, 0, int(ceilTime(to, step).Sub(from.Truncate(step))/step))
+		}
+		out = append(out, *b)
+	})
 	return out, err
 }
 
