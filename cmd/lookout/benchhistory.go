@@ -489,7 +489,7 @@ func (m *fleetModel) day(i int, d time.Time, buf []uptime.Point) []uptime.Point 
 		if r.Float64() < 0.005 {
 			us *= 3 + 7*r.Float64() // a spike
 		}
-		p := uptime.Point{At: at.Add(time.Duration(r.IntN(3000)) * time.Microsecond), Status: uptime.StatusUp}
+		p := uptime.Point{At: at.Add(time.Duration(r.IntN(3)) * time.Millisecond), Status: uptime.StatusUp}
 		switch {
 		case outage.holds(at):
 			p.Status = uptime.StatusDown

@@ -19,7 +19,9 @@ type HistoryImport struct {
 	MinutesFrom time.Time
 	// Points returns the target's checks in the day starting at day,
 	// sorted by time. It is asked once for each target and day, day by
-	// day; the slice is not kept.
+	// day; the slice is not kept, but its times are cut to the millisecond
+	// and its latencies to the microsecond, in place, as storing them
+	// would.
 	Points func(t *uptime.Target, day time.Time) []uptime.Point
 	// Progress, when set, is told of each day written.
 	Progress func(day time.Time)
@@ -70,6 +72,9 @@ func (db *DB) ImportHistory(ctx context.Context, h HistoryImport) error {
 			}
 			if pts[0].At.Before(from) || !pts[n-1].At.Before(to) {
 				return uptime.Point{}, nil, fmt.Errorf("the checks of %q are not all within the day", s.target.Name)
+			}
+			for i := range pts {
+				pts[i].At, pts[i].Latency = pts[i].At.Truncate(time.Millisecond), pts[i].Latency.Truncate(time.Microsecond)
 			}
 			prev := last[s.target.ID]
 			last[s.target.ID] = pts[n-1]
