@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -55,12 +56,25 @@ type benchReport struct {
 	OutageRateRatio    float64 `json:"outage_rate_ratio,omitempty"`
 	WebhookRequests    int64   `json:"webhook_requests,omitempty"`
 	IncidentsOpened    int     `json:"incidents_opened,omitempty"`
+	// With --jobs: the housekeeping jobs' runs that ended in the
+	// measured window, by job, and their time.
+	Jobs       bool           `json:"jobs"`
+	JobRuns    map[string]int `json:"job_runs,omitempty"`
+	JobSeconds float64        `json:"job_seconds,omitempty"`
 }
 
 // runBench starts a farm of healthy HTTP targets on loopback and N targets
 // at interval I against it, with the real store, scheduler and prober, runs
 // for D and reports what was achieved. See docs/benchmarks.md.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "history":
+			return runBenchHistory(ctx, args[1:], stdout, stderr)
+		case "queries":
+			return runBenchQueries(ctx, args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -75,9 +89,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		cpuProf  = fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
 		outage   = fs.Duration("outage-after", 0, "make every target fail this long into the measurement (0: never)")
 		slowHook = fs.Duration("slow-webhook", 0, "add a default webhook channel whose receiver takes this long per request")
+		jobs     = fs.Bool("jobs", false, "run the housekeeping jobs (rollup, retention, SLO) on their default schedules, as serve does")
 	)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: lookout bench [flags]\n\nMeasures checks/s, scheduling lateness, CPU per check, write rate, RSS and\nDB bytes per result against an in-process target farm on loopback.\n\nFlags:\n")
+		fmt.Fprint(stderr, "Usage: lookout bench [flags]\n       lookout bench history --out FILE [flags]\n       lookout bench queries --db FILE [flags]\n\nMeasures checks/s, scheduling lateness, CPU per check, write rate, RSS and\nDB bytes per result against an in-process target farm on loopback. 'history'\nwrites a fleet's history into a SQLite file, 'queries' measures the history\nAPI against one ('lookout bench history --help').\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -92,7 +107,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rep, err := bench(ctx, benchOpts{targets: *n, interval: *interval, duration: *duration, readers: *readers,
 		workers: *workers, listeners: *listen, db: *dbPath, cpuProfile: *cpuProf,
-		outageAfter: *outage, slowWebhook: *slowHook}, stderr)
+		outageAfter: *outage, slowWebhook: *slowHook, jobs: *jobs}, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "lookout bench: %v\n", err)
 		return exitWarn
@@ -112,6 +127,7 @@ type benchOpts struct {
 	interval, duration                   time.Duration
 	outageAfter, slowWebhook             time.Duration
 	db, cpuProfile                       string
+	jobs                                 bool
 }
 
 // latencies collects scheduling lateness while the measurement runs.
@@ -147,7 +163,7 @@ func (l *latencies) quantile(q float64) time.Duration {
 }
 
 func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, error) {
-	rep := benchReport{Targets: o.targets, Interval: o.interval.String(), Duration: o.duration.String(), Readers: o.readers}
+	rep := benchReport{Targets: o.targets, Interval: o.interval.String(), Duration: o.duration.String(), Readers: o.readers, Jobs: o.jobs}
 	say := func(format string, args ...any) { fmt.Fprintf(progress, "bench: "+format+"\n", args...) }
 
 	farm, err := startFarm(o.listeners)
@@ -225,6 +241,14 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- a.sched.Run(runCtx) }()
+	var jobs *jobTimes
+	jobsDone := make(chan struct{})
+	if o.jobs {
+		jobs = &jobTimes{}
+		go func() { _ = scheduler.RunJobs(runCtx, jobs.wrap(a.jobs(cfg, log)), log); close(jobsDone) }()
+	} else {
+		close(jobsDone)
+	}
 
 	// Warm up for one interval: the first interval spreads the targets'
 	// first runs, after which the load is steady.
@@ -262,6 +286,7 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 		defer pprof.StopCPUProfile()
 	}
 	lat.record(true)
+	jobs.record(true)
 	ru0 := rusage()
 	st0 := a.sched.Stats()
 	w0 := a.db.WriterStats().Written
@@ -291,6 +316,7 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	tick.Stop()
 	elapsed := time.Since(start)
 	lat.record(false)
+	rep.JobRuns, rep.JobSeconds = jobs.record(false)
 	st1 := a.sched.Stats()
 	stopReaders()
 	readersWG.Wait()
@@ -303,6 +329,7 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	ru1 := rusage()
 	stop()
 	<-done
+	<-jobsDone
 
 	rep.Scheduled = float64(o.targets) * elapsed.Seconds() / o.interval.Seconds()
 	rep.Achieved = st1.Checks - st0.Checks
@@ -343,6 +370,47 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// jobTimes counts the housekeeping jobs' runs that end while recording,
+// and their time. A nil *jobTimes records nothing.
+type jobTimes struct {
+	mu   sync.Mutex
+	on   bool
+	runs map[string]int
+	took time.Duration
+}
+
+func (j *jobTimes) wrap(jobs []scheduler.Job) []scheduler.Job {
+	for i := range jobs {
+		name, run := jobs[i].Name, jobs[i].Run
+		jobs[i].Run = func(ctx context.Context) error {
+			start := time.Now()
+			err := run(ctx)
+			j.mu.Lock()
+			if j.on {
+				j.runs[name]++
+				j.took += time.Since(start)
+			}
+			j.mu.Unlock()
+			return err
+		}
+	}
+	return jobs
+}
+
+// record starts or stops recording and returns what was recorded.
+func (j *jobTimes) record(on bool) (map[string]int, float64) {
+	if j == nil {
+		return nil, 0
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if on {
+		j.runs, j.took = map[string]int{}, 0
+	}
+	j.on = on
+	return j.runs, j.took.Seconds()
+}
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	select {
@@ -529,6 +597,9 @@ func printReport(w io.Writer, r benchReport) {
 		rows = append(rows,
 			[2]string{"checks/s before / during outage", fmt.Sprintf("%.1f / %.1f (ratio %.3f)", r.ChecksPerSecBefore, r.ChecksPerSecDuring, r.OutageRateRatio)},
 			[2]string{"incidents open, webhook requests", fmt.Sprintf("%d, %d", r.IncidentsOpened, r.WebhookRequests)})
+	}
+	if r.Jobs {
+		rows = append(rows, [2]string{"housekeeping job runs", fmt.Sprintf("%v, %.2f s in all", r.JobRuns, r.JobSeconds)})
 	}
 	if r.Readers > 0 {
 		rows = append(rows, [2]string{"reader requests per second", fmt.Sprintf("%.0f (%d errors)", r.ReaderReqsPerSec, r.ReaderErrors)})

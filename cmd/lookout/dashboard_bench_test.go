@@ -38,10 +38,6 @@ const (
 
 var benchNow = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 
-type benchClock struct{ t time.Time }
-
-func (c *benchClock) Now() time.Time { return c.t }
-
 func benchName(i int) string { return fmt.Sprintf("svc-%05d", i) }
 
 // benchDB opens the fixture, building it when missing.
@@ -181,19 +177,6 @@ func benchHandler(db *store.DB, clock *benchClock) http.Handler {
 	dash := ui.New(ui.Config{Auth: sessions, Now: clock.Now, StatusLabel: ui.Label{Key: "public", Value: "yes"}}, uiStore{storeAPI{db}})
 	return web.New(web.Config{Sessions: sessions, UI: dash, Now: clock.Now}, storeAPI{db}, nopScheduler{}, nopNotifier{})
 }
-
-type nopScheduler struct{}
-
-func (nopScheduler) Upsert(uptime.Target) {}
-func (nopScheduler) Remove(int64)         {}
-func (nopScheduler) CheckNow(context.Context, int64) (uptime.Result, error) {
-	return uptime.Result{}, uptime.ErrNotFound
-}
-
-type nopNotifier struct{}
-
-func (nopNotifier) Validate(*uptime.Channel) error             { return nil }
-func (nopNotifier) Test(context.Context, uptime.Channel) error { return nil }
 
 // benchPage serves path b.N times and reports the p50 and p99 times and
 // the body's size.

@@ -123,6 +123,10 @@ func (s storeAPI) Trend(ctx context.Context, target, component string, from, to 
 	return s.DB.Trend(ctx, store.Series{Target: target, Component: component}, from, to, step)
 }
 
+func (s storeAPI) EachTrendBucket(ctx context.Context, target, component string, from, to time.Time, step time.Duration, fn func(b *uptime.Rollup)) error {
+	return s.DB.EachTrendBucket(ctx, store.Series{Target: target, Component: component}, from, to, step, fn)
+}
+
 // uiStore adapts the store to the dashboard's interface: the API's
 // adapter, with the dashboard's own result query.
 type uiStore struct{ storeAPI }

@@ -57,12 +57,10 @@ func (db *DB) resolve(ctx context.Context, s Series) (series, error) {
 // component, else the database's.
 func (db *DB) Tally(ctx context.Context, s Series, from, to time.Time) (uptime.Tally, error) {
 	var t uptime.Tally
-	rs, err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, uptime.Day) })
+	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, uptime.Day) }, true,
+		func(r *uptime.Rollup) { t.Merge(&r.Tally) })
 	if err != nil {
-		return t, fmt.Errorf("tally %s: %w", s, err)
-	}
-	for i := range rs {
-		t.Merge(&rs[i].Tally)
+		return uptime.Tally{}, fmt.Errorf("tally %s: %w", s, err)
 	}
 	return t, nil
 }
@@ -79,12 +77,29 @@ const MaxTrendBuckets = 10000
 // too many buckets, uptime.ErrNotFound for an unknown series, else the
 // database's.
 func (db *DB) Trend(ctx context.Context, s Series, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
+	var out []uptime.Rollup
+	err := db.EachTrendBucket(ctx, s, from, to, step, func(b *uptime.Rollup) {
+		if out == nil {
+			// Room for every bucket at once: grown, the slice of 2 KiB
+			// buckets would be copied again and again.
+			out = make([]uptime.Rollup, 0, int(ceilTime(to, step).Sub(from.Truncate(step))/step))
+		}
+		out = append(out, *b)
+	})
+	return out, err
+}
+
+// EachTrendBucket hands fn the buckets of Trend one at a time, as each is
+// complete, without making a slice of them (a bucket is over 2 KiB with
+// its histogram): b is reused. Errors are Trend's; fn is not called
+// before the window is found valid.
+func (db *DB) EachTrendBucket(ctx context.Context, s Series, from, to time.Time, step time.Duration, fn func(b *uptime.Rollup)) error {
 	if step < time.Minute || step%time.Minute != 0 {
-		return nil, uptime.Invalid("step", "must be a whole number of minutes, at least 1m")
+		return uptime.Invalid("step", "must be a whole number of minutes, at least 1m")
 	}
 	from, to = from.Truncate(step), ceilTime(to, step)
 	if n := int64(to.Sub(from) / step); n > MaxTrendBuckets {
-		return nil, uptime.Invalid("step", fmt.Sprintf("gives %d buckets, more than %d: use a longer step or a shorter window", n, MaxTrendBuckets))
+		return uptime.Invalid("step", fmt.Sprintf("gives %d buckets, more than %d: use a longer step or a shorter window", n, MaxTrendBuckets))
 	}
 	res := uptime.Minute
 	switch {
@@ -95,19 +110,25 @@ func (db *DB) Trend(ctx context.Context, s Series, from, to time.Time, step time
 	}
 	// from is aligned to the step, so whole buckets of res from there, and
 	// finer rollups for the rest up to the watermark.
-	rs, err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) })
-	if err != nil {
-		return nil, fmt.Errorf("trend of %s: %w", s, err)
-	}
-	var out []uptime.Rollup
-	for i := range rs {
-		start := rs[i].Start.Truncate(step)
-		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
-			out = append(out, uptime.Rollup{Start: start})
+	var cur uptime.Rollup
+	open := false
+	err := db.history(ctx, s, from, to, func(a, b time.Time) []piece { return plan(a, b, res) }, false, func(r *uptime.Rollup) {
+		start := r.Start.Truncate(step)
+		if !open || !cur.Start.Equal(start) {
+			if open {
+				fn(&cur)
+			}
+			cur, open = uptime.Rollup{Start: start}, true
 		}
-		out[len(out)-1].Merge(&rs[i].Tally)
+		cur.Merge(&r.Tally)
+	})
+	if err != nil {
+		return fmt.Errorf("trend of %s: %w", s, err)
 	}
-	return out, nil
+	if open {
+		fn(&cur)
+	}
+	return nil
 }
 
 // piece is a span [from, to) to read from rollups of one resolution.
@@ -145,35 +166,46 @@ func ceilTime(t time.Time, d time.Duration) time.Time {
 	return f
 }
 
-// history reads a series' rollups over [from, to) as split, up to the
-// watermark, and rolls the checks after it up to minute rollups, in order.
-func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split func(a, b time.Time) []piece) ([]uptime.Rollup, error) {
+// history hands fn a series' rollups over [from, to) as split, up to the
+// watermark, then the checks after it rolled up to minute rollups, in
+// order. fn adds each up as it comes: r is reused, and a rollup is over
+// 2 KiB with its histogram. When fn adds them all into one (summed), the
+// whole days come as one rollup, their sum, kept once read (daySum).
+func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split func(a, b time.Time) []piece, summed bool, fn func(r *uptime.Rollup)) error {
 	s, err := db.resolve(ctx, ref)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !from.Before(to) {
-		return nil, nil
+		return nil
 	}
 	w, err := db.Watermark(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Whole minute buckets: those that start in the window.
 	a, b := uptime.Minute.Bucket(from), ceilTime(to, time.Minute)
-	id := s.id()
+	tab, id, cond := s.table(), s.id(), ""
+	if tab.id != "" {
+		cond = tab.id + ` = $3`
+	}
+	each := func(_ int64, r *uptime.Rollup) { fn(r) }
 	rolled := w // the end of what the rollups hold of the window
 	if b.Before(rolled) {
 		rolled = b
 	}
-	var out []uptime.Rollup
 	if a.Before(rolled) {
 		for _, p := range split(a, rolled) {
-			got, err := db.readRollups(ctx, s.table(), id, p.res, p.from, p.to)
-			if err != nil {
-				return nil, err
+			// Whole days before the watermark's: rolled up, they no
+			// longer change.
+			if summed && p.res == uptime.Day {
+				err = db.daySum(ctx, &s, p.from, p.to, fn)
+			} else {
+				err = db.scanRollups(ctx, tab, cond, id, p.res, p.from, p.to, each)
 			}
-			out = append(out, got[id]...)
+			if err != nil {
+				return err
+			}
 		}
 	}
 	// The checks after the watermark, and the time since the latest check
@@ -181,13 +213,16 @@ func (db *DB) history(ctx context.Context, ref Series, from, to time.Time, split
 	tailFrom := latest(a, w)
 	present := reachesNow(b, db.now())
 	if !tailFrom.Before(b) && !present {
-		return out, nil
+		return nil
 	}
 	tail, err := db.tail(ctx, &s, a, tailFrom, b, present)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return append(out, tail...), nil
+	for i := range tail {
+		fn(&tail[i])
+	}
+	return nil
 }
 
 // tail rolls up the checks of [from, to), not rolled up yet, as the job
@@ -364,25 +399,6 @@ func (db *DB) OpenIncidentCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// DailyTallies adds up each target's day rollups from the day of from to
-// the day before to's (whole UTC days, rolled up), by target id, in one
-// read of every target's days. Errors are the database's.
-func (db *DB) DailyTallies(ctx context.Context, from, to time.Time) (map[int64]uptime.Tally, error) {
-	got, err := db.readRollups(ctx, targetRollups, 0, uptime.Day, uptime.Day.Bucket(from), uptime.Day.Bucket(to))
-	if err != nil {
-		return nil, fmt.Errorf("read day rollups: %w", err)
-	}
-	out := make(map[int64]uptime.Tally, len(got))
-	for id, rs := range got {
-		var t uptime.Tally
-		for i := range rs {
-			t.Merge(&rs[i].Tally)
-		}
-		out[id] = t
-	}
-	return out, nil
-}
-
 // reachesNow says a window counted to b (whole minutes) reaches the
 // present: its last minute is the current one, or later.
 func reachesNow(b, now time.Time) bool { return !b.Before(now) }
@@ -447,7 +463,7 @@ func (db *DB) componentTallies(ctx context.Context, t *uptime.Target, from, to t
 	if b.Before(rolled) {
 		rolled = b
 	}
-	const ofTarget = `component_id IN (SELECT id FROM components WHERE target_id = $4)`
+	const ofTarget = `component_id IN (SELECT id FROM components WHERE target_id = $3)`
 	for _, p := range plan(a, rolled, uptime.Day) {
 		got, err := db.readRollupsWhere(ctx, componentRollups, ofTarget, t.ID, p.res, p.from, p.to)
 		if err != nil {

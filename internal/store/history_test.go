@@ -24,6 +24,8 @@ func TestHistory(t *testing.T) {
 		{"a pruned database answers the same uptime", testPrunedAnswersTheSame},
 		{"the delivery log is pruned, pending alerts kept", testPruneDeliveries},
 		{"the fleet and daily tallies add targets up", testFleet},
+		{"target names by label", testTargetNames},
+		{"kept sums of days go with their target", testKeptDaysForgotten},
 		{"maintenance is left out of uptime", testMaintenanceLeftOut},
 		{"the time since the latest check counts up to now", testOpenStretch},
 	}
@@ -126,6 +128,7 @@ func testRollupsAnswerAsChecks(t *testing.T, e *env) {
 		t.Errorf("watermark %v, want %v", wm, want)
 	}
 	check("rolled up")
+	check("rolled up, the whole days' sums kept")
 	var days int
 	fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM rollups WHERE target_id = $1 AND res = 2`, tg.ID).Scan(&days), "count days")
 	if days != 3 {
@@ -290,9 +293,28 @@ func testPrunedAnswersTheSame(t *testing.T, e *env) {
 		fatalIf(t, err, "tally before")
 	}
 	raw := e.count(t, "results")
+	fleetDay, _, err := e.FleetTally(bg, now.Add(-24*time.Hour), now)
+	fatalIf(t, err, "fleet before")
+	oldFleetMinutes := func() int {
+		var n int
+		fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM fleet_rollups WHERE res = 0 AND bucket < $1`,
+			now.Add(-48*time.Hour).UnixMilli()).Scan(&n), "count the fleet's minutes")
+		return n
+	}
+	if oldFleetMinutes() == 0 {
+		t.Fatal("the fixture has no fleet minutes older than two days")
+	}
 	// Keep a day of checks and two days of minute rollups.
 	st, err := e.Prune(bg, now, Retention{Raw: 24 * time.Hour, Minute: 48 * time.Hour})
 	fatalIf(t, err, "prune")
+	if n := oldFleetMinutes(); n != 0 {
+		t.Errorf("%d of the fleet's minute rollups are left, older than two days", n)
+	}
+	after, _, err := e.FleetTally(bg, now.Add(-24*time.Hour), now)
+	fatalIf(t, err, "fleet after")
+	if diff := cmp.Diff(fleetDay, after, cmpTally); diff != "" {
+		t.Errorf("the fleet's last day before and after pruning (-before +after):\n%s", diff)
+	}
 	if st.Results < int64(raw)/2 || st.Rollups == 0 {
 		t.Errorf("pruned %+v of %d results, want most results and some minute rollups gone", st, raw)
 	}
@@ -359,12 +381,89 @@ func testFleet(t *testing.T, e *env) {
 	if diff := cmp.Diff(sum, fleetTally, cmpTally); diff != "" {
 		t.Errorf("fleet up to the watermark (-targets +fleet):\n%s", diff)
 	}
-	days, err := e.DailyTallies(bg, pts[0].At, now)
-	fatalIf(t, err, "daily")
+	daily := func() map[int64]uptime.Tally {
+		t.Helper()
+		out := map[int64]uptime.Tally{}
+		var last int64
+		fatalIf(t, e.EachDailyTally(bg, pts[0].At, now, func(id int64, t *uptime.Tally) {
+			if id <= last {
+				panic("targets out of order")
+			}
+			out[id], last = *t, id
+		}), "daily")
+		return out
+	}
+	days := daily()
 	api, err := e.Tally(bg, Series{Target: "api"}, uptime.Day.Bucket(pts[0].At), uptime.Day.Bucket(now))
 	fatalIf(t, err, "tally api by day")
 	if got := days[tg.ID]; len(days) != 2 || !cmp.Equal(api, got, cmpTally) {
 		t.Errorf("daily tallies of %d targets; api's %+v, want %+v", len(days), got, api)
+	}
+	// Those days are rolled up: asked again, they are what is kept.
+	if again := daily(); !cmp.Equal(days, again, cmpTally) {
+		t.Errorf("daily tallies asked again:\n%s", cmp.Diff(days, again, cmpTally))
+	}
+	fatalIf(t, e.DeleteTarget(bg, "other"), "delete other")
+	if after := daily(); len(after) != 1 || !cmp.Equal(api, after[tg.ID], cmpTally) {
+		t.Errorf("daily tallies of %d targets after other's removal, want api's alone", len(after))
+	}
+}
+
+// testKeptDaysForgotten: the sums of whole days kept for a series go with
+// its target, so that a component of a target made after (SQLite may give
+// it the same id) does not show them.
+func testKeptDaysForgotten(t *testing.T, e *env) {
+	record := func(tg *uptime.Target, at time.Time) {
+		e.Record(uptime.Observation{Result: uptime.Result{TargetID: tg.ID, StartedAt: at, Status: uptime.StatusUp,
+			Components: []uptime.Component{{Name: "db", Status: uptime.StatusUp}}}})
+	}
+	tg := e.mustCreate(t, "api", nil)
+	start := e.clock.Now()
+	n := int(3 * 24 * time.Hour / every)
+	for i := range n {
+		record(tg, start.Add(time.Duration(i)*every))
+	}
+	e.mustFlush(t)
+	e.clock.Advance(3 * 24 * time.Hour)
+	now := e.clock.Now()
+	_, err := e.RollUp(bg, now)
+	fatalIf(t, err, "roll up")
+	for range 2 { // the second time from the kept sums
+		got, err := e.Tally(bg, Series{Target: "api", Component: "db"}, start, now)
+		fatalIf(t, err, "tally")
+		if got.Checks() != n {
+			t.Fatalf("%d checks of db, want the fixture's %d", got.Checks(), n)
+		}
+	}
+	fatalIf(t, e.DeleteTarget(bg, "api"), "delete")
+	again := e.mustCreate(t, "again", nil)
+	record(again, now.Add(-time.Minute))
+	e.mustFlush(t)
+	got, err := e.Tally(bg, Series{Target: "again", Component: "db"}, start, now)
+	fatalIf(t, err, "tally")
+	if got.Checks() != 1 {
+		t.Errorf("a new target's component shows %d checks, want its one", got.Checks())
+	}
+}
+
+func testTargetNames(t *testing.T, e *env) {
+	a := e.mustCreate(t, "a", map[string]string{"team": "core", "tier": "1"})
+	b := e.mustCreate(t, "b", map[string]string{"team": "core"})
+	c := e.mustCreate(t, "c", nil)
+	for _, tc := range []struct {
+		labels map[string]string
+		want   map[int64]string
+	}{
+		{nil, map[int64]string{a.ID: "a", b.ID: "b", c.ID: "c"}},
+		{map[string]string{"team": "core"}, map[int64]string{a.ID: "a", b.ID: "b"}},
+		{map[string]string{"team": "core", "tier": "1"}, map[int64]string{a.ID: "a"}},
+		{map[string]string{"team": "edge"}, map[int64]string{}},
+	} {
+		got, err := e.TargetNames(bg, tc.labels)
+		fatalIf(t, err, "target names")
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("names of %v (-want +got):\n%s", tc.labels, diff)
+		}
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 type Retention struct {
 	// Raw is for each check's result and each component's point.
 	Raw time.Duration
-	// Minute and Hour are for those rollups; day rollups are kept forever.
+	// Minute and Hour are for those rollups, the targets', the
+	// components' and the fleet's; day rollups are kept forever.
 	Minute, Hour time.Duration
 	// Deliveries is for finished deliveries (the delivery log) and the
 	// events no pending delivery needs.
@@ -82,6 +83,13 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneStats
 		st.Rollups += n
 		if err == nil {
 			n, err = db.pruneSeries(ctx, `SELECT id FROM components`, "component_rollups", "component_id", "bucket", c, res)
+			st.Rollups += n
+		}
+		if err == nil {
+			// The fleet's, one series keyed (res, bucket).
+			n, err = db.deleteInBatches(ctx, fmt.Sprintf(`DELETE FROM fleet_rollups WHERE res = %[1]d
+				AND bucket < COALESCE((SELECT bucket FROM fleet_rollups WHERE res = %[1]d AND bucket < $1
+				ORDER BY bucket LIMIT 1 OFFSET %[2]d), $1)`, p.res, pruneBatch), c)
 			st.Rollups += n
 		}
 		if err != nil {

@@ -127,7 +127,7 @@ func (db *DB) RollUp(ctx context.Context, upTo time.Time) (time.Time, error) {
 		if next.After(end) {
 			next = end
 		}
-		if err := db.rollUpStep(ctx, series, w, next); err != nil {
+		if err := db.rollUpStep(ctx, series, w, next, db.storedPoints, true); err != nil {
 			return w, fmt.Errorf("roll up %s to %s: %w", w.Format(time.RFC3339), next.Format(time.RFC3339), err)
 		}
 		w = next
@@ -210,10 +210,23 @@ func (db *DB) rollupSeries(ctx context.Context) ([]series, error) {
 	return out, dbErr(rows.Err())
 }
 
+// stepPoints gives a series' checks in [from, to) and its last check
+// before from, as seriesPoints reads them for a rollup step: with none in
+// [from, to), none at all.
+type stepPoints func(ctx context.Context, s *series, from, to time.Time, gap time.Duration) (uptime.Point, []uptime.Point, error)
+
+// storedPoints is stepPoints of the stored checks: the rollup job's.
+func (db *DB) storedPoints(ctx context.Context, s *series, from, to time.Time, gap time.Duration) (uptime.Point, []uptime.Point, error) {
+	return db.seriesPoints(ctx, s, from, to, gap, false)
+}
+
 // rollUpStep rolls [from, to) up, to lying within from's day: the minute
 // rollups of each series, and the hour and day rollups of the hours and the
-// day the step completes.
-func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) error {
+// day the step completes, from the checks src gives. Unless writeMinutes,
+// no minute rollups are written (they would be past their retention), and
+// the checks are rolled up by the hour at once, which is the same as their
+// minutes added up; to is then on a whole hour.
+func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time, src stepPoints, writeMinutes bool) error {
 	pauses, err := db.pauses(ctx, from)
 	if err != nil {
 		return err
@@ -222,44 +235,50 @@ func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) 
 	if err != nil {
 		return err
 	}
+	finest := uptime.Minute
+	if !writeMinutes {
+		finest = uptime.Hour
+	}
 	ins := &rollupInserter{db: db}
-	// The fleet's minute rollups add up those of every target, all of
+	// The fleet's finest rollups add up those of every target, all of
 	// which this step computes.
-	fleetMinutes := map[time.Time]*uptime.Tally{}
+	fleetFinest := map[time.Time]*uptime.Tally{}
 	for i := range all {
 		s := &all[i]
 		gap := db.maxGap(s.target)
-		prev, points, err := db.seriesPoints(ctx, s, from, to, gap, false)
+		prev, points, err := src(ctx, s, from, to, gap)
 		if err != nil {
 			return err
 		}
-		var minutes []uptime.Rollup
+		var fine []uptime.Rollup
 		if len(points) > 0 {
 			start := from
 			if !prev.At.IsZero() {
 				start = prev.At
 			}
 			maint := db.maintenance(ms, s.target.Labels, start, to)
-			minutes, _ = uptime.RollUp(prev, points, gap, maint, pauses[s.target.ID])
+			fine, _ = uptime.RollUpBy(finest, prev, points, gap, maint, pauses[s.target.ID])
 			if s.component != 0 {
-				noLatency(minutes)
+				noLatency(fine)
 			} else {
-				for j := range minutes {
-					t := fleetMinutes[minutes[j].Start]
+				for j := range fine {
+					t := fleetFinest[fine[j].Start]
 					if t == nil {
 						t = &uptime.Tally{}
-						fleetMinutes[minutes[j].Start] = t
+						fleetFinest[fine[j].Start] = t
 					}
-					t.Merge(&minutes[j].Tally)
+					t.Merge(&fine[j].Tally)
 				}
 			}
-			if err := ins.add(ctx, s, uptime.Minute, minutes); err != nil {
-				return err
+			if writeMinutes {
+				if err := ins.add(ctx, s, uptime.Minute, fine); err != nil {
+					return err
+				}
 			}
 		}
 		// The step that ends an hour completes it, and a day with its last
 		// hour; the rest of them was rolled up by earlier steps.
-		hours, err := db.complete(ctx, ins, s, uptime.Hour, minutes, from, to)
+		hours, err := db.complete(ctx, ins, s, uptime.Hour, fine, from, to)
 		if err != nil {
 			return err
 		}
@@ -267,15 +286,17 @@ func (db *DB) rollUpStep(ctx context.Context, all []series, from, to time.Time) 
 			return err
 		}
 	}
-	minutes := make([]uptime.Rollup, 0, len(fleetMinutes))
-	for start, t := range fleetMinutes {
-		minutes = append(minutes, uptime.Rollup{Start: start, Tally: *t})
+	fine := make([]uptime.Rollup, 0, len(fleetFinest))
+	for start, t := range fleetFinest {
+		fine = append(fine, uptime.Rollup{Start: start, Tally: *t})
 	}
-	slices.SortFunc(minutes, func(a, b uptime.Rollup) int { return a.Start.Compare(b.Start) })
-	if err := ins.add(ctx, &fleet, uptime.Minute, minutes); err != nil {
-		return err
+	slices.SortFunc(fine, func(a, b uptime.Rollup) int { return a.Start.Compare(b.Start) })
+	if writeMinutes {
+		if err := ins.add(ctx, &fleet, uptime.Minute, fine); err != nil {
+			return err
+		}
 	}
-	hours, err := db.complete(ctx, ins, &fleet, uptime.Hour, minutes, from, to)
+	hours, err := db.complete(ctx, ins, &fleet, uptime.Hour, fine, from, to)
 	if err != nil {
 		return err
 	}
@@ -314,20 +335,16 @@ func (db *DB) complete(ctx context.Context, ins *rollupInserter, s *series, res 
 	// The finer rollups from the bucket's start to this step's first are
 	// stored; fresh holds the rest. (A crashed earlier attempt at this
 	// step may have stored some of fresh too: they are not read.)
-	var parts []uptime.Rollup
+	var out []uptime.Rollup
 	if upper := finer.Bucket(from); first.Before(upper) {
 		stored, err := db.readRollups(ctx, s.table(), s.id(), finer, first, upper)
 		if err != nil {
 			return nil, err
 		}
-		parts = stored[s.id()]
+		out = uptime.Coarsen(stored[s.id()], res)
 	}
-	for _, r := range fresh {
-		if r.Start.Before(last) {
-			parts = append(parts, r)
-		}
-	}
-	out := uptime.Coarsen(parts, res)
+	n, _ := slices.BinarySearchFunc(fresh, last, func(r uptime.Rollup, t time.Time) int { return r.Start.Compare(t) })
+	out = uptime.AppendCoarse(out, fresh[:n], res)
 	return out, ins.add(ctx, s, res, out)
 }
 
@@ -374,7 +391,7 @@ func (db *DB) readPoints(ctx context.Context, s *series, from, to time.Time, las
 	if last > 0 {
 		order = fmt.Sprintf(` ORDER BY ts DESC LIMIT %d`, last)
 	}
-	rows, err := db.rdb.QueryContext(ctx, q+order, id, timeMS(from), to.UnixMilli())
+	rows, err := db.query(ctx, true, q+order, id, timeMS(from), to.UnixMilli())
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -434,10 +451,10 @@ func (db *DB) readRollups(ctx context.Context, tab rollupTable, id int64, res up
 	if id == 0 {
 		return db.readRollupsWhere(ctx, tab, "", nil, res, from, to)
 	}
-	return db.readRollupsWhere(ctx, tab, tab.id+` = $4`, id, res, from, to)
+	return db.readRollupsWhere(ctx, tab, tab.id+` = $3`, id, res, from, to)
 }
 
-// readRollupsWhere is readRollups narrowed by cond, whose parameter $4 is
+// readRollupsWhere is readRollups narrowed by cond, whose parameter $3 is
 // arg (a nil arg is no parameter); "" reads every series.
 func (db *DB) readRollupsWhere(ctx context.Context, tab rollupTable, cond string, arg any, res uptime.Resolution, from, to time.Time) (map[int64][]uptime.Rollup, error) {
 	out := map[int64][]uptime.Rollup{}
@@ -456,8 +473,11 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 	if col == "" {
 		col = "0"
 	}
-	q := `SELECT ` + col + `, ` + rollupColumns + ` FROM ` + tab.name + ` WHERE res = $1 AND bucket >= $2 AND bucket < $3`
-	args := []any{int64(res), timeMS(from), to.UnixMilli()}
+	// res is written in, not bound: SQLite plans a statement again each
+	// time a value its plan depends on is bound, and the days' partial
+	// index makes the plan depend on res.
+	q := fmt.Sprintf(`SELECT %s, %s FROM %s WHERE res = %d AND bucket >= $1 AND bucket < $2`, col, rollupColumns, tab.name, res)
+	args := []any{timeMS(from), to.UnixMilli()}
 	if cond != "" {
 		q += ` AND ` + cond
 		if arg != nil {
@@ -468,7 +488,9 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 	if tab.id != "" {
 		order = ` ORDER BY ` + col + `, bucket`
 	}
-	rows, err := db.rdb.QueryContext(ctx, q+order, args...)
+	// Every series, every target, or one by parameter: a few texts, kept
+	// prepared; not those with ids written in.
+	rows, err := db.query(ctx, cond == "" || cond == everyTarget || arg != nil, q+order, args...)
 	if err != nil {
 		return dbErr(err)
 	}
@@ -502,56 +524,93 @@ func (db *DB) scanRollups(ctx context.Context, tab rollupTable, cond string, arg
 	return dbErr(rows.Err())
 }
 
-// rollupRow is one rollup to insert.
-type rollupRow struct {
-	s   *series
-	res uptime.Resolution
-	r   uptime.Rollup
-}
-
 // rollupInserter writes rollups in small transactions, keeping any row
 // that exists already: a step computed again after a crash gives the same
-// rows. A row of a series deleted meanwhile is skipped.
+// rows. A row of a series deleted meanwhile is skipped. Rows wait as
+// their statements' arguments, the histogram encoded: a rollup is over
+// 2 KiB, its row a few dozen bytes.
 type rollupInserter struct {
-	db      *DB
-	pending []rollupRow
+	db *DB
+	// args and rows are per table, in rollupTables' order.
+	args [3][]any
+	rows [3]int
 }
 
 func (ins *rollupInserter) add(ctx context.Context, s *series, res uptime.Resolution, rs []uptime.Rollup) error {
-	for _, r := range rs {
-		ins.pending = append(ins.pending, rollupRow{s: s, res: res, r: r})
+	tab := s.table()
+	t := slices.Index(rollupTables, tab)
+	for i := range rs {
+		r := &rs[i]
+		if tab.id != "" {
+			ins.args[t] = append(ins.args[t], s.id())
+		}
+		hist, _ := r.Latency.MarshalBinary()
+		if hist == nil {
+			hist = []byte{}
+		}
+		ins.args[t] = append(ins.args[t], int64(res), r.Start.UnixMilli(),
+			r.Up, r.Degraded, r.Down, r.Unknown,
+			r.UpTime.Milliseconds(), r.DegradedTime.Milliseconds(), r.DownTime.Milliseconds(),
+			r.UnknownTime.Milliseconds(), r.MaintenanceTime.Milliseconds(), r.PausedTime.Milliseconds(),
+			r.LatencyMin.Microseconds(), r.LatencyMax.Microseconds(), r.LatencySum.Microseconds(), hist)
+		ins.rows[t]++
 	}
-	if len(ins.pending) >= rollupRowsPerTx {
+	if ins.rows[0]+ins.rows[1]+ins.rows[2] >= rollupRowsPerTx {
 		return ins.flush(ctx)
 	}
 	return nil
 }
 
 func (ins *rollupInserter) flush(ctx context.Context) error {
-	if len(ins.pending) == 0 {
-		return nil
+	// Prepared before BEGIN: on SQLite the transaction holds the writer
+	// pool's only connection.
+	var stmts [3][2]*sql.Stmt // a full chunk's and the rest's
+	for t, tab := range rollupTables {
+		for k, n := range []int{min(ins.rows[t], rollupRowsPerStatement), ins.rows[t] % rollupRowsPerStatement} {
+			if n == 0 {
+				continue
+			}
+			st, err := ins.db.wstmts.get(ctx, ins.db.wdb, rollupInsertKey{tab.name, n}, func() string { return ins.db.rollupInsertSQL(tab, n) })
+			if err != nil {
+				return dbErr(err)
+			}
+			stmts[t][k] = st
+		}
 	}
 	err := ins.db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, tab := range rollupTables {
-			var mine []rollupRow
-			for _, r := range ins.pending {
-				if r.s.table() == tab {
-					mine = append(mine, r)
+		for t := range rollupTables {
+			args, rows := ins.args[t], ins.rows[t]
+			per := len(args) / max(rows, 1)
+			for rows > 0 {
+				n, st := min(rows, rollupRowsPerStatement), stmts[t][0]
+				if n < rollupRowsPerStatement {
+					st = stmts[t][1]
 				}
-			}
-			for part := range slices.Chunk(mine, rollupRowsPerStatement) {
-				if err := ins.db.insertRollupChunk(ctx, tx, tab, part); err != nil {
-					return err
+				if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*per]...); err != nil {
+					return dbErr(err)
 				}
+				args, rows = args[n*per:], rows-n
 			}
 		}
 		return nil
 	})
-	ins.pending = ins.pending[:0]
+	for t := range ins.args {
+		clear(ins.args[t]) // let the histograms go
+		ins.args[t], ins.rows[t] = ins.args[t][:0], 0
+	}
 	return err
 }
 
-func (db *DB) insertRollupChunk(ctx context.Context, tx *sql.Tx, tab rollupTable, rows []rollupRow) error {
+// rollupInsertKey names the statement that inserts rows rollups into table.
+type rollupInsertKey struct {
+	table string
+	rows  int
+}
+
+// rollupInsertSQL is the statement that inserts rows rollups into tab:
+// the series' id (but for the fleet), res, then rollupColumns, a row after
+// the other.
+func (db *DB) rollupInsertSQL(tab rollupTable, rows int) string {
 	// res, then rollupColumns.
 	types := []string{"SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
 		"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BYTEA"}
@@ -572,7 +631,7 @@ func (db *DB) insertRollupChunk(ctx context.Context, tx *sql.Tx, tab rollupTable
 		fmt.Fprintf(&b, "v.column%d", i+1)
 	}
 	b.WriteString(` FROM (VALUES `)
-	writeValues(&b, types, len(rows), db.driver == DriverSQLite)
+	writeValues(&b, types, rows, db.driver == DriverSQLite)
 	b.WriteString(`) AS v`)
 	if tab.parent != "" {
 		// A series deleted meanwhile has its rows skipped.
@@ -581,22 +640,5 @@ func (db *DB) insertRollupChunk(ctx context.Context, tx *sql.Tx, tab rollupTable
 		b.WriteString(` WHERE true`) // SQLite's parser needs a WHERE before ON CONFLICT
 	}
 	b.WriteString(` ON CONFLICT DO NOTHING`)
-	args := make([]any, 0, len(rows)*len(types))
-	for _, row := range rows {
-		if tab.id != "" {
-			args = append(args, row.s.id())
-		}
-		r := &row.r
-		hist, _ := r.Latency.MarshalBinary()
-		if hist == nil {
-			hist = []byte{}
-		}
-		args = append(args, int64(row.res), r.Start.UnixMilli(),
-			r.Up, r.Degraded, r.Down, r.Unknown,
-			r.UpTime.Milliseconds(), r.DegradedTime.Milliseconds(), r.DownTime.Milliseconds(),
-			r.UnknownTime.Milliseconds(), r.MaintenanceTime.Milliseconds(), r.PausedTime.Milliseconds(),
-			r.LatencyMin.Microseconds(), r.LatencyMax.Microseconds(), r.LatencySum.Microseconds(), hist)
-	}
-	_, err := tx.ExecContext(ctx, b.String(), args...)
-	return dbErr(err)
+	return b.String()
 }

@@ -108,6 +108,10 @@ type DB struct {
 	w        *writer
 	// chans is the channel list the writer routes events with.
 	chans channelCache
+	// wstmts and rstmts are the statements kept prepared on wdb and rdb.
+	wstmts, rstmts stmtCache
+	// days keeps fleet-wide sums of whole days rolled up (EachDailyTally).
+	days dayCache
 
 	closeOnce sync.Once
 	closeErr  error
@@ -243,6 +247,8 @@ func (db *DB) shutdown(ctx context.Context) error {
 	if werr != nil {
 		errs = append(errs, werr)
 	}
+	db.wstmts.close()
+	db.rstmts.close()
 	if err := db.wdb.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}

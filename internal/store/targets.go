@@ -453,16 +453,7 @@ func (db *DB) ListTargets(ctx context.Context, f uptime.TargetFilter) ([]uptime.
 	var q strings.Builder
 	args := []any{f.After}
 	q.WriteString(snapshotSelect + ` WHERE t.name > $1`)
-	keys := make([]string, 0, len(f.Labels))
-	for k := range f.Labels {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // one SQL text per filter shape, for the statement cache
-	for _, k := range keys {
-		args = append(args, k, f.Labels[k])
-		fmt.Fprintf(&q, ` AND EXISTS (SELECT 1 FROM target_labels l
-			WHERE l.target_id = t.id AND l.key = $%d AND l.value = $%d)`, len(args)-1, len(args))
-	}
+	args = labelFilter(&q, args, f.Labels)
 	if f.Name != "" {
 		// Names hold '_', which LIKE reads as any character.
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Name))
@@ -492,6 +483,50 @@ func (db *DB) ListTargets(ctx context.Context, f uptime.TargetFilter) ([]uptime.
 	out, err := db.querySnapshots(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list targets: %w", err)
+	}
+	return out, nil
+}
+
+// labelFilter writes the conditions that keep the targets t carrying
+// every label of labels, as parameters after args, and returns args with
+// them.
+func labelFilter(q *strings.Builder, args []any, labels map[string]string) []any {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // one SQL text per filter shape, for the statement cache
+	for _, k := range keys {
+		args = append(args, k, labels[k])
+		fmt.Fprintf(q, ` AND EXISTS (SELECT 1 FROM target_labels l
+			WHERE l.target_id = t.id AND l.key = $%d AND l.value = $%d)`, len(args)-1, len(args))
+	}
+	return args
+}
+
+// TargetNames returns the name of every target carrying every label of
+// labels (every target when there is none), by id: what a fleet-wide read
+// needs of them, without their specs. Errors are the database's.
+func (db *DB) TargetNames(ctx context.Context, labels map[string]string) (map[int64]string, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT t.id, t.name FROM targets t WHERE true`)
+	args := labelFilter(&q, nil, labels)
+	rows, err := db.rdb.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list target names: %w", dbErr(err))
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("list target names: %w", dbErr(err))
+		}
+		out[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list target names: %w", dbErr(err))
 	}
 	return out, nil
 }
@@ -581,6 +616,7 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
 	}
+	db.days.clear() // its series' kept sums go: a component's id may be given again
 	return nil
 }
 

@@ -268,9 +268,21 @@ type Rollup struct {
 // was seen and rollups never need rewriting. It returns the rollups in
 // bucket order and the last check, the prev of the next call.
 func RollUp(prev Point, points []Point, maxGap time.Duration, maint, paused []Interval) ([]Rollup, Point) {
+	return RollUpBy(Minute, prev, points, maxGap, maint, paused)
+}
+
+// RollUpBy is RollUp into buckets of res: the same as the minute rollups
+// coarsened to res, without making them.
+func RollUpBy(res Resolution, prev Point, points []Point, maxGap time.Duration, maint, paused []Interval) ([]Rollup, Point) {
 	var out []Rollup
+	if n := len(points); n > 0 {
+		// At most a bucket a point and one a bucket's width: a rollup is
+		// over 2 KiB, not to be copied as the slice grows.
+		buckets := int(res.Bucket(points[n-1].At).Sub(res.Bucket(points[0].At))/res.Duration()) + 1
+		out = make([]Rollup, 0, min(n, buckets))
+	}
 	for _, p := range points {
-		start := Minute.Bucket(p.At)
+		start := res.Bucket(p.At)
 		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
 			out = append(out, Rollup{Start: start})
 		}
@@ -286,16 +298,20 @@ func RollUp(prev Point, points []Point, maxGap time.Duration, maint, paused []In
 
 // Coarsen merges rollups (of one series, sorted by Start) into buckets of
 // res: minute rollups into hours, hours into days.
-func Coarsen(rs []Rollup, res Resolution) []Rollup {
-	var out []Rollup
+func Coarsen(rs []Rollup, res Resolution) []Rollup { return AppendCoarse(nil, rs, res) }
+
+// AppendCoarse is Coarsen of rs appended to dst, the coarser rollups of
+// the same series before them: rs' first bucket is merged into dst's last
+// when they are the same.
+func AppendCoarse(dst, rs []Rollup, res Resolution) []Rollup {
 	for i := range rs {
 		start := res.Bucket(rs[i].Start)
-		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
-			out = append(out, Rollup{Start: start})
+		if n := len(dst); n == 0 || !dst[n-1].Start.Equal(start) {
+			dst = append(dst, Rollup{Start: start})
 		}
-		out[len(out)-1].Merge(&rs[i].Tally)
+		dst[len(dst)-1].Merge(&rs[i].Tally)
 	}
-	return out
+	return dst
 }
 
 func earlier(a, b time.Time) time.Time {

@@ -61,25 +61,42 @@ func (f *fakeStore) Tally(ctx context.Context, target, component string, from, t
 	return f.tallies[seriesKey(target, component)], nil
 }
 
-func (f *fakeStore) Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error) {
+func (f *fakeStore) EachTrendBucket(ctx context.Context, target, component string, from, to time.Time, step time.Duration, fn func(b *uptime.Rollup)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.targets[target]; !ok {
-		return nil, uptime.ErrNotFound
+		return uptime.ErrNotFound
 	}
 	if _, ok := f.components[f.targets[target].Target.ID][component]; component != "" && !ok {
-		return nil, uptime.ErrNotFound
+		return uptime.ErrNotFound
 	}
-	rs := f.trends[seriesKey(target, component)]
 	f.asked = append(f.asked, [2]time.Time{from, to})
-	return rs, nil
+	for _, b := range f.trends[seriesKey(target, component)] {
+		fn(&b)
+	}
+	return nil
 }
 
-func (f *fakeStore) DailyTallies(ctx context.Context, from, to time.Time) (map[int64]uptime.Tally, error) {
+func (f *fakeStore) EachDailyTally(ctx context.Context, from, to time.Time, fn func(id int64, t *uptime.Tally)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.asked = append(f.asked, [2]time.Time{from, to})
-	return f.daily[from], nil
+	for id, t := range f.daily[from] {
+		fn(id, &t)
+	}
+	return nil
+}
+
+func (f *fakeStore) TargetNames(ctx context.Context, labels map[string]string) (map[int64]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[int64]string{}
+	for _, sn := range f.targets {
+		if uptime.Matches(sn.Target.Labels, labels) {
+			out[sn.Target.ID] = sn.Target.Name
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeStore) FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error) {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"cmp"
-	"context"
 	"encoding/csv"
 	"fmt"
 	"math"
@@ -269,21 +268,20 @@ func (s *Server) trend(w http.ResponseWriter, r *http.Request, component string)
 		s.writeError(w, r, err)
 		return
 	}
-	rs, err := s.store.Trend(r.Context(), routeName(r), component, from, to, step)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	out := trendResponse{Target: routeName(r), Component: component, From: from.UTC(), To: to.UTC(),
-		Step: uptime.Duration(step), Buckets: make([]trendBucket, len(rs))}
-	for i := range rs {
-		t := &rs[i].Tally
-		b := trendBucket{Start: rs[i].Start.UTC(), Checks: t.Checks(), Failures: t.Failures(),
+		Step: uptime.Duration(step), Buckets: []trendBucket{}}
+	err := s.store.EachTrendBucket(r.Context(), routeName(r), component, from, to, step, func(rb *uptime.Rollup) {
+		t := &rb.Tally
+		b := trendBucket{Start: rb.Start.UTC(), Checks: t.Checks(), Failures: t.Failures(),
 			Downtime: uptime.Duration(t.DownTime), Unknown: uptime.Duration(t.UnknownTime), Latency: latencyOf(t)}
 		if a, ok := t.Availability(); ok {
 			b.Uptime = &a
 		}
-		out.Buckets[i] = b
+		out.Buckets = append(out.Buckets, b)
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if wantsCSV(r) {
 		writeTrendCSV(w, &out)
@@ -401,26 +399,36 @@ func (s *Server) handleTrends(w http.ResponseWriter, r *http.Request) {
 	to := uptime.Day.Bucket(s.now())
 	from, before := to.Add(-window), to.Add(-window-compare)
 	ctx := r.Context()
-	now, err := s.store.DailyTallies(ctx, from, to)
+	names, err := s.store.TargetNames(ctx, labels)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	prev, err := s.store.DailyTallies(ctx, before, from)
+	out := trendsResponse{From: from, To: to, Compare: before, Targets: make([]trendRow, 0, len(names))}
+	rows := make(map[int64]int, len(names)) // index in out.Targets
+	for id, name := range names {
+		rows[id] = len(out.Targets)
+		out.Targets = append(out.Targets, trendRow{Target: name})
+	}
+	// Each target's two windows, as each is read: a Tally is over 2 KiB.
+	err = s.store.EachDailyTally(ctx, from, to, func(id int64, t *uptime.Tally) {
+		if i, ok := rows[id]; ok {
+			out.Targets[i].Uptime, out.Targets[i].P95 = availability(t), p95(t)
+		}
+	})
+	if err == nil {
+		err = s.store.EachDailyTally(ctx, before, from, func(id int64, t *uptime.Tally) {
+			if i, ok := rows[id]; ok {
+				out.Targets[i].UptimeBefore, out.Targets[i].P95Before = availability(t), p95(t)
+			}
+		})
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	targets, err := s.allTargets(ctx, labels)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := trendsResponse{From: from, To: to, Compare: before, Targets: make([]trendRow, 0, len(targets))}
-	for _, t := range targets {
-		a, b := now[t.ID], prev[t.ID]
-		row := trendRow{Target: t.Name, Uptime: availability(&a), UptimeBefore: availability(&b),
-			P95: p95(&a), P95Before: p95(&b)}
+	for i := range out.Targets {
+		row := &out.Targets[i]
 		if row.Uptime != nil && row.UptimeBefore != nil {
 			d := *row.Uptime - *row.UptimeBefore
 			row.UptimeChange = &d
@@ -429,9 +437,9 @@ func (s *Server) handleTrends(w http.ResponseWriter, r *http.Request) {
 			c := *row.P95 / *row.P95Before - 1
 			row.P95Change = &c
 		}
-		out.Targets = append(out.Targets, row)
 	}
-	slices.SortStableFunc(out.Targets, func(x, y trendRow) int {
+	// Names are unique: the order is total, no stable sort needed.
+	slices.SortFunc(out.Targets, func(x, y trendRow) int {
 		if c := cmp.Compare(orZero(x.UptimeChange), orZero(y.UptimeChange)); c != 0 {
 			return c // the most uptime lost first
 		}
@@ -508,23 +516,4 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 		out.AsOf = &asOf
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
-}
-
-// allTargets lists every target whose labels match, page by page.
-func (s *Server) allTargets(ctx context.Context, labels map[string]string) ([]uptime.Target, error) {
-	var out []uptime.Target
-	f := uptime.TargetFilter{Labels: labels, Limit: maxTargetLimit}
-	for {
-		page, err := s.store.ListTargets(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, sn := range page {
-			out = append(out, sn.Target)
-		}
-		if len(page) < f.Limit {
-			return out, nil
-		}
-		f.After = page[len(page)-1].Target.Name
-	}
 }

@@ -106,12 +106,17 @@ type Store interface {
 	// of its components over [from, to), from rollups and the latest
 	// checks; uptime.ErrNotFound for an unknown one.
 	Tally(ctx context.Context, target, component string, from, to time.Time) (uptime.Tally, error)
-	// Trend is that history in buckets of step, oldest first; a bad step
-	// or too many buckets is a *uptime.ValidationError on "step".
-	Trend(ctx context.Context, target, component string, from, to time.Time, step time.Duration) ([]uptime.Rollup, error)
-	// DailyTallies adds up every target's whole UTC days in [from, to), by
-	// target id.
-	DailyTallies(ctx context.Context, from, to time.Time) (map[int64]uptime.Tally, error)
+	// EachTrendBucket hands fn that history in buckets of step, oldest
+	// first, each once complete (b is reused); a bad step or too many
+	// buckets is a *uptime.ValidationError on "step", before any bucket.
+	EachTrendBucket(ctx context.Context, target, component string, from, to time.Time, step time.Duration, fn func(b *uptime.Rollup)) error
+	// EachDailyTally hands fn every target's whole UTC days in [from, to)
+	// added up, by target id; t is reused. It may hand ids of targets
+	// removed meanwhile.
+	EachDailyTally(ctx context.Context, from, to time.Time, fn func(id int64, t *uptime.Tally)) error
+	// TargetNames returns the names of the targets carrying every label
+	// of labels, by id.
+	TargetNames(ctx context.Context, labels map[string]string) (map[int64]string, error)
 	// FleetTally adds up every target's history over [from, to) as of the
 	// last rollup, which it returns too.
 	FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error)
