@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lookout/lookout/internal/store"
@@ -163,10 +164,27 @@ type historyOpts struct {
 	retention store.Retention
 }
 
-// benchClock is a clock the bench moves by hand.
-type benchClock struct{ t time.Time }
+// benchClock is a clock the bench moves by hand, read by the store's
+// goroutines meanwhile.
+type benchClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *benchClock) Now() time.Time { return c.t }
+func newBenchClock(t time.Time) *benchClock { return &benchClock{t: t} }
+
+func (c *benchClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *benchClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
 
 // progress prints a phase's progress at most every 5 seconds.
 type progress struct {
@@ -202,7 +220,7 @@ func benchHistory(ctx context.Context, o historyOpts, stderr io.Writer) (history
 	from := uptime.Day.Bucket(o.now.Add(-o.span))
 	rep := historyReport{Targets: o.targets, Interval: o.interval.String(), Span: age(o.span).String(),
 		From: from.Format(time.RFC3339), Now: o.now.Format(time.RFC3339)}
-	clock := &benchClock{t: from}
+	clock := newBenchClock(from)
 	opts := storeOptions(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	opts.Now = clock.Now
 	db, err := store.Open(ctx, o.out, opts)
@@ -289,7 +307,7 @@ func benchHistory(ctx context.Context, o historyOpts, stderr io.Writer) (history
 				db.Record(benchObservation(ids[i], benchTargetName(i), pt, &states[i]))
 			}
 		}
-		clock.t = d.Add(day)
+		clock.Set(d.Add(day))
 		n++
 		p.step(n, days, "days")
 		if err := ctx.Err(); err != nil {
@@ -303,7 +321,7 @@ func benchHistory(ctx context.Context, o historyOpts, stderr io.Writer) (history
 
 	// The rollup job catches up, a day at a time, as after a long stop.
 	t0 = time.Now()
-	clock.t = o.now
+	clock.Set(o.now)
 	p = newProgress(stderr, "rolling the recorded checks up (the rollup job)")
 	for upTo := split; upTo.Before(o.now); {
 		upTo = upTo.Add(day)

@@ -28,7 +28,7 @@ func TestBenchHistoryIsTheJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &benchClock{t: now}
+	clock := newBenchClock(now)
 	opts := storeOptions(slog.New(slog.DiscardHandler))
 	opts.Now = clock.Now
 	gen, err := store.Open(ctx, o.out, opts)
@@ -39,7 +39,7 @@ func TestBenchHistoryIsTheJobs(t *testing.T) {
 
 	// The same checks, every one recorded, then the jobs.
 	from := uptime.Day.Bucket(now.Add(-o.span))
-	clock.t = from
+	clock.Set(from)
 	ref := openMigrated(t, opts)
 	fleet := newFleetModel(o.seed, o.targets, o.interval, from, now)
 	var checks int64
@@ -61,7 +61,7 @@ func TestBenchHistoryIsTheJobs(t *testing.T) {
 	if err := ref.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clock.t = now
+	clock.Set(now)
 	if _, err := ref.RollUp(ctx, now); err != nil {
 		t.Fatal(err)
 	}

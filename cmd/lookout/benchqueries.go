@@ -119,7 +119,7 @@ type queriesOpts struct {
 
 func benchQueries(ctx context.Context, o queriesOpts, stderr io.Writer) (queriesReport, error) {
 	rep := queriesReport{DB: o.db, Runs: o.runs, Load: []string{loadAverage()}}
-	clock := &benchClock{}
+	clock := newBenchClock(time.Time{})
 	opts := storeOptions(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	opts.Now = clock.Now
 	db, err := store.Open(ctx, o.db, opts)
@@ -138,19 +138,19 @@ func benchQueries(ctx context.Context, o queriesOpts, stderr io.Writer) (queries
 	names := make([]string, len(snaps))
 	for i, s := range snaps {
 		names[i] = s.Target.Name
-		if s.State.LastCheck.After(clock.t) {
-			clock.t = s.State.LastCheck
+		if s.State.LastCheck.After(clock.Now()) {
+			clock.Set(s.State.LastCheck)
 		}
 	}
-	if clock.t.IsZero() {
+	if clock.Now().IsZero() {
 		return rep, errors.New("the file holds no checks: write it with lookout bench history")
 	}
-	clock.t = clock.t.Add(time.Second)
+	clock.Set(clock.Now().Add(time.Second))
 	slices.Sort(names)
-	rep.Targets, rep.Now = len(names), clock.t.Format(time.RFC3339)
+	rep.Targets, rep.Now = len(names), clock.Now().Format(time.RFC3339)
 	names = names[:min(len(names), o.asked)]
 	rep.Asked = len(names)
-	now := clock.t
+	now := clock.Now()
 	h := web.New(web.Config{Now: clock.Now, Logger: slog.New(slog.DiscardHandler), Sessions: web.NewSessions("", nil)},
 		storeAPI{db}, nopScheduler{}, nopNotifier{})
 

@@ -44,7 +44,7 @@ func benchName(i int) string { return fmt.Sprintf("svc-%05d", i) }
 func benchDB(b *testing.B) (*store.DB, *benchClock) {
 	b.Helper()
 	path := filepath.Join(os.TempDir(), benchFixture)
-	clock := &benchClock{t: benchNow}
+	clock := newBenchClock(benchNow)
 	opts := store.Options{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx := context.Background()
 	if _, err := os.Stat(path); err == nil {
@@ -56,7 +56,7 @@ func benchDB(b *testing.B) (*store.DB, *benchClock) {
 	}
 	tmp := path + ".building"
 	_ = os.Remove(tmp)
-	clock.t = benchNow.Add(-366 * 24 * time.Hour)
+	clock.Set(benchNow.Add(-366 * 24 * time.Hour))
 	db, err := store.Open(ctx, tmp, opts)
 	if err != nil {
 		b.Fatal(err)
@@ -81,7 +81,7 @@ func benchDB(b *testing.B) (*store.DB, *benchClock) {
 		if err := db.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
-		clock.t = upTo.Add(2 * time.Minute)
+		clock.Set(upTo.Add(2 * time.Minute))
 		if _, err := db.RollUp(ctx, upTo); err != nil {
 			b.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func benchDB(b *testing.B) (*store.DB, *benchClock) {
 	// A year of one target, rolled up alone first.
 	year := create("year", map[string]string{"team": "core"})
 	fleetStart := benchNow.Add(-91 * 24 * time.Hour)
-	for at := clock.t.Add(time.Minute); at.Before(benchNow); at = at.Add(time.Minute) {
+	for at := clock.Now().Add(time.Minute); at.Before(benchNow); at = at.Add(time.Minute) {
 		st := uptime.StatusUp
 		if at.Minute() < 3 && at.Hour() == 4 && at.Day()%9 == 0 {
 			st = uptime.StatusDown
@@ -100,7 +100,7 @@ func benchDB(b *testing.B) (*store.DB, *benchClock) {
 		}
 	}
 	// The fleet.
-	clock.t = fleetStart
+	clock.Set(fleetStart)
 	targets := make([]*uptime.Target, benchTargets)
 	for i := range targets {
 		labels := map[string]string{"team": fmt.Sprintf("team-%d", i%20)}
@@ -153,7 +153,7 @@ func benchDB(b *testing.B) (*store.DB, *benchClock) {
 		}
 	}
 	flushAndRoll(benchNow.Add(-3 * time.Minute))
-	clock.t = benchNow
+	clock.Set(benchNow)
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
