@@ -330,3 +330,117 @@ func TestExclusive(t *testing.T) {
 		}
 	})
 }
+
+// A result is stored whatever its lease; the state and events of an
+// observation made under a lease its instance lost are not. A check by an
+// instance not holding the target stores its result alone.
+func TestFencedWrites(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		e := openEnv(t, b)
+		x := e.mustCreate(t, "x", nil)
+		at := e.clock.Now()
+		state := func() uptime.State {
+			t.Helper()
+			sn, err := e.GetTarget(bg, "x")
+			fatalIf(t, err, "get x")
+			return sn.State
+		}
+
+		// A result alone changes no state and raises nothing.
+		down := obs(x.ID, at, uptime.StatusDown, "refused")
+		only := down
+		only.ResultOnly = true
+		e.Record(only)
+		e.mustFlush(t)
+		if n, st := e.count(t, "results"), state(); n != 1 || st.Status != uptime.StatusUnknown || e.count(t, "incidents") != 0 {
+			t.Fatalf("a result alone: %d results, state %s, %d incidents; want 1, unknown, 0", n, st.Status, e.count(t, "incidents"))
+		}
+		if b.name != "postgres" {
+			return
+		}
+
+		ms := e.cluster(t, "a", "b")
+		a, bb := ms[0], ms[1]
+		epoch := a.turn(t).Held[uptime.ShardOf(x.ID)]
+		down = obs(x.ID, at.Add(time.Second), uptime.StatusDown, "refused")
+		down.Epoch = epoch
+		a.Record(down)
+		fatalIf(t, a.Flush(bg), "flush a")
+		if st := state(); st.Status != uptime.StatusDown || e.count(t, "incidents") != 1 {
+			t.Fatalf("a holding x's shard: state %s, %d incidents; want down and one", st.Status, e.count(t, "incidents"))
+		}
+
+		// a lapses and b takes x's shard over: a's next observation, made
+		// under the old epoch, keeps its result and loses the rest.
+		a.age(t, 2*leaseTTL)
+		lb := bb.turn(t)
+		if got := lb.Held[uptime.ShardOf(x.ID)]; got != epoch+1 {
+			t.Fatalf("b took x's shard at epoch %d, want %d", got, epoch+1)
+		}
+		up := obs(x.ID, at.Add(2*time.Second), uptime.StatusUp, "")
+		up.State, up.Events = uptime.State{Status: uptime.StatusUp, LastCheck: up.Result.StartedAt},
+			[]uptime.Event{{Type: uptime.EventIncidentResolved, TargetID: x.ID, At: up.Result.StartedAt}}
+		up.Epoch = epoch
+		a.Record(up)
+		fatalIf(t, a.Flush(bg), "flush a")
+		if n, st := e.count(t, "results"), state(); n != 3 || st.Status != uptime.StatusDown {
+			t.Errorf("a's write after losing the lease: %d results, state %s; want 3 results and the state still down", n, st.Status)
+		}
+		if f := a.WriterStats().Fenced; f != 2 {
+			t.Errorf("a's writer refused %d writes, want 2 (the state and the event)", f)
+		}
+		var open int
+		fatalIf(t, e.rdb.QueryRow(`SELECT COUNT(*) FROM incidents WHERE resolved_at = 0`).Scan(&open), "count open incidents")
+		if open != 1 || e.count(t, "events") != 1 {
+			t.Errorf("after a's fenced resolution: %d open incidents, %d events; want 1 and only the opening", open, e.count(t, "events"))
+		}
+		// b's own write under the new epoch goes through.
+		up.Epoch, up.Result.StartedAt = epoch+1, at.Add(3*time.Second)
+		bb.Record(up)
+		fatalIf(t, bb.Flush(bg), "flush b")
+		if st := state(); st.Status != uptime.StatusUp {
+			t.Errorf("b's write under the new epoch: state %s, want up", st.Status)
+		}
+		if f := bb.WriterStats().Fenced; f != 0 {
+			t.Errorf("b's writer refused %d writes, want none", f)
+		}
+	})
+}
+
+// A claim skips a shard whose holder is writing a batch: the new holder
+// loads the state only after the old one's last write under its lease.
+func TestClaimWaitsForTheHoldersBatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		if b.name != "postgres" {
+			t.Skip("SQLite is served by one instance: no leases")
+		}
+		t.Parallel()
+		e := openEnv(t, b)
+		ms := e.cluster(t, "a", "b")
+		a, bb := ms[0], ms[1]
+		a.turn(t)
+		tx, err := a.wdb.BeginTx(bg, nil)
+		fatalIf(t, err, "begin")
+		defer tx.Rollback()
+		held, err := a.held(bg, tx, "FOR KEY SHARE")
+		fatalIf(t, err, "lock a's leases as a batch does")
+		if len(held) != uptime.Shards {
+			t.Fatalf("a holds %d shards, want all", len(held))
+		}
+		// a's own renewal does not wait for its batch.
+		ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+		defer cancel()
+		if l, err := a.Lease(ctx, uptime.LeaseRequest{TTL: leaseTTL}); err != nil || len(l.Held) != uptime.Shards {
+			t.Fatalf("a renewing during its batch: %v, holds %d; want it not to wait", err, len(l.Held))
+		}
+		a.age(t, 2*leaseTTL)
+		if l := bb.turn(t); len(l.Held) != 0 {
+			t.Fatalf("b claimed %d shards while a's batch held them, want none", len(l.Held))
+		}
+		fatalIf(t, tx.Commit(), "commit a's batch")
+		if l := bb.turn(t); len(l.Held) != uptime.Shards {
+			t.Errorf("b after a's batch claimed %d shards, want all", len(l.Held))
+		}
+	})
+}
