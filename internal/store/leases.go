@@ -224,11 +224,32 @@ func (db *DB) Cluster(ctx context.Context, ttl time.Duration) ([]uptime.Instance
 		AND id NOT IN (SELECT owner FROM shard_leases WHERE owner IS NOT NULL)`, msf(instanceRetention)); err != nil {
 		return nil, fmt.Errorf("cluster: %w", dbErr(err))
 	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT i.id, i.address, i.version, i.started_at, i.heartbeat_at,
-		i.heartbeat_at > now() - $1::float8 * interval '1 millisecond',
-		(SELECT count(*) FROM shard_leases l WHERE l.owner = i.id),
-		(SELECT count(*) FROM targets t JOIN shard_leases l ON l.shard = t.id % $2 WHERE l.owner = i.id)
-		FROM instances i ORDER BY i.id`, msf(ttl), uptime.Shards)
+	// Targets per shard are counted here: the shard of a target is a
+	// hash SQL does not compute.
+	perShard := make([]int, uptime.Shards)
+	if err := eachID(ctx, db.rdb, `SELECT id FROM targets`, func(id int64) { perShard[uptime.ShardOf(id)]++ }); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	owners := map[string][]int{}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT shard, owner FROM shard_leases WHERE owner IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", dbErr(err))
+	}
+	for rows.Next() {
+		var shard int
+		var owner string
+		if err := rows.Scan(&shard, &owner); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("cluster: %w", dbErr(err))
+		}
+		owners[owner] = append(owners[owner], shard)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cluster: %w", dbErr(err))
+	}
+	rows, err = db.rdb.QueryContext(ctx, `SELECT id, address, version, started_at, heartbeat_at,
+		heartbeat_at > now() - $1::float8 * interval '1 millisecond' FROM instances ORDER BY id`, msf(ttl))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", dbErr(err))
 	}
@@ -236,17 +257,37 @@ func (db *DB) Cluster(ctx context.Context, ttl time.Duration) ([]uptime.Instance
 	out := []uptime.Instance{}
 	for rows.Next() {
 		var in uptime.Instance
-		if err := rows.Scan(&in.ID, &in.Address, &in.Version, &in.StartedAt, &in.HeartbeatAt, &in.Alive,
-			&in.Shards, &in.Targets); err != nil {
+		if err := rows.Scan(&in.ID, &in.Address, &in.Version, &in.StartedAt, &in.HeartbeatAt, &in.Alive); err != nil {
 			return nil, fmt.Errorf("cluster: %w", dbErr(err))
 		}
 		in.StartedAt, in.HeartbeatAt = in.StartedAt.UTC(), in.HeartbeatAt.UTC()
+		in.Shards = len(owners[in.ID])
+		for _, s := range owners[in.ID] {
+			in.Targets += perShard[s]
+		}
 		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("cluster: %w", dbErr(err))
 	}
 	return out, nil
+}
+
+// eachID calls fn with each id the query returns.
+func eachID(ctx context.Context, q querier, query string, fn func(int64)) error {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return dbErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return dbErr(err)
+		}
+		fn(id)
+	}
+	return dbErr(rows.Err())
 }
 
 // Exclusive runs fn unless another instance sharing the PostgreSQL

@@ -7,13 +7,12 @@ import "time"
 // so the lease table stays small and checking a lease is one short read.
 const Shards = 256
 
-// ShardOf is the shard of the target with this id.
+// ShardOf is the shard of the target with this id: the top 8 bits of
+// the id times 2^64/φ (Fibonacci hashing), which scatters consecutive ids
+// over the shards, so that whichever shards an instance holds, it gets
+// about its share of the targets, however few there are.
 func ShardOf(targetID int64) int {
-	s := targetID % Shards
-	if s < 0 {
-		s += Shards
-	}
-	return int(s)
+	return int(uint64(targetID) * 0x9E3779B97F4A7C15 >> 56)
 }
 
 // LeaseRequest is one turn of an instance's lease loop.
@@ -53,4 +52,17 @@ type Instance struct {
 	Alive bool
 	// Shards and Targets count what it holds.
 	Shards, Targets int
+}
+
+// Cluster is the instances sharing a database, as seen by one of them.
+type Cluster struct {
+	// Self is the id of the instance answering.
+	Self string
+	// Shards is how many shards the targets are leased in; 0 when the
+	// instance runs alone (on SQLite) and checks every target.
+	Shards int
+	// TTL is how long a lease lasts unrenewed.
+	TTL time.Duration
+	// Instances lists them by id, dead ones too for a while.
+	Instances []Instance
 }
