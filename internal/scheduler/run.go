@@ -148,7 +148,9 @@ func (s *Scheduler) release(e *entry, next int64) {
 	case e.retime:
 		next = e.tm.first(s.nowNs())
 	case e.catchUp:
-		next = e.tm.first(s.nowNs() + int64(e.tm.every))
+		// Back to the cadence, three quarters of an interval on at
+		// least: never twice in one interval, nor two apart.
+		next = e.tm.first(s.nowNs() + int64(e.tm.every)*3/4)
 	}
 	e.retime, e.catchUp = false, false
 	s.enqueue(e, next)

@@ -225,8 +225,9 @@ func New(p Prober, r Recorder, cfg Config) *Scheduler {
 // An interval target loaded while Run runs whose last check is more than
 // an interval old (it was taken over from an instance that stopped) is
 // checked at once, and from then on at its usual slots, the first at
-// least an interval later: its checks stay at most about two intervals
-// apart across the takeover.
+// least three quarters of an interval later: its checks stay less than
+// two intervals apart across the takeover, as long as it comes within an
+// interval of the previous holder's last check.
 func (s *Scheduler) Load(t uptime.Target, st uptime.State) { s.put(t, &st, 0) }
 
 // Upsert adds a target or replaces its definition, with effect at once.
