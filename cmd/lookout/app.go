@@ -101,7 +101,7 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		})
 		// Join before loading: the first turn claims this instance's
 		// share of what nobody holds.
-		if err := a.member.Turn(ctx, nil); err != nil {
+		if err := a.join(ctx, cfg, log); err != nil {
 			return fmt.Errorf("join the instances sharing the database as %q: %w", cfg.InstanceID, err)
 		}
 		src = a.member
@@ -180,6 +180,27 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		Cluster:             a.cluster,
 	}, storeAPI{a.db}, checker{a}, a.notify)
 	return nil
+}
+
+// join runs the lease loop's first turn. A process restarted at once
+// under the id of one that just died finds the id still held: it waits for
+// that holder's heartbeat to run out (a lease's time), then takes the id
+// over; an id still held after that belongs to a live process.
+func (a *app) join(ctx context.Context, cfg config, log *slog.Logger) error {
+	deadline := time.Now().Add(2*cfg.LeaseTTL + cfg.LeaseHeartbeat)
+	for waited := false; ; waited = true {
+		err := a.member.Turn(ctx, nil)
+		if !errors.Is(err, store.ErrInstanceInUse) || time.Now().After(deadline) {
+			return err
+		}
+		if !waited {
+			log.Info("the instance id is still held, maybe by this instance's previous process: waiting for its lease to run out",
+				"instance", cfg.InstanceID, "ttl", cfg.LeaseTTL)
+		}
+		if !sleepCtx(ctx, cfg.LeaseHeartbeat) {
+			return ctx.Err()
+		}
+	}
 }
 
 // defaultInstanceID names an instance when --instance-id is not given:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lookout/lookout/internal/cluster"
+	"github.com/lookout/lookout/internal/store"
 	"github.com/lookout/lookout/internal/testkit"
 	"github.com/lookout/lookout/internal/uptime"
 	"github.com/lookout/lookout/internal/web"
@@ -18,16 +19,50 @@ import (
 
 // clusterApp assembles a Lookout of id on the PostgreSQL database at dsn,
 // closed when the test ends; its scheduler does not run.
-func clusterApp(t *testing.T, dsn, id string) *app {
+func clusterApp(t *testing.T, dsn, id string, tweak ...func(*config)) *app {
 	t.Helper()
-	cfg := defaultConfig()
-	cfg.DB, cfg.InstanceID = dsn, id
-	a, err := newApp(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	a, err := newClusterApp(dsn, id, tweak...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.db.Close() })
 	return a
+}
+
+func newClusterApp(dsn, id string, tweak ...func(*config)) (*app, error) {
+	cfg := defaultConfig()
+	cfg.DB, cfg.InstanceID = dsn, id
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	return newApp(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+}
+
+// A process started under the id of one that just died waits for the
+// id's lease to run out and takes it over; one started under the id of a
+// live process gives up.
+func TestInstanceIDInUse(t *testing.T) {
+	t.Parallel()
+	dsn := testkit.MigratedPostgresDSN(t, migrateTo)
+	short := func(c *config) { c.LeaseTTL, c.LeaseHeartbeat = 300*time.Millisecond, 100*time.Millisecond }
+	live := clusterApp(t, dsn, "x", short)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); live.member.Run(ctx, live.sched.Sync) }()
+	if a, err := newClusterApp(dsn, "x", short); !errors.Is(err, store.ErrInstanceInUse) {
+		if a != nil {
+			a.db.Close()
+		}
+		t.Errorf("a second process under the id of a live one: %v, want ErrInstanceInUse", err)
+	}
+	// The live one dies (its loop stops): the next process under its id
+	// takes over, with the shards it held.
+	stop()
+	<-done
+	next := clusterApp(t, dsn, "x", short)
+	if n := next.member.Status().Held; n != uptime.Shards {
+		t.Errorf("the process taking the id over holds %d shards, want the %d its predecessor held", n, uptime.Shards)
+	}
 }
 
 // "Check now" of a target another instance holds probes it from here and
