@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/lookout/lookout/internal/cluster"
 	"github.com/lookout/lookout/internal/notify"
 	"github.com/lookout/lookout/internal/probe"
 	"github.com/lookout/lookout/internal/scheduler"
@@ -28,6 +32,12 @@ type app struct {
 	metrics *web.Metrics
 	notify  *notify.Dispatcher
 	web     *web.Server
+	// member is the instance's part in the cluster of instances sharing
+	// a PostgreSQL database: the shards it leases, whose targets are the
+	// ones it checks. nil on SQLite, where one instance checks them all.
+	member *cluster.Member
+	// instance is this instance's id (--instance-id).
+	instance string
 }
 
 // newApp opens and migrates the store, loads every target into a scheduler
@@ -35,11 +45,16 @@ type app struct {
 // also sees each scheduled check's start lateness. The caller runs
 // app.sched and app.notify and closes app.db.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, onStart func(time.Duration)) (*app, error) {
-	db, err := store.Open(ctx, cfg.DB, storeOptions(log.With("component", "store")))
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = defaultInstanceID()
+	}
+	opts := storeOptions(log.With("component", "store"))
+	opts.Instance = cfg.InstanceID
+	db, err := store.Open(ctx, cfg.DB, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", uptime.RedactURL(cfg.DB), err)
 	}
-	a := &app{db: db}
+	a := &app{db: db, instance: cfg.InstanceID}
 	if err := a.init(ctx, cfg, log, onStart); err != nil {
 		db.Close()
 		return nil, err
@@ -72,14 +87,31 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 	if onStart != nil {
 		observe = func(d time.Duration) { a.metrics.ObserveLateness(d); onStart(d) }
 	}
+	// Targets are registered in the store alone; the scheduler follows
+	// its change feed: all of it on SQLite, and on PostgreSQL the
+	// targets of the shards this instance leases.
+	var src scheduler.Source = a.db
+	if a.db.Driver() == store.DriverPostgres {
+		a.member = cluster.New(a.db, cluster.Config{
+			TTL:       cfg.LeaseTTL,
+			Heartbeat: cfg.LeaseHeartbeat,
+			Address:   cfg.PublicURL,
+			Version:   buildVersion(),
+			Logger:    log.With("component", "cluster", "instance", cfg.InstanceID),
+		})
+		// Join before loading: the first turn claims this instance's
+		// share of what nobody holds.
+		if err := a.join(ctx, cfg, log); err != nil {
+			return fmt.Errorf("join the instances sharing the database as %q: %w", cfg.InstanceID, err)
+		}
+		src = a.member
+	}
 	a.sched = scheduler.New(instrumented{a.prober, a.metrics}, a.db, scheduler.Config{
 		Workers:        cfg.Workers,
 		Logger:         log.With("component", "scheduler"),
 		OnStart:        observe,
 		WorkersSetting: workersSetting,
-		// Targets are registered in the store alone; the scheduler
-		// follows its change feed.
-		Source: a.db,
+		Source:         src,
 	})
 	// Every target, with its state, from the change feed the scheduler
 	// then follows.
@@ -110,6 +142,16 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 	}); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	if a.member != nil {
+		if err := a.metrics.RegisterFuncs(web.MetricFuncs{
+			ClusterInstances: func() int { return a.member.Status().Live },
+			LeasesHeld:       func() int { return a.member.Status().Held },
+			LeaseChanges:     func() uint64 { return a.member.Status().Changes },
+			FencedWrites:     func() uint64 { return a.db.WriterStats().Fenced },
+		}); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
 	// One Sessions for the API and the dashboard: one check of tokens.
 	sessions := web.NewSessions(cfg.APIToken, cfg.ReadTokens)
 	statusLabel, _ := ui.ParseLabel(cfg.StatusPageLabel) // validated with the config
@@ -135,8 +177,79 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		RequestTimeout: apiRequestTimeout,
 		// Maintenance schedules are notify's to validate, as to evaluate.
 		ValidateMaintenance: notify.ValidateMaintenance,
-	}, storeAPI{a.db}, a.sched, a.notify)
+		Cluster:             a.cluster,
+	}, storeAPI{a.db}, checker{a}, a.notify)
 	return nil
+}
+
+// join runs the lease loop's first turn. A process restarted at once
+// under the id of one that just died finds the id still held: it waits for
+// that holder's heartbeat to run out (a lease's time), then takes the id
+// over; an id still held after that belongs to a live process.
+func (a *app) join(ctx context.Context, cfg config, log *slog.Logger) error {
+	deadline := time.Now().Add(2*cfg.LeaseTTL + cfg.LeaseHeartbeat)
+	for waited := false; ; waited = true {
+		err := a.member.Turn(ctx, nil)
+		if !errors.Is(err, store.ErrInstanceInUse) || time.Now().After(deadline) {
+			return err
+		}
+		if !waited {
+			log.Info("the instance id is still held, maybe by this instance's previous process: waiting for its lease to run out",
+				"instance", cfg.InstanceID, "ttl", cfg.LeaseTTL)
+		}
+		if !sleepCtx(ctx, cfg.LeaseHeartbeat) {
+			return ctx.Err()
+		}
+	}
+}
+
+// defaultInstanceID names an instance when --instance-id is not given:
+// its host, its process id and a random suffix, so that two processes
+// never take the same id, even in containers that all run as pid 1.
+func defaultInstanceID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "lookout"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// cluster is what GET /api/v1/cluster shows: the instances sharing the
+// database, or this one alone on SQLite.
+func (a *app) cluster(ctx context.Context) (uptime.Cluster, error) {
+	c := uptime.Cluster{Self: a.instance}
+	if a.member == nil {
+		return c, nil
+	}
+	st := a.member.Status()
+	ins, err := a.db.Cluster(ctx, st.TTL)
+	if err != nil {
+		return c, err
+	}
+	c.Shards, c.TTL, c.Instances = uptime.Shards, st.TTL, ins
+	return c, nil
+}
+
+// checker runs "check now": through the scheduler for a target this
+// instance checks; for one another instance holds, by probing it from
+// here and storing the result alone, since the state and the alerts are
+// the holder's to decide. Its next scheduled check takes the state on.
+type checker struct{ a *app }
+
+func (c checker) CheckNow(ctx context.Context, id int64) (uptime.Result, error) {
+	res, err := c.a.sched.CheckNow(ctx, id)
+	if c.a.member == nil || !errors.Is(err, uptime.ErrNotFound) {
+		return res, err
+	}
+	sn, terr := c.a.db.TargetByID(ctx, id)
+	if terr != nil {
+		return uptime.Result{}, terr
+	}
+	res = c.a.sched.Probe(ctx, sn.Target)
+	c.a.db.Record(uptime.Observation{Result: res, ResultOnly: true})
+	return res, nil
 }
 
 // Readiness thresholds.
@@ -192,6 +305,9 @@ func (a *app) readyChecks() []web.ReadyCheck {
 			return lag.Seconds(), "s", uptime.StatusUp, nil
 		}},
 		missedCheck(a.sched.Stats),
+	}
+	if a.member != nil {
+		checks = append(checks, leaseCheck(a.member.Status, time.Now))
 	}
 	checks = append(checks, web.ReadyCheck{Name: "outbox:due", Check: func(ctx context.Context) (any, string, uptime.Status, error) {
 		// A due delivery is claimed within a second; one long overdue
@@ -267,6 +383,37 @@ func missedCheck(stats func() scheduler.Stats) web.ReadyCheck {
 	}}
 }
 
+// leaseCheck is the readiness component "cluster:leases" of an instance
+// sharing a PostgreSQL database: the number of shard leases it holds. It
+// fails when the instance has not renewed them for a lease's time (the
+// others may be taking its targets over), and when it holds none while
+// others are alive, once it has been up for a few leases' time (it is
+// not taking its share of the checks).
+func leaseCheck(status func() cluster.Status, now func() time.Time) web.ReadyCheck {
+	return web.ReadyCheck{Name: "cluster:leases", Check: func(context.Context) (any, string, uptime.Status, error) {
+		st := status()
+		since := now().Sub(st.Renewed)
+		switch {
+		case st.Renewed.IsZero() || since > st.TTL:
+			why := fmt.Sprintf("the shard leases have not been renewed for %s", since.Round(time.Millisecond))
+			if st.Renewed.IsZero() {
+				why = "the shard leases were never renewed"
+			}
+			if st.Err != nil {
+				why += ": " + st.Err.Error()
+			}
+			return st.Held, "shards", uptime.StatusDown, errors.New(why)
+		case st.Held == 0 && st.Live > 1 && now().Sub(st.Started) > leaseGrace*st.TTL:
+			return 0, "shards", uptime.StatusDown, fmt.Errorf("holds no shard while %d other instances are alive: it checks nothing", st.Live-1)
+		}
+		return st.Held, "shards", uptime.StatusUp, nil
+	}}
+}
+
+// leaseGrace is how many lease TTLs a new instance has to get its share
+// before holding none makes it not ready.
+const leaseGrace = 5
+
 // live reports whether the scheduler's loop is turning.
 func (a *app) live() error {
 	last := a.sched.Stats().LastTurn
@@ -280,8 +427,27 @@ func (a *app) live() error {
 }
 
 // jobs are the housekeeping jobs: rolling history up, keeping it within
-// its retention, and evaluating the burn-rate alerts.
+// its retention, and evaluating the burn-rate alerts. Instances sharing a
+// PostgreSQL database each schedule them, and the first to come runs
+// each time: a run is skipped while another instance's run of the same
+// job holds its lock.
 func (a *app) jobs(cfg config, log *slog.Logger) []scheduler.Job {
+	jobs := a.housekeeping(cfg, log)
+	for i := range jobs {
+		name, run := jobs[i].Name, jobs[i].Run
+		jobs[i].Run = func(ctx context.Context) error {
+			ran, err := a.db.Exclusive(ctx, name, run)
+			if !ran && err == nil {
+				log.Debug("job skipped: another instance is running it", "job", name)
+			}
+			return err
+		}
+	}
+	return jobs
+}
+
+// housekeeping are the jobs themselves.
+func (a *app) housekeeping(cfg config, log *slog.Logger) []scheduler.Job {
 	retention := store.Retention{
 		Raw:        time.Duration(cfg.RawRetention),
 		Minute:     time.Duration(cfg.MinuteRetention),

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -61,6 +62,14 @@ type benchReport struct {
 	Jobs       bool           `json:"jobs"`
 	JobRuns    map[string]int `json:"job_runs,omitempty"`
 	JobSeconds float64        `json:"job_seconds,omitempty"`
+	// With PostgreSQL: the instances sharing the checks, each one's
+	// checks in the window, and the CPU time of the database's backends
+	// serving them per check (when it can be read from /proc).
+	Instances        int      `json:"instances,omitempty"`
+	ChecksByInstance []uint64 `json:"checks_by_instance,omitempty"`
+	DBCPUPerCheckUs  float64  `json:"db_cpu_us_per_check,omitempty"`
+	FencedWrites     uint64   `json:"fenced_writes,omitempty"`
+	LeaseChanges     uint64   `json:"lease_changes,omitempty"`
 }
 
 // runBench starts a farm of healthy HTTP targets on loopback and N targets
@@ -90,6 +99,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		outage   = fs.Duration("outage-after", 0, "make every target fail this long into the measurement (0: never)")
 		slowHook = fs.Duration("slow-webhook", 0, "add a default webhook channel whose receiver takes this long per request")
 		jobs     = fs.Bool("jobs", false, "run the housekeeping jobs (rollup, retention, SLO) on their default schedules, as serve does")
+		insts    = fs.Int("instances", 1, "with --db postgres://…: Lookout instances in this process sharing the checks through shard leases")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: lookout bench [flags]\n       lookout bench history --out FILE [flags]\n       lookout bench queries --db FILE [flags]\n\nMeasures checks/s, scheduling lateness, CPU per check, write rate, RSS and\nDB bytes per result against an in-process target farm on loopback. 'history'\nwrites a fleet's history into a SQLite file, 'queries' measures the history\nAPI against one ('lookout bench history --help').\n\nFlags:\n")
@@ -105,9 +115,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "lookout bench: --targets ≥ 1, --interval ≥ 1s, --duration > 0 and --farm ≥ 1, please")
 		return exitUnknown
 	}
+	if *insts < 1 || (*insts > 1 && !isPostgres(*dbPath)) {
+		fmt.Fprintln(stderr, "lookout bench: --instances > 1 needs --db postgres://…; a SQLite file is served by one instance")
+		return exitUnknown
+	}
 	rep, err := bench(ctx, benchOpts{targets: *n, interval: *interval, duration: *duration, readers: *readers,
 		workers: *workers, listeners: *listen, db: *dbPath, cpuProfile: *cpuProf,
-		outageAfter: *outage, slowWebhook: *slowHook, jobs: *jobs}, stderr)
+		outageAfter: *outage, slowWebhook: *slowHook, jobs: *jobs, instances: *insts}, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "lookout bench: %v\n", err)
 		return exitWarn
@@ -124,10 +138,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 type benchOpts struct {
 	targets, readers, workers, listeners int
-	interval, duration                   time.Duration
-	outageAfter, slowWebhook             time.Duration
-	db, cpuProfile                       string
-	jobs                                 bool
+	// instances share the checks through shard leases (PostgreSQL).
+	instances                int
+	interval, duration       time.Duration
+	outageAfter, slowWebhook time.Duration
+	db, cpuProfile           string
+	jobs                     bool
 }
 
 // latencies collects scheduling lateness while the measurement runs.
@@ -165,6 +181,7 @@ func (l *latencies) quantile(q float64) time.Duration {
 func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, error) {
 	rep := benchReport{Targets: o.targets, Interval: o.interval.String(), Duration: o.duration.String(), Readers: o.readers, Jobs: o.jobs}
 	say := func(format string, args ...any) { fmt.Fprintf(progress, "bench: "+format+"\n", args...) }
+	o.instances = max(o.instances, 1)
 
 	farm, err := startFarm(o.listeners)
 	if err != nil {
@@ -182,14 +199,42 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	if cfg.DB == "" {
 		cfg.DB = filepath.Join(dir, "bench.db")
 	}
+	pg := isPostgres(cfg.DB)
+	if pg {
+		dsn, drop, err := benchSchema(ctx, cfg.DB)
+		if err != nil {
+			return rep, err
+		}
+		defer drop()
+		cfg.DB = dsn
+		rep.Instances = o.instances
+		say("PostgreSQL, a schema of its own, %d instance(s) sharing the checks", o.instances)
+	}
 	cfg.Workers = o.workers
 	log := slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	lat := &latencies{}
-	a, err := newApp(ctx, cfg, log, lat.observe)
-	if err != nil {
-		return rep, err
+	apps := make([]*app, o.instances)
+	for i := range apps {
+		c := cfg
+		c.InstanceID = fmt.Sprintf("bench-%d", i+1)
+		a, err := newApp(ctx, c, log, lat.observe)
+		if err != nil {
+			return rep, err
+		}
+		defer a.db.Close()
+		apps[i] = a
 	}
-	defer a.db.Close()
+	a := apps[0]
+	// The instances' lease loops share the shards out while the targets
+	// are registered and during the warm-up.
+	leaseCtx, stopLeases := context.WithCancel(ctx)
+	var leases sync.WaitGroup
+	defer func() { stopLeases(); leases.Wait() }()
+	for _, x := range apps {
+		if x.member != nil {
+			leases.Go(func() { x.member.Run(leaseCtx, x.sched.Sync) })
+		}
+	}
 
 	var hookReqs atomic.Int64
 	stopAlerts := func() {}
@@ -228,7 +273,9 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 		if err := a.db.CreateTarget(ctx, t); err != nil {
 			return rep, fmt.Errorf("register target: %w", err)
 		}
-		a.sched.Upsert(*t)
+		if !pg {
+			a.sched.Upsert(*t)
+		}
 		if (i+1)%5000 == 0 {
 			say("registered %d/%d", i+1, o.targets)
 		}
@@ -236,11 +283,24 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	if err := a.db.Flush(ctx); err != nil {
 		return rep, err
 	}
+	if pg {
+		// Each instance takes the targets of the shards it holds from
+		// the change feed.
+		for _, x := range apps {
+			if err := x.sched.Sync(ctx); err != nil {
+				return rep, err
+			}
+		}
+	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- a.sched.Run(runCtx) }()
+	done := make(chan error, len(apps))
+	for _, x := range apps {
+		go func() { done <- x.sched.Run(runCtx) }()
+	}
+	// The housekeeping jobs run on the first instance: on others, they
+	// would find them running and skip.
 	var jobs *jobTimes
 	jobsDone := make(chan struct{})
 	if o.jobs {
@@ -249,6 +309,22 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	} else {
 		close(jobsDone)
 	}
+	// stats adds the instances' schedulers' counters up.
+	stats := func() (st scheduler.Stats) {
+		for _, x := range apps {
+			s := x.sched.Stats()
+			st.Checks += s.Checks
+			st.InFlight += s.InFlight
+			st.Lag = max(st.Lag, s.Lag)
+		}
+		return st
+	}
+	written := func() (n uint64) {
+		for _, x := range apps {
+			n += x.db.WriterStats().Written
+		}
+		return n
+	}
 
 	// Warm up for one interval: the first interval spreads the targets'
 	// first runs, after which the load is steady.
@@ -256,7 +332,10 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	if !sleepCtx(ctx, o.interval) {
 		return rep, ctx.Err()
 	}
-	sizeBefore, rowsBefore, _ := resultsBytes(ctx, cfg.DB)
+	var sizeBefore, rowsBefore int64
+	if !pg {
+		sizeBefore, rowsBefore, _ = resultsBytes(ctx, cfg.DB)
+	}
 
 	var reqs, reqErrs atomic.Uint64
 	var readersWG sync.WaitGroup
@@ -288,8 +367,16 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	lat.record(true)
 	jobs.record(true)
 	ru0 := rusage()
-	st0 := a.sched.Stats()
-	w0 := a.db.WriterStats().Written
+	var db0 map[int]time.Duration
+	if pg {
+		db0 = backendCPU(ctx, cfg.DB)
+	}
+	st0 := stats()
+	by0 := make([]uint64, len(apps))
+	for i, x := range apps {
+		by0[i] = x.sched.Stats().Checks
+	}
+	w0 := written()
 	start := time.Now()
 	tick := time.NewTicker(5 * time.Second)
 	var outage <-chan time.Time
@@ -302,13 +389,13 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 		case <-ctx.Done():
 			return rep, ctx.Err()
 		case <-outage:
-			atOutage = a.sched.Stats().Checks - st0.Checks
+			atOutage = stats().Checks - st0.Checks
 			farm.failing.Store(true)
 			say("every target fails from now on")
 		case <-tick.C:
-			st := a.sched.Stats()
+			st := stats()
 			say("%4.0fs  checks %d  written %d  in flight %d  lag %s  late p99 %s",
-				time.Since(start).Seconds(), st.Checks-st0.Checks, a.db.WriterStats().Written-w0,
+				time.Since(start).Seconds(), st.Checks-st0.Checks, written()-w0,
 				st.InFlight, st.Lag.Round(time.Millisecond), lat.quantile(0.99).Round(100*time.Microsecond))
 		case <-time.After(time.Until(end)):
 		}
@@ -317,18 +404,31 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	elapsed := time.Since(start)
 	lat.record(false)
 	rep.JobRuns, rep.JobSeconds = jobs.record(false)
-	st1 := a.sched.Stats()
+	st1 := stats()
+	for i, x := range apps {
+		rep.ChecksByInstance = append(rep.ChecksByInstance, x.sched.Stats().Checks-by0[i])
+	}
 	stopReaders()
 	readersWG.Wait()
 	// The writer's flush interval is part of the pipeline: results of the
 	// window that are still queued count once they land.
-	if err := a.db.Flush(ctx); err != nil {
-		return rep, err
+	for _, x := range apps {
+		if err := x.db.Flush(ctx); err != nil {
+			return rep, err
+		}
 	}
-	w1 := a.db.WriterStats().Written
+	w1 := written()
 	ru1 := rusage()
+	var dbCPU time.Duration
+	if pg {
+		for pid, cpu := range backendCPU(ctx, cfg.DB) {
+			dbCPU += cpu - db0[pid]
+		}
+	}
 	stop()
-	<-done
+	for range apps {
+		<-done
+	}
 	<-jobsDone
 
 	rep.Scheduled = float64(o.targets) * elapsed.Seconds() / o.interval.Seconds()
@@ -340,11 +440,21 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	rep.LatenessMaxMs = ms(lat.quantile(1))
 	if rep.Achieved > 0 {
 		rep.CPUPerCheckUs = float64((ru1 - ru0).Microseconds()) / float64(rep.Achieved)
+		rep.DBCPUPerCheckUs = float64(dbCPU.Microseconds()) / float64(rep.Achieved)
 	}
 	rep.PersistedPerSec = float64(w1-w0) / elapsed.Seconds()
 	rep.RSSMiB, rep.PeakRSSMiB = rss()
 	rep.ReaderRequests, rep.ReaderErrors = reqs.Load(), reqErrs.Load()
 	rep.ReaderReqsPerSec = float64(rep.ReaderRequests) / elapsed.Seconds()
+	for _, x := range apps {
+		rep.FencedWrites += x.db.WriterStats().Fenced
+		if x.member != nil {
+			rep.LeaseChanges += x.member.Status().Changes
+		}
+	}
+	if !pg {
+		rep.ChecksByInstance = nil
+	}
 	if o.outageAfter > 0 && o.outageAfter < elapsed {
 		rep.ChecksPerSecBefore = float64(atOutage) / o.outageAfter.Seconds()
 		rep.ChecksPerSecDuring = float64(rep.Achieved-atOutage) / (elapsed - o.outageAfter).Seconds()
@@ -358,8 +468,15 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	}
 	stopAlerts()
 	stopAlerts = func() {}
-	if err := a.db.Close(); err != nil {
-		return rep, err
+	stopLeases()
+	leases.Wait()
+	for _, x := range apps {
+		if err := x.db.Close(); err != nil {
+			return rep, err
+		}
+	}
+	if pg {
+		return rep, nil
 	}
 	if size, rows, err := resultsBytes(ctx, cfg.DB); err == nil && rows > rowsBefore {
 		rep.BytesPerResult = float64(size-sizeBefore) / float64(rows-rowsBefore)
@@ -368,6 +485,85 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	}
 	return rep, nil
 }
+
+// isPostgres reports whether dsn names a PostgreSQL database.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// benchApplication names the bench's connections to PostgreSQL, so that
+// the backends serving them can be told from others.
+const benchApplication = "lookout-bench"
+
+// benchSchema creates a schema of its own for one bench run in the
+// PostgreSQL database at dsn and returns the DSN that uses it, and a
+// function dropping it.
+func benchSchema(ctx context.Context, dsn string) (string, func(), error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("lookout_bench_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("create a schema for the bench: %w", err)
+	}
+	drop := func() {
+		_, _ = db.ExecContext(context.Background(), "DROP SCHEMA "+name+" CASCADE")
+		db.Close()
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	q.Set("application_name", benchApplication)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// backendCPU reads the CPU time used so far by each PostgreSQL backend
+// serving the bench (by its application name), from /proc: the database
+// runs on this machine. It returns nothing when it cannot tell.
+func backendCPU(ctx context.Context, dsn string) map[int]time.Duration {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, benchApplication)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	out := map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) != nil {
+			return nil
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// utime and stime are fields 14 and 15, counted after the
+		// command name's closing parenthesis.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		out[pid] = time.Duration(ut+st) * time.Second / clockTicks
+	}
+	return out
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times: 100
+// on every Linux platform Go runs on.
+const clockTicks = 100
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -591,7 +787,9 @@ func printReport(w io.Writer, r benchReport) {
 		{"CPU per check (all-in)", fmt.Sprintf("%.0f µs", r.CPUPerCheckUs)},
 		{"results persisted per second", fmt.Sprintf("%.1f", r.PersistedPerSec)},
 		{"RSS now / peak", fmt.Sprintf("%.0f / %.0f MiB", r.RSSMiB, r.PeakRSSMiB)},
-		{"DB bytes per result", fmt.Sprintf("%.1f", r.BytesPerResult)},
+	}
+	if r.Instances == 0 {
+		rows = append(rows, [2]string{"DB bytes per result", fmt.Sprintf("%.1f", r.BytesPerResult)})
 	}
 	if r.ChecksPerSecBefore > 0 {
 		rows = append(rows,
@@ -600,6 +798,12 @@ func printReport(w io.Writer, r benchReport) {
 	}
 	if r.Jobs {
 		rows = append(rows, [2]string{"housekeeping job runs", fmt.Sprintf("%v, %.2f s in all", r.JobRuns, r.JobSeconds)})
+	}
+	if r.Instances > 0 {
+		rows = append(rows,
+			[2]string{"instances, checks each", fmt.Sprintf("%d, %v", r.Instances, r.ChecksByInstance)},
+			[2]string{"PostgreSQL CPU per check", fmt.Sprintf("%.0f µs", r.DBCPUPerCheckUs)},
+			[2]string{"lease changes, fenced writes", fmt.Sprintf("%d, %d", r.LeaseChanges, r.FencedWrites)})
 	}
 	if r.Readers > 0 {
 		rows = append(rows, [2]string{"reader requests per second", fmt.Sprintf("%.0f (%d errors)", r.ReaderReqsPerSec, r.ReaderErrors)})

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lookout/lookout/internal/cluster"
 	"github.com/lookout/lookout/internal/scheduler"
 	"github.com/lookout/lookout/internal/store"
 	"github.com/lookout/lookout/internal/ui"
@@ -51,6 +52,13 @@ type config struct {
 	// "" leaves the page and the badges off), under this title.
 	StatusPageLabel string `yaml:"status_page_label"`
 	StatusPageTitle string `yaml:"status_page_title"`
+
+	// Instances sharing a PostgreSQL database: this one's id ("" makes
+	// one of the host name, the process id and a random suffix), how long
+	// its shard leases last unrenewed and how often it renews them.
+	InstanceID     string        `yaml:"instance_id"`
+	LeaseTTL       time.Duration `yaml:"lease_ttl"`
+	LeaseHeartbeat time.Duration `yaml:"lease_heartbeat"`
 }
 
 // burnRule is the setting of one burn-rate alert: "LONG,SHORT,FACTOR"
@@ -160,6 +168,9 @@ func defaultConfig() config {
 		SLOPage:     newBurnRule(uptime.DefaultBurnRules()[0]),
 		SLOTicket:   newBurnRule(uptime.DefaultBurnRules()[1]),
 		SLOSchedule: "@every 1m",
+
+		LeaseTTL:       cluster.DefaultTTL,
+		LeaseHeartbeat: cluster.DefaultHeartbeat,
 	}
 }
 
@@ -255,6 +266,9 @@ func (c *config) settings() []setting {
 	add("slo-schedule", "LOOKOUT_SLO_SCHEDULE", "cron schedule of the burn-rate alerts' evaluation", false, strVar(&c.SLOSchedule))
 	add("status-page-label", "LOOKOUT_STATUS_PAGE_LABEL", "key=value: a public status page (/status) and badges of the targets carrying this label (default off)", false, strVar(&c.StatusPageLabel))
 	add("status-page-title", "LOOKOUT_STATUS_PAGE_TITLE", "the status page's title", false, strVar(&c.StatusPageTitle))
+	add("instance-id", "LOOKOUT_INSTANCE_ID", "this instance's id among those sharing a PostgreSQL database (default: host name, process id and a random suffix)", false, strVar(&c.InstanceID))
+	add("lease-ttl", "LOOKOUT_LEASE_TTL", "with PostgreSQL, how long a shard lease lasts unrenewed: the targets of an instance that stops are taken over about this long after (at least 2 heartbeats)", false, durVar(&c.LeaseTTL))
+	add("lease-heartbeat", "LOOKOUT_LEASE_HEARTBEAT", "with PostgreSQL, how often an instance renews its shard leases and claims its share", false, durVar(&c.LeaseHeartbeat))
 	return out
 }
 
@@ -344,6 +358,10 @@ func (c *config) validate() error {
 		return errors.New("db must name a SQLite file or a postgres:// URL")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("shutdown timeout must be positive")
+	case c.LeaseHeartbeat <= 0:
+		return errors.New("lease heartbeat must be positive")
+	case c.LeaseTTL < 2*c.LeaseHeartbeat:
+		return fmt.Errorf("lease ttl (%s) must be at least two lease heartbeats (%s): one late turn must not lose the leases", c.LeaseTTL, 2*c.LeaseHeartbeat)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err

@@ -19,7 +19,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "lookout.yaml")
-	yaml := "addr: 127.0.0.1:9000\ndb: from-file.db\nworkers: 7\nshutdown_timeout: 5s\n"
+	yaml := "addr: 127.0.0.1:9000\ndb: from-file.db\nworkers: 7\nshutdown_timeout: 5s\nlease_ttl: 2s\ninstance_id: from-file\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestConfigPrecedence(t *testing.T) {
 	cfg, rest, err := loadConfig("serve",
 		[]string{"--config", file, "--workers", "9", "extra"},
 		env(map[string]string{"LOOKOUT_DB": "from-env.db", "LOOKOUT_WORKERS": "8", "LOOKOUT_API_TOKEN_FILE": tokenFile,
-			"LOOKOUT_READ_TOKENS": " r1, r2,,"}),
+			"LOOKOUT_READ_TOKENS": " r1, r2,,", "LOOKOUT_INSTANCE_ID": "from-env", "LOOKOUT_LEASE_HEARTBEAT": "500ms"}),
 		io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +43,9 @@ func TestConfigPrecedence(t *testing.T) {
 		{"read tokens, trimmed, empty ones dropped", strings.Join(cfg.ReadTokens, "|"), "r1|r2"},
 		{"shutdown timeout from file", cfg.ShutdownTimeout.String(), (5 * time.Second).String()},
 		{"log level default", cfg.LogLevel, "info"},
+		{"instance id (env over file)", cfg.InstanceID, "from-env"},
+		{"lease ttl from file", cfg.LeaseTTL.String(), "2s"},
+		{"lease heartbeat from env", cfg.LeaseHeartbeat.String(), "500ms"},
 		{"remaining args", strings.Join(rest, ","), "extra"},
 	}
 	for _, c := range checks {
@@ -67,6 +70,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad workers", []string{"--workers", "0"}, nil, "workers must be at least 1"},
 		{"bad log format", []string{"--log-format", "xml"}, nil, `log format must be text or json, got "xml"`},
 		{"bad log level", []string{"--log-level", "loud"}, nil, `log level must be debug, info, warn or error, got "loud"`},
+		{"lease ttl under two heartbeats", []string{"--lease-ttl", "400ms"}, nil, "lease ttl (400ms) must be at least two lease heartbeats (500ms)"},
+		{"no lease heartbeat", []string{"--lease-heartbeat", "0s"}, nil, "lease heartbeat must be positive"},
 		{"missing config file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "read config"},
 	}
 	for _, tt := range tests {

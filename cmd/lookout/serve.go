@@ -198,8 +198,9 @@ func newHTTPServer(h http.Handler, log *slog.Logger, t httpTimeouts) *http.Serve
 
 // serve runs Lookout until ctx is cancelled, then shuts down in order:
 // readiness 503, stop scheduling and let in-flight checks finish, stop the
-// API, flush pending results, drain the outbox briefly, stop the alert
-// dispatcher, close the store (reporting results it could not write).
+// API, flush pending results, hand the shard leases over (PostgreSQL),
+// drain the outbox briefly, stop the alert dispatcher, close the store
+// (reporting results it could not write).
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	return serveWith(ctx, cfg, log, defaultHTTPTimeouts)
 }
@@ -244,9 +245,24 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, timeouts httpT
 	defer stopJobs()
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- scheduler.RunJobs(jobsCtx, a.jobs(cfg, log), log.With("component", "jobs")) }()
+	// The lease loop goes on until the results are flushed, so that the
+	// last of them are written under leases still held.
+	leaseCtx, stopLeases := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLeases()
+	leaseDone := make(chan struct{})
+	go func() {
+		defer close(leaseDone)
+		if a.member != nil {
+			a.member.Run(leaseCtx, a.sched.Sync)
+		}
+	}()
 
-	log.Info("lookout listening", "addr", "http://"+ln.Addr().String(), "db", uptime.RedactURL(cfg.DB),
-		"targets", a.sched.Stats().Targets, "version", buildVersion())
+	attrs := []any{"addr", "http://" + ln.Addr().String(), "db", uptime.RedactURL(cfg.DB),
+		"targets", a.sched.Stats().Targets, "version", buildVersion()}
+	if a.member != nil {
+		attrs = append(attrs, "instance", a.instance, "shards", a.member.Status().Held)
+	}
+	log.Info("lookout listening", attrs...)
 
 	select {
 	case <-ctx.Done():
@@ -254,9 +270,11 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, timeouts httpT
 		stopSched()
 		stopNotify()
 		stopJobs()
+		stopLeases()
 		<-schedDone
 		<-notifyDone
 		<-jobsDone
+		<-leaseDone
 		return fmt.Errorf("http server: %w", err)
 	}
 
@@ -277,6 +295,14 @@ func serveWith(ctx context.Context, cfg config, log *slog.Logger, timeouts httpT
 		log.Warn("http server did not stop cleanly", "err", err)
 	}
 	flushErr := a.db.Flush(deadline)
+	stopLeases()
+	<-leaseDone
+	if a.member != nil && flushErr == nil {
+		// Hand the shards over now rather than when their leases run out.
+		if err := a.member.Leave(deadline); err != nil {
+			log.Warn("could not leave the cluster: the other instances take the targets over once the leases run out", "err", err)
+		}
+	}
 	if flushErr == nil {
 		// The alerts the last checks raised are in the outbox now: give
 		// the dispatcher a moment to send them. What it cannot send in

@@ -28,6 +28,8 @@ const DefaultFollowEvery = 500 * time.Millisecond
 // Sync reads the change feed once and applies it: a target new to the
 // scheduler is loaded with its stored state (it is taken over), a known
 // one is updated keeping its state in memory, a deleted one is removed.
+// A known target handed under another lease epoch (its shard changed
+// hands meanwhile) is taken over again, from its stored state.
 // Calls are serialised. It returns the source's error, and does nothing
 // without a source.
 func (s *Scheduler) Sync(ctx context.Context) error {
@@ -56,10 +58,10 @@ func (s *Scheduler) Sync(ctx context.Context) error {
 		deleted = append(deleted, gone...)
 	}
 	for _, sn := range changed {
-		if s.knows(sn.Target.ID) {
+		if epoch, known := s.epochOf(sn.Target.ID); known && epoch == sn.Epoch {
 			s.Upsert(sn.Target)
 		} else {
-			s.Load(sn.Target, sn.State)
+			s.put(sn.Target, &sn.State, sn.Epoch)
 		}
 	}
 	for _, id := range deleted {
@@ -70,10 +72,19 @@ func (s *Scheduler) Sync(ctx context.Context) error {
 }
 
 func (s *Scheduler) knows(id int64) bool {
+	_, ok := s.epochOf(id)
+	return ok
+}
+
+// epochOf returns the lease epoch a known target was handed under.
+func (s *Scheduler) epochOf(id int64) (int64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.targets[id]
-	return ok
+	e, ok := s.targets[id]
+	if !ok {
+		return 0, false
+	}
+	return e.epoch, true
 }
 
 // follow reads the change feed every followEvery until ctx is done. A

@@ -141,13 +141,18 @@ func (s *Scheduler) hand(ctx context.Context, jobs chan<- *entry, e *entry, time
 func (s *Scheduler) release(e *entry, next int64) {
 	e.running = false
 	if e.removed || e.t.Paused || e.tmErr != nil || e.index >= 0 {
-		e.retime = false
+		e.retime, e.catchUp = false, false
 		return
 	}
-	if e.retime {
-		e.retime = false
+	switch {
+	case e.retime:
 		next = e.tm.first(s.nowNs())
+	case e.catchUp:
+		// Back to the cadence, three quarters of an interval on at
+		// least: never twice in one interval, nor two apart.
+		next = e.tm.first(s.nowNs() + int64(e.tm.every)*3/4)
 	}
+	e.retime, e.catchUp = false, false
 	s.enqueue(e, next)
 }
 
@@ -287,6 +292,14 @@ func (s *Scheduler) CheckNow(ctx context.Context, id int64) (uptime.Result, erro
 	return res, nil
 }
 
+// Probe runs one check of t at once and returns its result, touching
+// neither the target's state nor its schedule, nor recording anything: a
+// "check now" of a target another instance holds. Like CheckNow, once
+// started it runs to the end even if ctx is cancelled.
+func (s *Scheduler) Probe(ctx context.Context, t uptime.Target) uptime.Result {
+	return s.probe(context.WithoutCancel(ctx), t, s.clock())
+}
+
 // probe calls the prober and fills in what the result must carry. A prober
 // that panics despite its contract gives an unknown result: the failure is
 // Lookout's, not the target's.
@@ -337,13 +350,14 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) ti
 		}
 	}
 	e.st = st
+	epoch := e.epoch
 	s.mu.Unlock()
 
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.Debug("check done", "target", res.Target, "status", res.Status.String(),
 			"duration_ms", res.Duration.Milliseconds(), "error_class", res.ErrorClass.String(), "err", res.Error)
 	}
-	s.recorder.Record(uptime.Observation{Result: res, State: st, Events: events})
+	s.recorder.Record(uptime.Observation{Result: res, State: st, Events: events, Epoch: epoch})
 	return now
 }
 

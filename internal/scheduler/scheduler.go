@@ -177,6 +177,12 @@ type entry struct {
 	busyUntil int64
 	// sem serialises the target's checks: the scheduled one and CheckNow.
 	sem chan struct{}
+	// epoch is the lease epoch the target was handed under, stamped on
+	// its observations (uptime.Observation.Epoch).
+	epoch int64
+	// catchUp marks a check run at once because the target was taken
+	// over late: the check after it goes back to the target's cadence.
+	catchUp bool
 }
 
 // New returns a scheduler with no targets. It checks nothing until Run.
@@ -215,7 +221,14 @@ func New(p Prober, r Recorder, cfg Config) *Scheduler {
 // Load adds a target with the state persisted for it, at start-up, before or
 // after Run. A target already known is replaced as by Upsert and its state
 // overwritten.
-func (s *Scheduler) Load(t uptime.Target, st uptime.State) { s.put(t, &st) }
+//
+// An interval target loaded while Run runs whose last check is more than
+// an interval old (it was taken over from an instance that stopped) is
+// checked at once, and from then on at its usual slots, the first at
+// least three quarters of an interval later: its checks stay less than
+// two intervals apart across the takeover, as long as it comes within an
+// interval of the previous holder's last check.
+func (s *Scheduler) Load(t uptime.Target, st uptime.State) { s.put(t, &st, 0) }
 
 // Upsert adds a target or replaces its definition, with effect at once.
 // A known target keeps its in-memory state, and keeps its next slot when its
@@ -224,9 +237,11 @@ func (s *Scheduler) Load(t uptime.Target, st uptime.State) { s.put(t, &st) }
 // (State, CheckNow). A target whose schedule does not parse (it should have
 // been refused by ValidateSchedule) is kept but not scheduled, and logged.
 // A change made while the target's check runs applies after that check.
-func (s *Scheduler) Upsert(t uptime.Target) { s.put(t, nil) }
+func (s *Scheduler) Upsert(t uptime.Target) { s.put(t, nil, 0) }
 
-func (s *Scheduler) put(t uptime.Target, st *uptime.State) {
+// put adds or replaces t; with st, its state is overwritten and its
+// epoch set (Load), else both are kept (Upsert).
+func (s *Scheduler) put(t uptime.Target, st *uptime.State, epoch int64) {
 	tm, err := timingFor(&t)
 	if err != nil {
 		s.log.Warn("target not scheduled", "target", t.Name, "err", err)
@@ -247,8 +262,11 @@ func (s *Scheduler) put(t uptime.Target, st *uptime.State) {
 	}
 	s.byName[t.Name] = e
 	e.t, e.tm, e.tmErr = t, tm, err
+	late := false
 	if st != nil {
-		e.st = *st
+		e.st, e.epoch = *st, epoch
+		last := st.LastCheck.UnixNano()
+		late = s.started && !st.LastCheck.IsZero() && tm.every > 0 && now-last > int64(tm.every)
 	}
 	switch {
 	case e.running:
@@ -256,6 +274,11 @@ func (s *Scheduler) put(t uptime.Target, st *uptime.State) {
 		e.retime = e.retime || !same
 	case t.Paused || err != nil:
 		s.dequeue(e)
+	case late:
+		// Taken over late: check now, then back to the cadence.
+		s.dequeue(e)
+		e.catchUp = true
+		s.enqueue(e, now)
 	case same && e.index >= 0:
 		// Unchanged timing: keep the slot, and so the phase.
 	default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -71,6 +72,38 @@ func BenchmarkRecord(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// BenchmarkRecordFenced is BenchmarkRecord/postgres for an instance of a
+// cluster: every observation carries its shard's lease epoch, which each
+// batch checks before it writes states and events.
+func BenchmarkRecordFenced(b *testing.B) {
+	be := backends[slices.IndexFunc(backends, func(be backend) bool { return be.name == "postgres" })]
+	e := openEnv(b, be, func(o *Options) { o.Instance = "bench" })
+	l, err := e.Lease(bg, uptime.LeaseRequest{TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := newBenchObs(b, e, 100)
+	obs := make([]uptime.Observation, b.N)
+	for i := range obs {
+		obs[i] = g.next()
+		obs[i].Epoch = l.Held[uptime.ShardOf(obs[i].Result.TargetID)]
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		e.Record(obs[i])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := e.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if f := e.WriterStats().Fenced; f != 0 {
+		b.Fatalf("%d writes refused under leases held", f)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // BenchmarkBytesPerResult writes LOOKOUT_BENCH_ROWS results (default 200k)

@@ -19,18 +19,21 @@ const ReasonIncidentResolved = "incident resolved"
 
 // batchEvents copies a batch's events, in order, so that every attempt
 // at writing the batch starts from the same events and the caller's slices
-// are never written to.
-func batchEvents(batch []*item) []uptime.Event {
-	var out []uptime.Event
+// are never written to; with each, the lease epoch of its observation.
+func batchEvents(batch []*item) (events []uptime.Event, epochs []int64) {
 	for _, it := range batch {
+		if it.obs.ResultOnly {
+			continue
+		}
 		for _, ev := range it.obs.Events {
 			if ev.TargetID == 0 {
 				ev.TargetID = it.obs.Result.TargetID
 			}
-			out = append(out, ev)
+			events = append(events, ev)
+			epochs = append(epochs, it.obs.Epoch)
 		}
 	}
-	return out
+	return events, epochs
 }
 
 // writeEvents turns a batch's events into incidents, event rows and

@@ -72,6 +72,11 @@ type Options struct {
 	// MaxGap is how long a check of t vouches for its status before the
 	// time is unknown; nil is DefaultMaxGap.
 	MaxGap func(t *uptime.Target) time.Duration
+	// Instance is this process's id among the instances sharing a
+	// PostgreSQL database: the holder its shard leases are taken under
+	// (Lease), and the one an observation's epoch is checked against
+	// (Observation.Epoch). "" outside a cluster.
+	Instance string
 }
 
 func (o *Options) defaults() {
@@ -112,6 +117,9 @@ type DB struct {
 	wstmts, rstmts stmtCache
 	// days keeps fleet-wide sums of whole days rolled up (EachDailyTally).
 	days dayCache
+	// session tells this process apart from another using the same
+	// instance id.
+	session string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,7 +134,7 @@ type DB struct {
 // answer a ping; no DB is returned then.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	opts.defaults()
-	db := &DB{log: opts.Logger, now: opts.Now, opts: opts}
+	db := &DB{log: opts.Logger, now: opts.Now, opts: opts, session: newSession()}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = db.openPostgres(ctx, dsn)

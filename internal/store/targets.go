@@ -442,6 +442,19 @@ func (db *DB) GetTarget(ctx context.Context, name string) (uptime.Snapshot, erro
 	return snap, nil
 }
 
+// TargetByID returns the target of this id and its state, or an error
+// wrapping uptime.ErrNotFound.
+func (db *DB) TargetByID(ctx context.Context, id int64) (uptime.Snapshot, error) {
+	snap, err := scanSnapshot(db.rdb.QueryRowContext(ctx, snapshotSelect+` WHERE t.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return uptime.Snapshot{}, fmt.Errorf("get target %d: %w", id, uptime.ErrNotFound)
+	}
+	if err != nil {
+		return uptime.Snapshot{}, fmt.Errorf("get target %d: %w", id, dbErr(err))
+	}
+	return snap, nil
+}
+
 // ListTargets returns one page of targets with their state, sorted by name:
 // those named after f.After whose name contains f.Name (when set), whose
 // labels include every pair of f.Labels and, when f.Status is set, whose

@@ -46,6 +46,10 @@ type WriterStats struct {
 	// their batch was written, duplicates of a stored (target, start time),
 	// and, at shutdown only, results the database would not take in time.
 	Dropped uint64
+	// Fenced counts the target states and events not stored because they
+	// were made under a shard lease this instance no longer held when
+	// their batch was written (their results were stored).
+	Fenced uint64
 	// Pending is how many recorded results are not yet committed.
 	Pending int
 	// LastFlush is when a batch last committed.
@@ -84,11 +88,11 @@ type writer struct {
 	abandon context.CancelFunc
 	stopErr error // set by run before done closes
 
-	pending                           atomic.Int64
-	written, batches, failed, dropped atomic.Uint64
-	statMu                            sync.Mutex
-	lastFlush                         time.Time
-	lastErr                           string
+	pending                                   atomic.Int64
+	written, batches, failed, dropped, fenced atomic.Uint64
+	statMu                                    sync.Mutex
+	lastFlush                                 time.Time
+	lastErr                                   string
 
 	// Owned by the run goroutine.
 	lastTS map[int64]int64
@@ -191,6 +195,7 @@ func (db *DB) WriterStats() WriterStats {
 		Batches:   w.batches.Load(),
 		Failed:    w.failed.Load(),
 		Dropped:   w.dropped.Load(),
+		Fenced:    w.fenced.Load(),
 		Pending:   int(w.pending.Load()),
 		LastFlush: w.lastFlush,
 		LastError: w.lastErr,
@@ -318,6 +323,9 @@ type stateRow struct {
 	flappingSince                  int64
 	flips, cause                   string
 	certExpiry, certWarned         int64
+	// epoch is the lease epoch the state was computed under (see
+	// uptime.Observation.Epoch); it is not a column.
+	epoch int64
 }
 
 // commit writes one batch, retrying until it commits or Shutdown gives up.
@@ -327,11 +335,16 @@ func (w *writer) commit(batch []*item) error {
 	}
 	results, states := w.rows(batch)
 	comps := batchComponents(batch, results)
-	events := batchEvents(batch)
+	events, epochs := batchEvents(batch)
 	backoff := minBackoff
 	for {
-		n, err := w.write(results, states, comps, events)
+		n, refused, err := w.write(results, states, comps, events, epochs)
 		if err == nil {
+			if refused > 0 {
+				w.fenced.Add(uint64(refused))
+				w.log.Info("target states and events refused: this instance no longer holds their shards",
+					"refused", refused, "instance", w.db.opts.Instance)
+			}
 			w.written.Add(uint64(n))
 			w.dropped.Add(uint64(len(batch) - n))
 			w.batches.Add(1)
@@ -391,13 +404,16 @@ func (w *writer) rows(batch []*item) ([]resultRow, []stateRow) {
 			row.err = msg
 		}
 		results[i] = row
-		latest[r.TargetID] = i
+		if !it.obs.ResultOnly {
+			latest[r.TargetID] = i
+		}
 	}
 	states := make([]stateRow, 0, len(latest))
 	for id, i := range latest {
 		s := &batch[i].obs.State
 		states = append(states, stateRow{
 			targetID:     id,
+			epoch:        batch[i].obs.Epoch,
 			status:       int64(s.Status),
 			since:        timeMS(s.Since),
 			lastCheck:    timeMS(s.LastCheck),
@@ -441,27 +457,34 @@ func clean(s string, n int) string {
 }
 
 // write commits one batch's results, states, components and events in one
-// transaction and returns how many results were inserted.
-func (w *writer) write(results []resultRow, states []stateRow, comps componentBatch, events []uptime.Event) (int, error) {
+// transaction and returns how many results were inserted, and how many
+// states and events it refused for their lease (see fence).
+func (w *writer) write(results []resultRow, states []stateRow, comps componentBatch, events []uptime.Event, epochs []int64) (inserted, refused int, err error) {
 	ctx, cancel := context.WithTimeout(w.ctx, writeTimeout)
 	defer cancel()
 	// Prepare before BEGIN: on SQLite the pool's only connection is the
 	// transaction's, and preparing on the pool would wait for it forever.
 	if err := w.prepare(ctx, stmtResults, len(results)); err != nil {
-		return 0, fmt.Errorf("prepare: %w", err)
+		return 0, 0, fmt.Errorf("prepare: %w", err)
 	}
 	if err := w.prepare(ctx, stmtStates, len(states)); err != nil {
-		return 0, fmt.Errorf("prepare: %w", err)
+		return 0, 0, fmt.Errorf("prepare: %w", err)
 	}
 	if err := w.prepareComponents(ctx, comps); err != nil {
-		return 0, fmt.Errorf("prepare: %w", err)
+		return 0, 0, fmt.Errorf("prepare: %w", err)
 	}
 	tx, err := w.db.wdb.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer tx.Rollback()
-	inserted := 0
+	// Fencing may leave fewer states than prepared for; it happens on
+	// PostgreSQL alone, where a statement prepared now takes another
+	// pooled connection.
+	states, events, refused, err = w.fence(ctx, tx, states, events, epochs)
+	if err != nil {
+		return 0, 0, fmt.Errorf("check leases: %w", err)
+	}
 	for part := range slices.Chunk(results, rowsPerStatement) {
 		args := w.args[:0]
 		for _, r := range part {
@@ -469,7 +492,7 @@ func (w *writer) write(results []resultRow, states []stateRow, comps componentBa
 		}
 		n, err := w.exec(ctx, tx, stmtResults, len(part), args)
 		if err != nil {
-			return 0, fmt.Errorf("insert results: %w", err)
+			return 0, 0, fmt.Errorf("insert results: %w", err)
 		}
 		inserted += int(n)
 	}
@@ -482,21 +505,61 @@ func (w *writer) write(results []resultRow, states []stateRow, comps componentBa
 				s.flappingSince)
 		}
 		if _, err := w.exec(ctx, tx, stmtStates, len(part), args); err != nil {
-			return 0, fmt.Errorf("upsert target state: %w", err)
+			return 0, 0, fmt.Errorf("upsert target state: %w", err)
 		}
 	}
 	if err := w.writeComponents(ctx, tx, comps); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// Incidents and their outbox rows go in this same transaction, so that
 	// an alert exists if and only if the state change that caused it does.
 	if err := w.writeEvents(ctx, tx, events); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return inserted, nil
+	return inserted, refused, nil
+}
+
+// fence drops the states and events made under a shard lease this
+// instance no longer holds (an epoch other than the shard's now, or a
+// shard it lost), and returns what is left and how many it dropped. It
+// reads the instance's leases with a key-share lock held to the end of
+// tx: an instance claiming one of them skips it until the batch is
+// committed, so the state it then loads is the last this one wrote.
+// Observations of epoch 0 are never fenced, nor anything outside a
+// cluster. The slices given are not written to: a retry starts again
+// from them.
+func (w *writer) fence(ctx context.Context, tx *sql.Tx, states []stateRow, events []uptime.Event, epochs []int64) ([]stateRow, []uptime.Event, int, error) {
+	if w.db.driver != DriverPostgres || w.db.opts.Instance == "" ||
+		(!slices.ContainsFunc(states, func(s stateRow) bool { return s.epoch != 0 }) &&
+			!slices.ContainsFunc(epochs, func(e int64) bool { return e != 0 })) {
+		return states, events, 0, nil
+	}
+	held, err := w.db.held(ctx, tx, "FOR KEY SHARE")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	holds := func(target, epoch int64) bool { return epoch == 0 || held[uptime.ShardOf(target)] == epoch }
+	refused := 0
+	keptStates := make([]stateRow, 0, len(states))
+	for _, s := range states {
+		if holds(s.targetID, s.epoch) {
+			keptStates = append(keptStates, s)
+		} else {
+			refused++
+		}
+	}
+	keptEvents := make([]uptime.Event, 0, len(events))
+	for i, ev := range events {
+		if holds(ev.TargetID, epochs[i]) {
+			keptEvents = append(keptEvents, ev)
+		} else {
+			refused++
+		}
+	}
+	return keptStates, keptEvents, refused, nil
 }
 
 func (w *writer) exec(ctx context.Context, tx *sql.Tx, kind stmtKind, rows int, args []any) (int64, error) {

@@ -366,10 +366,21 @@ type Observation struct {
 	Result Result
 	State  State
 	Events []Event
+	// Epoch is the lease epoch of the target's shard the check was made
+	// under, when instances share the database: the state and the events
+	// are stored only while that lease still holds (the result always
+	// is). 0 stores them unconditionally, as a lone instance does.
+	Epoch int64
+	// ResultOnly stores the result alone, neither State nor Events: a
+	// check made by an instance that does not hold the target.
+	ResultOnly bool
 }
 
 // Snapshot is a target together with its current state, as listed.
 type Snapshot struct {
 	Target Target
 	State  State
+	// Epoch is the lease epoch its shard is held under by the instance
+	// that reads it, 0 outside a cluster (see Observation.Epoch).
+	Epoch int64
 }

@@ -122,6 +122,19 @@ type MetricFuncs struct {
 	// reason (lookout_checks_missed_total{reason}); the keys must be a small
 	// fixed set, each present from the start so that rates begin at zero.
 	ChecksMissed func() map[string]uint64
+	// ClusterInstances is the number of instances alive sharing the
+	// database, this one included (lookout_cluster_instances).
+	ClusterInstances func() int
+	// LeasesHeld is the number of shard leases this instance holds
+	// (lookout_leases_held).
+	LeasesHeld func() int
+	// LeaseChanges is the running total of shard leases gained, lost and
+	// released (lookout_lease_changes_total).
+	LeaseChanges func() uint64
+	// FencedWrites is the running total of target states and events not
+	// stored because their shard's lease had changed hands
+	// (lookout_fenced_writes_refused_total).
+	FencedWrites func() uint64
 }
 
 // targetStates are the values of lookout_targets' state label.
@@ -143,6 +156,14 @@ var (
 	descMissed = prometheus.NewDesc("lookout_checks_missed_total",
 		"Scheduled checks skipped, by reason: overloaded (no worker started them in time) or overrun (the target's previous check was still running).",
 		[]string{"reason"}, nil)
+	descInstances = prometheus.NewDesc("lookout_cluster_instances",
+		"Instances alive sharing the database, this one included.", nil, nil)
+	descLeases = prometheus.NewDesc("lookout_leases_held",
+		"Shard leases this instance holds: the targets of those shards are the ones it checks.", nil, nil)
+	descLeaseChanges = prometheus.NewDesc("lookout_lease_changes_total",
+		"Shard leases gained, lost and released by this instance.", nil, nil)
+	descFenced = prometheus.NewDesc("lookout_fenced_writes_refused_total",
+		"Target states and events not stored because the shard lease they were made under had changed hands (their results were stored).", nil, nil)
 )
 
 // RegisterFuncs registers the scrape-time metrics of f. Call it once, after
@@ -159,7 +180,9 @@ func (c funcCollector) Describe(ch chan<- *prometheus.Desc) {
 		descLag: c.f.SchedulerLag != nil, descTargets: c.f.Targets != nil,
 		descWritten: c.f.ResultsWritten != nil, descPending: c.f.ResultsPending != nil,
 		descOutbox: c.f.OutboxPending != nil, descNotifications: c.f.Notifications != nil,
-		descMissed: c.f.ChecksMissed != nil,
+		descMissed: c.f.ChecksMissed != nil, descInstances: c.f.ClusterInstances != nil,
+		descLeases: c.f.LeasesHeld != nil, descLeaseChanges: c.f.LeaseChanges != nil,
+		descFenced: c.f.FencedWrites != nil,
 	} {
 		if set {
 			ch <- d
@@ -196,5 +219,17 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range f.ChecksMissed() {
 			ch <- prometheus.MustNewConstMetric(descMissed, prometheus.CounterValue, float64(n), reason)
 		}
+	}
+	if f.ClusterInstances != nil {
+		ch <- prometheus.MustNewConstMetric(descInstances, prometheus.GaugeValue, float64(f.ClusterInstances()))
+	}
+	if f.LeasesHeld != nil {
+		ch <- prometheus.MustNewConstMetric(descLeases, prometheus.GaugeValue, float64(f.LeasesHeld()))
+	}
+	if f.LeaseChanges != nil {
+		ch <- prometheus.MustNewConstMetric(descLeaseChanges, prometheus.CounterValue, float64(f.LeaseChanges()))
+	}
+	if f.FencedWrites != nil {
+		ch <- prometheus.MustNewConstMetric(descFenced, prometheus.CounterValue, float64(f.FencedWrites()))
 	}
 }

@@ -29,6 +29,11 @@ func TestMetricsExposition(t *testing.T) {
 		OutboxPending:  func() int { return 2 },
 		Notifications:  func() map[string]uint64 { return map[string]uint64{"delivered": 5, "failed": 1} },
 		ChecksMissed:   func() map[string]uint64 { return map[string]uint64{"overloaded": 7, "overrun": 0} },
+
+		ClusterInstances: func() int { return 3 },
+		LeasesHeld:       func() int { return 86 },
+		LeaseChanges:     func() uint64 { return 170 },
+		FencedWrites:     func() uint64 { return 4 },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +60,10 @@ func TestMetricsExposition(t *testing.T) {
 		`# TYPE lookout_checks_missed_total counter`,
 		`lookout_checks_missed_total{reason="overloaded"} 7`,
 		`lookout_checks_missed_total{reason="overrun"} 0`,
+		`lookout_cluster_instances 3`,
+		`lookout_leases_held 86`,
+		`lookout_lease_changes_total 170`,
+		`lookout_fenced_writes_refused_total 4`,
 		`lookout_build_info{goversion="go`,
 		`version="v1.2.3"} 1`,
 		`go_goroutines`,

@@ -123,6 +123,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ErrorBudget": errorBudget{}, "UptimeWindow": uptimeWindow{}, "UptimeReport": uptimeResponse{},
 		"Latency": latencyView{}, "TrendBucket": trendBucket{}, "Trend": trendResponse{},
 		"TrendRow": trendRow{}, "Trends": trendsResponse{}, "Summary": summary{},
+		"Cluster": clusterView{}, "Instance": instanceView{},
 	}
 	resolve := func(s any) map[string]any {
 		m, _ := s.(map[string]any)

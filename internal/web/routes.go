@@ -68,6 +68,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/targets/{name}/trend", s.handleTargetTrend)
 			r.Get("/trends", s.handleTrends)
 			r.Get("/summary", s.handleSummary)
+			r.Get("/cluster", s.handleCluster)
 
 			r.Get("/channels", s.handleChannelList)
 			r.Post("/channels", s.handleChannelCreate)

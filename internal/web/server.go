@@ -200,6 +200,9 @@ type Config struct {
 	// Sessions signs dashboard viewers in; nil makes one of Token and
 	// ReadTokens. Given, it must be made of the same tokens.
 	Sessions *Sessions
+	// Cluster describes the instances sharing the database, for
+	// GET /api/v1/cluster; nil answers with no instance.
+	Cluster func(ctx context.Context) (uptime.Cluster, error)
 	// UI serves the dashboard's pages: /, /targets/…, /incidents…,
 	// /status, /badge/…, /static/…, /login and /logout. nil serves a page
 	// of links at / instead.
