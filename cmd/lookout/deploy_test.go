@@ -95,6 +95,7 @@ func readK8s(t *testing.T, file string) []k8sDoc {
 }
 
 func TestKubernetesManifests(t *testing.T) {
+	t.Parallel()
 	in := start(t, binary(t), filepath.Join(t.TempDir(), "lookout.db"))
 	secrets := map[string]string{"db": "postgres://lookout@127.0.0.1:5432/lookout", "api-token": "s3cret"}
 	for _, file := range []string{"postgres.yaml", "sqlite.yaml"} {
