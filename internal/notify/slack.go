@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,8 @@ import (
 // shown anywhere) or a bot token and channel. With a bot, reminders and the
 // resolution reply in the opening's thread and the opening is updated once
 // resolved. chat.update needs the channel's id (C…), so a bot channel
-// should name its channel by id; with a name, only that update fails.
+// should name its channel by id; with a name, only that update fails. A
+// bot's api_url sends its Web API calls to a Slack-compatible server.
 func init() {
 	register(kind{
 		name:     "slack",
@@ -53,6 +55,9 @@ func validateSlack(c *uptime.Channel) error {
 		if c.Channel != "" {
 			v.Add("channel", "is only used with a bot token; an incoming webhook posts to its own channel")
 		}
+		if c.APIURL != "" {
+			v.Add("api_url", "is only used with a bot token; an incoming webhook is called at its url")
+		}
 	default:
 		if !strings.HasPrefix(c.Token.Reveal(), "xox") || strings.ContainsAny(c.Token.Reveal(), " \t\r\n") {
 			v.Add("token", "must be a Slack token (xoxb-…)")
@@ -83,8 +88,9 @@ func sendSlack(ctx context.Context, d *Dispatcher, c uptime.Channel, m message) 
 		return result{}, nil
 	}
 	opts := []slack.Option{slack.OptionHTTPClient(d.http)}
-	if d.cfg.SlackAPIURL != "" {
-		opts = append(opts, slack.OptionAPIURL(strings.TrimRight(d.cfg.SlackAPIURL, "/")+"/"))
+	// The channel's own api_url comes first, then the dispatcher's.
+	if base := cmp.Or(c.APIURL, d.cfg.SlackAPIURL); base != "" {
+		opts = append(opts, slack.OptionAPIURL(strings.TrimRight(base, "/")+"/"))
 	}
 	api := slack.New(c.Token.Reveal(), opts...)
 	parent, grouped := strings.CutSuffix(m.Thread, groupSuffix)

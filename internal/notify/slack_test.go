@@ -107,13 +107,21 @@ func TestSlackFailuresAreRetried(t *testing.T) {
 // TestSlackBotThreads: the opening's ts is recorded; the reminder and the
 // resolution reply in its thread, and the opening is updated to resolved.
 // The channel is given by name, as people do; chat.update wants its id.
+// The bot is pointed at the fake by its own api_url, which wins over the
+// dispatcher's SlackAPIURL.
 func TestSlackBotThreads(t *testing.T) {
-	f := newFakeSlack(t)
+	f, elsewhere := newFakeSlack(t), newFakeSlack(t)
 	c := slackBot("ops")
 	c.Channel = "#alerts"
+	c.APIURL = f.srv.URL + "/api"
 	c.GroupWait = uptime.WaitFor(5 * time.Second)
 	c.RepeatInterval = uptime.Duration(time.Hour)
-	h := newHarness(t, Config{SlackAPIURL: f.srv.URL + "/api"}, c)
+	h := newHarness(t, Config{SlackAPIURL: elsewhere.srv.URL + "/api/"}, c)
+	t.Cleanup(func() {
+		if calls := elsewhere.recorded(); len(calls) != 0 {
+			t.Errorf("%d calls went to the dispatcher's SlackAPIURL, not the channel's api_url", len(calls))
+		}
+	})
 
 	open := h.opened(1, "api", "ops")
 	h.clk.Advance(5 * time.Second)
@@ -354,6 +362,8 @@ func TestSlackValidate(t *testing.T) {
 		{"no channel", uptime.Channel{Kind: "slack", Token: "xoxb-1"}, []string{"channel"}},
 		{"secret", uptime.Channel{Kind: "slack", URL: "https://h/x", Secret: "whsec_AAAA"}, []string{"secret"}},
 		{"unknown kind", uptime.Channel{Kind: "teams"}, []string{"kind"}},
+		{"bot with api_url", uptime.Channel{Kind: "slack", Token: "xoxb-1", Channel: "C1", APIURL: "http://127.0.0.1:9000/api/"}, nil},
+		{"webhook with api_url", uptime.Channel{Kind: "slack", URL: "https://h/x", APIURL: "https://slack.example.com/api/"}, []string{"api_url"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

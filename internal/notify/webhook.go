@@ -54,6 +54,9 @@ func validateWebhook(c *uptime.Channel) error {
 	if c.Channel != "" {
 		v.Add("channel", "is only used by slack channels")
 	}
+	if c.APIURL != "" {
+		v.Add("api_url", "is only used by slack bot channels")
+	}
 	return v.Err()
 }
 

@@ -312,6 +312,7 @@ func TestWebhookValidate(t *testing.T) {
 		{"no prefix", uptime.Channel{Kind: "webhook", URL: "https://e/x", Secret: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"secret"}},
 		{"bad base64", uptime.Channel{Kind: "webhook", URL: "https://e/x", Secret: "whsec_not base64!"}, []string{"secret"}},
 		{"token", uptime.Channel{Kind: "webhook", URL: "https://e/x", Token: "xoxb-1", Channel: "C1"}, []string{"token", "channel"}},
+		{"api_url", uptime.Channel{Kind: "webhook", URL: "https://e/x", APIURL: "https://slack.example.com/api/"}, []string{"api_url"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

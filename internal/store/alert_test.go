@@ -740,9 +740,17 @@ func testChannelsCRUD(t *testing.T, e *env) {
 	if created || !changed || !same.UpdatedAt.Equal(e.clock.Now()) || !same.CreatedAt.Equal(bot.CreatedAt) {
 		t.Errorf("changed put: created %v changed %v %+v", created, changed, same)
 	}
+	e.clock.Advance(time.Minute)
+	same.APIURL = "http://127.0.0.1:9000/api/"
+	created, changed, err = e.PutChannel(bg, same)
+	fatalIf(t, err, "api_url put")
+	if created || !changed || !same.UpdatedAt.Equal(e.clock.Now()) {
+		t.Errorf("api_url put: created %v changed %v %+v", created, changed, same)
+	}
 	list, err := e.ListChannels(bg)
 	fatalIf(t, err, "list")
-	if len(list) != 2 || list[0].Name != "alerts" || list[1].Name != "hooks" || list[0].Token.Reveal() != "xoxb-4-5-6" {
+	if len(list) != 2 || list[0].Name != "alerts" || list[1].Name != "hooks" || list[0].Token.Reveal() != "xoxb-4-5-6" ||
+		list[0].APIURL != "http://127.0.0.1:9000/api/" {
 		t.Errorf("list %+v", list)
 	}
 

@@ -2,6 +2,7 @@ package uptime
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -24,8 +25,11 @@ type Channel struct {
 	// Secret is a webhook's Standard Webhooks signing secret ("whsec_…").
 	Secret Secret `json:"secret,omitempty"`
 	// Token and Channel are a Slack bot's, used instead of URL.
-	Token          Secret            `json:"token,omitempty"`
-	Channel        string            `json:"channel,omitempty"`
+	Token   Secret `json:"token,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	// APIURL is the Web API base URL a Slack bot posts to, for a
+	// Slack-compatible server or a local fake; empty is Slack's own.
+	APIURL         string            `json:"api_url,omitempty"`
 	Default        bool              `json:"default"`
 	MatchLabels    map[string]string `json:"match_labels,omitempty"`
 	GroupWait      GroupWait         `json:"group_wait"`
@@ -134,6 +138,11 @@ func (c *Channel) Validate() error {
 	}
 	if c.RepeatInterval < 0 || (c.RepeatInterval > 0 && c.RepeatInterval.D() < time.Minute) {
 		v.Add("repeat_interval", "must be at least 1m")
+	}
+	if c.APIURL != "" {
+		if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.Add("api_url", "must be an absolute http(s) URL such as https://slack.example.com/api/, or left out for Slack's own")
+		}
 	}
 	for k := range c.MatchLabels {
 		if !labelKeyRE.MatchString(k) {

@@ -66,6 +66,10 @@ func TestChannelValidate(t *testing.T) {
 		{"repeat_interval under a minute", func(c *Channel) { c.RepeatInterval = Duration(30 * time.Second) }, []string{"repeat_interval"}},
 		{"bad match_labels key", func(c *Channel) { c.MatchLabels = map[string]string{"1x": "y"} }, []string{"match_labels"}},
 		{"group_wait of zero: at once", func(c *Channel) { c.GroupWait = WaitFor(0) }, nil},
+		{"api_url", func(c *Channel) { c.APIURL = "http://127.0.0.1:8089/api/" }, nil},
+		{"api_url relative", func(c *Channel) { c.APIURL = "/api/" }, []string{"api_url"}},
+		{"api_url without scheme", func(c *Channel) { c.APIURL = "slack.example.com/api/" }, []string{"api_url"}},
+		{"api_url not http", func(c *Channel) { c.APIURL = "ftp://slack.example.com/api/" }, []string{"api_url"}},
 	} {
 		c := Channel{Name: "ops", Kind: "webhook"}
 		c.Normalize()

@@ -171,6 +171,8 @@ func TestChannelRejectsInvalid(t *testing.T) {
 		{"bad label", `{"name":"a","kind":"webhook","url":"https://x","match_labels":{"1x":"y"}}`, "match_labels", "not valid"},
 		{"duration as number", `{"name":"a","kind":"webhook","url":"https://x","group_wait":10}`, "group_wait", "must be a string"},
 		{"url as number", `{"name":"a","kind":"webhook","url":5}`, "url", "must be a string"},
+		{"api_url not absolute", `{"name":"a","kind":"slack","token":"xoxb-1","channel":"#x","api_url":"slack.example.com/api"}`, "api_url", "absolute http(s) URL"},
+		{"api_url not http", `{"name":"a","kind":"slack","token":"xoxb-1","channel":"#x","api_url":"ftp://slack.example.com/api"}`, "api_url", "absolute http(s) URL"},
 		{"unknown field", `{"name":"a","kind":"webhook","url":"https://x","headers":{}}`, "headers", "not a known field"},
 		{"not an object", `"a"`, "body", "object"},
 	}
@@ -192,6 +194,22 @@ func TestChannelRejectsInvalid(t *testing.T) {
 // group_wait "0s" means send at once: it is stored and read back as 0s, and
 // PUT again or PATCHed elsewhere it stays so. Only a group_wait left out
 // (or removed by a merge patch) gets the default.
+// A bot's api_url is stored and read back as given.
+func TestChannelAPIURL(t *testing.T) {
+	e := newEnv(t)
+	body := `{"kind":"slack","token":"` + botToken + `","channel":"C0ALERTS","api_url":"http://127.0.0.1:9000/api/"}`
+	if got := e.do("PUT", "/api/v1/channels/bot", body).must(t, http.StatusCreated); got["api_url"] != "http://127.0.0.1:9000/api/" {
+		t.Errorf("PUT answered api_url %v", got["api_url"])
+	}
+	if c := e.store.channels["bot"]; c.APIURL != "http://127.0.0.1:9000/api/" {
+		t.Errorf("stored api_url %q", c.APIURL)
+	}
+	e.do("PATCH", "/api/v1/channels/bot", `{"api_url":null}`).must(t, http.StatusOK)
+	if c := e.store.channels["bot"]; c.APIURL != "" {
+		t.Errorf("api_url after removing it: %q", c.APIURL)
+	}
+}
+
 func TestChannelGroupWaitZero(t *testing.T) {
 	e := newEnv(t)
 	body := `{"kind":"webhook","url":"` + hookURL + `","group_wait":"0s"}`
