@@ -104,7 +104,9 @@ type MetricFuncs struct {
 	// (lookout_scheduler_lag_seconds).
 	SchedulerLag func() time.Duration
 	// Targets counts targets by shown state (lookout_targets{state}): the
-	// keys unknown, up, degraded, down and paused; other keys are ignored.
+	// keys unknown, up, degraded, down and paused; other keys are ignored,
+	// and a missing key is 0. A nil map (the count failed) leaves the
+	// series out of the scrape rather than report zeros.
 	Targets func() map[string]int
 	// ResultsWritten is the running total of results stored
 	// (lookout_results_written_total).
@@ -112,9 +114,12 @@ type MetricFuncs struct {
 	// ResultsPending is the number of results waiting in the write batch
 	// (lookout_results_pending).
 	ResultsPending func() int
-	// OutboxPending is the number of alerts not yet delivered
-	// (lookout_outbox_pending).
-	OutboxPending func() int
+	// Outbox is the number of alerts not yet delivered that are due now
+	// (lookout_outbox_pending) and that are scheduled later: reminders,
+	// retries backing off, openings held for group_wait
+	// (lookout_outbox_scheduled). ok false (the count failed) leaves both
+	// out of the scrape.
+	Outbox func() (due, scheduled int, ok bool)
 	// Notifications is the running total of delivery attempts by outcome
 	// (lookout_notifications_total{outcome}); the keys must be a small fixed set.
 	Notifications func() map[string]uint64
@@ -150,7 +155,9 @@ var (
 	descPending = prometheus.NewDesc("lookout_results_pending",
 		"Check results waiting to be written.", nil, nil)
 	descOutbox = prometheus.NewDesc("lookout_outbox_pending",
-		"Alerts in the outbox not yet delivered.", nil, nil)
+		"Alerts in the outbox due to be sent now and not delivered yet; above 0 for long, the dispatcher is behind or receivers fail.", nil, nil)
+	descScheduled = prometheus.NewDesc("lookout_outbox_scheduled",
+		"Alerts in the outbox due later: reminders of open incidents, retries backing off, openings held for group_wait.", nil, nil)
 	descNotifications = prometheus.NewDesc("lookout_notifications_total",
 		"Alert delivery attempts by outcome.", []string{"outcome"}, nil)
 	descMissed = prometheus.NewDesc("lookout_checks_missed_total",
@@ -179,7 +186,7 @@ func (c funcCollector) Describe(ch chan<- *prometheus.Desc) {
 	for d, set := range map[*prometheus.Desc]bool{
 		descLag: c.f.SchedulerLag != nil, descTargets: c.f.Targets != nil,
 		descWritten: c.f.ResultsWritten != nil, descPending: c.f.ResultsPending != nil,
-		descOutbox: c.f.OutboxPending != nil, descNotifications: c.f.Notifications != nil,
+		descOutbox: c.f.Outbox != nil, descScheduled: c.f.Outbox != nil, descNotifications: c.f.Notifications != nil,
 		descMissed: c.f.ChecksMissed != nil, descInstances: c.f.ClusterInstances != nil,
 		descLeases: c.f.LeasesHeld != nil, descLeaseChanges: c.f.LeaseChanges != nil,
 		descFenced: c.f.FencedWrites != nil,
@@ -196,9 +203,10 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, f.SchedulerLag().Seconds())
 	}
 	if f.Targets != nil {
-		counts := f.Targets()
-		for _, st := range targetStates {
-			ch <- prometheus.MustNewConstMetric(descTargets, prometheus.GaugeValue, float64(counts[st]), st)
+		if counts := f.Targets(); counts != nil {
+			for _, st := range targetStates {
+				ch <- prometheus.MustNewConstMetric(descTargets, prometheus.GaugeValue, float64(counts[st]), st)
+			}
 		}
 	}
 	if f.ResultsWritten != nil {
@@ -207,8 +215,11 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 	if f.ResultsPending != nil {
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(f.ResultsPending()))
 	}
-	if f.OutboxPending != nil {
-		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(f.OutboxPending()))
+	if f.Outbox != nil {
+		if due, later, ok := f.Outbox(); ok {
+			ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(due))
+			ch <- prometheus.MustNewConstMetric(descScheduled, prometheus.GaugeValue, float64(later))
+		}
 	}
 	if f.Notifications != nil {
 		for outcome, n := range f.Notifications() {

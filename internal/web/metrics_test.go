@@ -26,7 +26,7 @@ func TestMetricsExposition(t *testing.T) {
 		Targets:        func() map[string]int { return map[string]int{"up": 7, "down": 1, "bogus": 3} },
 		ResultsWritten: func() uint64 { return 1234 },
 		ResultsPending: func() int { return 12 },
-		OutboxPending:  func() int { return 2 },
+		Outbox:         func() (int, int, bool) { return 2, 5, true },
 		Notifications:  func() map[string]uint64 { return map[string]uint64{"delivered": 5, "failed": 1} },
 		ChecksMissed:   func() map[string]uint64 { return map[string]uint64{"overloaded": 7, "overrun": 0} },
 
@@ -56,6 +56,7 @@ func TestMetricsExposition(t *testing.T) {
 		`lookout_results_written_total 1234`,
 		`lookout_results_pending 12`,
 		`lookout_outbox_pending 2`,
+		`lookout_outbox_scheduled 5`,
 		`lookout_notifications_total{outcome="delivered"} 5`,
 		`# TYPE lookout_checks_missed_total counter`,
 		`lookout_checks_missed_total{reason="overloaded"} 7`,
