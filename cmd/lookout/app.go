@@ -153,6 +153,24 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 	}); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	if cfg.MetricsTargets {
+		// The targets this instance checks: with several instances, each
+		// reports its own shards' and a target's series move with them.
+		err := a.metrics.RegisterFuncs(web.MetricFuncs{PerTarget: func() []web.TargetSample {
+			ts := a.sched.Targets()
+			out := make([]web.TargetSample, 0, len(ts))
+			for _, t := range ts {
+				if !t.Paused {
+					out = append(out, web.TargetSample{Name: t.Name, Kind: t.Kind, Status: t.Status,
+						LastCheck: t.LastCheck, Duration: t.LastDuration})
+				}
+			}
+			return out
+		}})
+		if err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
 	if a.member != nil {
 		if err := a.metrics.RegisterFuncs(web.MetricFuncs{
 			ClusterInstances: func() int { return a.member.Status().Live },

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/lookout/lookout/internal/testkit"
 )
@@ -31,9 +32,10 @@ func (in *instance) samples(t *testing.T, name string) map[string]float64 {
 }
 
 // TestMetricsOfTheRealProcess scrapes a running `lookout serve`: the
-// targets by state are there with the store's counts, and an open incident
+// targets by state are there with the store's counts, an open incident
 // whose only delivery left is its next reminder, hours away, leaves
-// nothing due in the outbox.
+// nothing due in the outbox, and --metrics-targets adds each target's
+// series.
 func TestMetricsOfTheRealProcess(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
@@ -42,7 +44,7 @@ func TestMetricsOfTheRealProcess(t *testing.T) {
 	t.Cleanup(healthy.Close)
 	failing, _ := failingTarget(t, "payments database unreachable")
 
-	in := start(t, bin, filepath.Join(t.TempDir(), "lookout.db"))
+	in := start(t, bin, filepath.Join(t.TempDir(), "lookout.db"), "--metrics-targets")
 	in.do(t, "POST", "/api/v1/channels", `{"name":"ops","kind":"webhook","url":"`+hookURL+`","secret":"`+secret+`","default":true,"group_wait":"1s"}`, http.StatusCreated)
 	for _, name := range []string{"web", "api", "cdn"} {
 		in.do(t, "PUT", "/api/v1/targets/"+name, `{"url":"`+healthy.URL+`","interval":"1s"}`, http.StatusCreated)
@@ -60,6 +62,29 @@ func TestMetricsOfTheRealProcess(t *testing.T) {
 		if v, ok := targets[`{state="`+st+`"}`]; !ok || v != 0 {
 			t.Errorf(`lookout_targets{state=%q} = %v (present %v), want 0`, st, v, ok)
 		}
+	}
+
+	up := in.samples(t, "lookout_target_up")
+	status := in.samples(t, "lookout_target_status")
+	last := in.samples(t, "lookout_target_last_check_timestamp_seconds")
+	took := in.samples(t, "lookout_target_duration_seconds")
+	for name, want := range map[string]float64{"web": 1, "api": 1, "cdn": 1, "payments": 0} {
+		key := `{kind="http",target="` + name + `"}`
+		if v, ok := up[key]; !ok || v != want {
+			t.Errorf("lookout_target_up%s = %v (present %v), want %v", key, v, ok, want)
+		}
+		if v := status[key]; v != 3-2*want { // 1 up, 3 down
+			t.Errorf("lookout_target_status%s = %v, want %v", key, v, 3-2*want)
+		}
+		if v := last[key]; v < float64(time.Now().Add(-time.Minute).Unix()) || v > float64(time.Now().Unix()+1) {
+			t.Errorf("lookout_target_last_check_timestamp_seconds%s = %v, want within the last minute", key, v)
+		}
+		if v, ok := took[key]; !ok || v < 0 || v > 10 {
+			t.Errorf("lookout_target_duration_seconds%s = %v (present %v), want a check's duration", key, v, ok)
+		}
+	}
+	if len(up) != 4 {
+		t.Errorf("lookout_target_up has %d series, want the 4 targets': %v", len(up), up)
 	}
 
 	// The opening is sent; what stays pending is the incident's next

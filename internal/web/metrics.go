@@ -14,7 +14,8 @@ import (
 )
 
 // Metrics are Lookout's Prometheus metrics. Every name starts with
-// lookout_ and no label takes unbounded values: never a target's name.
+// lookout_ and no label takes unbounded values: never a target's name,
+// unless the per-target series are turned on (MetricFuncs.Targets).
 // The methods are safe for concurrent use; a nil *Metrics ignores them.
 type Metrics struct {
 	reg      prometheus.Registerer
@@ -68,7 +69,9 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 			panic(err)
 		}
 	}
-	m.handler = promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+	// OpenMetrics when the scraper asks for it (Prometheus does); the
+	// text format otherwise.
+	m.handler = promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true})
 	return m
 }
 
@@ -136,10 +139,26 @@ type MetricFuncs struct {
 	// LeaseChanges is the running total of shard leases gained, lost and
 	// released (lookout_lease_changes_total).
 	LeaseChanges func() uint64
+	// PerTarget, when set, lists the targets to report in the opt-in
+	// per-target series lookout_target_up, _status,
+	// _last_check_timestamp_seconds and _duration_seconds, labelled with
+	// the target's name and kind: target names are unbounded, so only an
+	// operator who asks for them gets them.
+	PerTarget func() []TargetSample
 	// FencedWrites is the running total of target states and events not
 	// stored because their shard's lease had changed hands
 	// (lookout_fenced_writes_refused_total).
 	FencedWrites func() uint64
+}
+
+// TargetSample is one target's per-target series.
+type TargetSample struct {
+	Name, Kind string
+	// Status is the judged status, LastCheck when the last check started
+	// (zero before the first) and Duration how long it took.
+	Status    uptime.Status
+	LastCheck time.Time
+	Duration  time.Duration
 }
 
 // targetStates are the values of lookout_targets' state label.
@@ -169,6 +188,15 @@ var (
 		"Shard leases this instance holds: the targets of those shards are the ones it checks.", nil, nil)
 	descLeaseChanges = prometheus.NewDesc("lookout_lease_changes_total",
 		"Shard leases gained, lost and released by this instance.", nil, nil)
+	targetLabels = []string{"target", "kind"}
+	descTargetUp = prometheus.NewDesc("lookout_target_up",
+		"1 while the target is judged up or degraded, 0 while down or unknown.", targetLabels, nil)
+	descTargetStatus = prometheus.NewDesc("lookout_target_status",
+		"The target's judged status: 0 unknown, 1 up, 2 degraded, 3 down.", targetLabels, nil)
+	descTargetLast = prometheus.NewDesc("lookout_target_last_check_timestamp_seconds",
+		"When the target's last check started, Unix seconds; absent before its first check.", targetLabels, nil)
+	descTargetDuration = prometheus.NewDesc("lookout_target_duration_seconds",
+		"How long the target's last check took; absent before its first check.", targetLabels, nil)
 	descFenced = prometheus.NewDesc("lookout_fenced_writes_refused_total",
 		"Target states and events not stored because the shard lease they were made under had changed hands (their results were stored).", nil, nil)
 )
@@ -189,7 +217,9 @@ func (c funcCollector) Describe(ch chan<- *prometheus.Desc) {
 		descOutbox: c.f.Outbox != nil, descScheduled: c.f.Outbox != nil, descNotifications: c.f.Notifications != nil,
 		descMissed: c.f.ChecksMissed != nil, descInstances: c.f.ClusterInstances != nil,
 		descLeases: c.f.LeasesHeld != nil, descLeaseChanges: c.f.LeaseChanges != nil,
-		descFenced: c.f.FencedWrites != nil,
+		descFenced:   c.f.FencedWrites != nil,
+		descTargetUp: c.f.PerTarget != nil, descTargetStatus: c.f.PerTarget != nil,
+		descTargetLast: c.f.PerTarget != nil, descTargetDuration: c.f.PerTarget != nil,
 	} {
 		if set {
 			ch <- d
@@ -242,5 +272,21 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if f.FencedWrites != nil {
 		ch <- prometheus.MustNewConstMetric(descFenced, prometheus.CounterValue, float64(f.FencedWrites()))
+	}
+	if f.PerTarget != nil {
+		for _, t := range f.PerTarget() {
+			up := 0.0
+			if t.Status.OK() {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descTargetUp, prometheus.GaugeValue, up, t.Name, t.Kind)
+			ch <- prometheus.MustNewConstMetric(descTargetStatus, prometheus.GaugeValue, float64(t.Status), t.Name, t.Kind)
+			if !t.LastCheck.IsZero() {
+				ch <- prometheus.MustNewConstMetric(descTargetLast, prometheus.GaugeValue,
+					float64(t.LastCheck.UnixMilli())/1e3, t.Name, t.Kind)
+				ch <- prometheus.MustNewConstMetric(descTargetDuration, prometheus.GaugeValue,
+					t.Duration.Seconds(), t.Name, t.Kind)
+			}
+		}
 	}
 }
