@@ -124,15 +124,26 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		DashboardURL: cfg.PublicURL,
 	})
 
+	// Read from the store at scrape time, at most once per scrapeTTL.
+	targetCounts := &scrapeCache[map[string]int]{ttl: scrapeTTL, read: a.db.StateCounts}
+	outbox := &scrapeCache[[2]int]{ttl: scrapeTTL, read: func(ctx context.Context) ([2]int, error) {
+		due, later, err := a.db.OutboxPending(ctx, time.Now())
+		return [2]int{due, later}, err
+	}}
 	if err := a.metrics.RegisterFuncs(web.MetricFuncs{
 		SchedulerLag:   func() time.Duration { return a.sched.Stats().Lag },
 		ResultsWritten: func() uint64 { return a.db.WriterStats().Written },
 		ResultsPending: func() int { return a.db.WriterStats().Pending },
-		OutboxPending: func() int {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			n, _ := a.db.OutboxPending(ctx)
-			return n
+		Targets: func() map[string]int {
+			counts, ok := targetCounts.get()
+			if !ok {
+				return nil
+			}
+			return counts
+		},
+		Outbox: func() (int, int, bool) {
+			n, ok := outbox.get()
+			return n[0], n[1], ok
 		},
 		Notifications: func() map[string]uint64 { return a.notify.Stats().ByOutcome() },
 		ChecksMissed: func() map[string]uint64 {
@@ -141,6 +152,24 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		},
 	}); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
+	}
+	if cfg.MetricsTargets {
+		// The targets this instance checks: with several instances, each
+		// reports its own shards' and a target's series move with them.
+		err := a.metrics.RegisterFuncs(web.MetricFuncs{PerTarget: func() []web.TargetSample {
+			ts := a.sched.Targets()
+			out := make([]web.TargetSample, 0, len(ts))
+			for _, t := range ts {
+				if !t.Paused {
+					out = append(out, web.TargetSample{Name: t.Name, Kind: t.Kind, Status: t.Status,
+						LastCheck: t.LastCheck, Duration: t.LastDuration})
+				}
+			}
+			return out
+		}})
+		if err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
 	}
 	if a.member != nil {
 		if err := a.metrics.RegisterFuncs(web.MetricFuncs{

@@ -53,6 +53,10 @@ type config struct {
 	StatusPageLabel string `yaml:"status_page_label"`
 	StatusPageTitle string `yaml:"status_page_title"`
 
+	// MetricsTargets adds per-target series to /metrics, labelled with
+	// each target's name: off by default, as names are unbounded.
+	MetricsTargets bool `yaml:"metrics_targets"`
+
 	// Instances sharing a PostgreSQL database: this one's id ("" makes
 	// one of the host name, the process id and a random suffix), how long
 	// its shard leases last unrenewed and how often it renews them.
@@ -224,6 +228,20 @@ func intVar(p *int) binding {
 	}
 }
 
+func boolVar(p *bool) binding {
+	return binding{
+		bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(p, n, *p, u) },
+		fromEnv: func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			*p = b
+			return nil
+		},
+	}
+}
+
 func listVar(p *[]string) binding {
 	set := func(v string) error {
 		*p = nil
@@ -266,6 +284,7 @@ func (c *config) settings() []setting {
 	add("slo-schedule", "LOOKOUT_SLO_SCHEDULE", "cron schedule of the burn-rate alerts' evaluation", false, strVar(&c.SLOSchedule))
 	add("status-page-label", "LOOKOUT_STATUS_PAGE_LABEL", "key=value: a public status page (/status) and badges of the targets carrying this label (default off)", false, strVar(&c.StatusPageLabel))
 	add("status-page-title", "LOOKOUT_STATUS_PAGE_TITLE", "the status page's title", false, strVar(&c.StatusPageTitle))
+	add("metrics-targets", "LOOKOUT_METRICS_TARGETS", "add per-target series to /metrics (lookout_target_up, _status, _last_check_timestamp_seconds, _duration_seconds), labelled with each target's name and kind: one set per target", false, boolVar(&c.MetricsTargets))
 	add("instance-id", "LOOKOUT_INSTANCE_ID", "this instance's id among those sharing a PostgreSQL database (default: host name, process id and a random suffix)", false, strVar(&c.InstanceID))
 	add("lease-ttl", "LOOKOUT_LEASE_TTL", "with PostgreSQL, how long a shard lease lasts unrenewed: the targets of an instance that stops are taken over about this long after (at least 2 heartbeats)", false, durVar(&c.LeaseTTL))
 	add("lease-heartbeat", "LOOKOUT_LEASE_HEARTBEAT", "with PostgreSQL, how often an instance renews its shard leases and claims its share", false, durVar(&c.LeaseHeartbeat))

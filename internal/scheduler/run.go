@@ -349,7 +349,7 @@ func (s *Scheduler) observe(ctx context.Context, e *entry, res uptime.Result) ti
 			st.Cause = ev.Cause
 		}
 	}
-	e.st = st
+	e.st, e.lastDuration = st, res.Duration
 	epoch := e.epoch
 	s.mu.Unlock()
 

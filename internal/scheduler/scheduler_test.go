@@ -68,6 +68,12 @@ func TestIntervalCadence(t *testing.T) {
 	if got := s.Stats(); got.Checks != uint64(len(calls)) || got.Missed != 0 || got.Targets != 1 {
 		t.Errorf("stats = %+v", got)
 	}
+	last := r.of(1)[len(calls)-1].Result
+	want := []TargetStatus{{Name: "payments-api", Kind: tg.Kind, Status: uptime.StatusUp,
+		LastCheck: last.StartedAt, LastDuration: last.Duration}}
+	if got := s.Targets(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Targets() = %+v, want %+v", got, want)
+	}
 }
 
 func TestCronTarget(t *testing.T) {

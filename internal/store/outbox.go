@@ -359,14 +359,20 @@ func (db *DB) EnqueueReminder(ctx context.Context, incidentID int64, channel str
 	return nil
 }
 
-// OutboxPending returns how many deliveries are pending. Errors are the
-// database's.
-func (db *DB) OutboxPending(ctx context.Context) (int, error) {
-	var n int
-	if err := db.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = 'pending'`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("outbox pending: %w", dbErr(err))
+// OutboxPending returns how many pending deliveries are due at now (their
+// next attempt is at or before now: waiting for the dispatcher, or being
+// sent) and how many are scheduled later (reminders, retries backing off,
+// openings held for group_wait). An open incident always has its next
+// reminder scheduled, so only the due count says the outbox is behind.
+// Errors are the database's.
+func (db *DB) OutboxPending(ctx context.Context, now time.Time) (due, later int, err error) {
+	if err := db.rdb.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN next_at <= $1 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN next_at > $1 THEN 1 ELSE 0 END), 0)
+		FROM deliveries WHERE status = 'pending'`, now.UnixMilli()).Scan(&due, &later); err != nil {
+		return 0, 0, fmt.Errorf("outbox pending: %w", dbErr(err))
 	}
-	return n, nil
+	return due, later, nil
 }
 
 // OldestPending returns the earliest due time (next attempt) among pending

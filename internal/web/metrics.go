@@ -14,7 +14,8 @@ import (
 )
 
 // Metrics are Lookout's Prometheus metrics. Every name starts with
-// lookout_ and no label takes unbounded values: never a target's name.
+// lookout_ and no label takes unbounded values: never a target's name,
+// unless the per-target series are turned on (MetricFuncs.Targets).
 // The methods are safe for concurrent use; a nil *Metrics ignores them.
 type Metrics struct {
 	reg      prometheus.Registerer
@@ -68,7 +69,9 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 			panic(err)
 		}
 	}
-	m.handler = promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+	// OpenMetrics when the scraper asks for it (Prometheus does); the
+	// text format otherwise.
+	m.handler = promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true})
 	return m
 }
 
@@ -104,7 +107,9 @@ type MetricFuncs struct {
 	// (lookout_scheduler_lag_seconds).
 	SchedulerLag func() time.Duration
 	// Targets counts targets by shown state (lookout_targets{state}): the
-	// keys unknown, up, degraded, down and paused; other keys are ignored.
+	// keys unknown, up, degraded, down and paused; other keys are ignored,
+	// and a missing key is 0. A nil map (the count failed) leaves the
+	// series out of the scrape rather than report zeros.
 	Targets func() map[string]int
 	// ResultsWritten is the running total of results stored
 	// (lookout_results_written_total).
@@ -112,9 +117,12 @@ type MetricFuncs struct {
 	// ResultsPending is the number of results waiting in the write batch
 	// (lookout_results_pending).
 	ResultsPending func() int
-	// OutboxPending is the number of alerts not yet delivered
-	// (lookout_outbox_pending).
-	OutboxPending func() int
+	// Outbox is the number of alerts not yet delivered that are due now
+	// (lookout_outbox_pending) and that are scheduled later: reminders,
+	// retries backing off, openings held for group_wait
+	// (lookout_outbox_scheduled). ok false (the count failed) leaves both
+	// out of the scrape.
+	Outbox func() (due, scheduled int, ok bool)
 	// Notifications is the running total of delivery attempts by outcome
 	// (lookout_notifications_total{outcome}); the keys must be a small fixed set.
 	Notifications func() map[string]uint64
@@ -131,10 +139,26 @@ type MetricFuncs struct {
 	// LeaseChanges is the running total of shard leases gained, lost and
 	// released (lookout_lease_changes_total).
 	LeaseChanges func() uint64
+	// PerTarget, when set, lists the targets to report in the opt-in
+	// per-target series lookout_target_up, _status,
+	// _last_check_timestamp_seconds and _duration_seconds, labelled with
+	// the target's name and kind: target names are unbounded, so only an
+	// operator who asks for them gets them.
+	PerTarget func() []TargetSample
 	// FencedWrites is the running total of target states and events not
 	// stored because their shard's lease had changed hands
 	// (lookout_fenced_writes_refused_total).
 	FencedWrites func() uint64
+}
+
+// TargetSample is one target's per-target series.
+type TargetSample struct {
+	Name, Kind string
+	// Status is the judged status, LastCheck when the last check started
+	// (zero before the first) and Duration how long it took.
+	Status    uptime.Status
+	LastCheck time.Time
+	Duration  time.Duration
 }
 
 // targetStates are the values of lookout_targets' state label.
@@ -150,7 +174,9 @@ var (
 	descPending = prometheus.NewDesc("lookout_results_pending",
 		"Check results waiting to be written.", nil, nil)
 	descOutbox = prometheus.NewDesc("lookout_outbox_pending",
-		"Alerts in the outbox not yet delivered.", nil, nil)
+		"Alerts in the outbox due to be sent now and not delivered yet; above 0 for long, the dispatcher is behind or receivers fail.", nil, nil)
+	descScheduled = prometheus.NewDesc("lookout_outbox_scheduled",
+		"Alerts in the outbox due later: reminders of open incidents, retries backing off, openings held for group_wait.", nil, nil)
 	descNotifications = prometheus.NewDesc("lookout_notifications_total",
 		"Alert delivery attempts by outcome.", []string{"outcome"}, nil)
 	descMissed = prometheus.NewDesc("lookout_checks_missed_total",
@@ -162,6 +188,15 @@ var (
 		"Shard leases this instance holds: the targets of those shards are the ones it checks.", nil, nil)
 	descLeaseChanges = prometheus.NewDesc("lookout_lease_changes_total",
 		"Shard leases gained, lost and released by this instance.", nil, nil)
+	targetLabels = []string{"target", "kind"}
+	descTargetUp = prometheus.NewDesc("lookout_target_up",
+		"1 while the target is judged up or degraded, 0 while down or unknown.", targetLabels, nil)
+	descTargetStatus = prometheus.NewDesc("lookout_target_status",
+		"The target's judged status: 0 unknown, 1 up, 2 degraded, 3 down.", targetLabels, nil)
+	descTargetLast = prometheus.NewDesc("lookout_target_last_check_timestamp_seconds",
+		"When the target's last check started, Unix seconds; absent before its first check.", targetLabels, nil)
+	descTargetDuration = prometheus.NewDesc("lookout_target_duration_seconds",
+		"How long the target's last check took; absent before its first check.", targetLabels, nil)
 	descFenced = prometheus.NewDesc("lookout_fenced_writes_refused_total",
 		"Target states and events not stored because the shard lease they were made under had changed hands (their results were stored).", nil, nil)
 )
@@ -179,10 +214,12 @@ func (c funcCollector) Describe(ch chan<- *prometheus.Desc) {
 	for d, set := range map[*prometheus.Desc]bool{
 		descLag: c.f.SchedulerLag != nil, descTargets: c.f.Targets != nil,
 		descWritten: c.f.ResultsWritten != nil, descPending: c.f.ResultsPending != nil,
-		descOutbox: c.f.OutboxPending != nil, descNotifications: c.f.Notifications != nil,
+		descOutbox: c.f.Outbox != nil, descScheduled: c.f.Outbox != nil, descNotifications: c.f.Notifications != nil,
 		descMissed: c.f.ChecksMissed != nil, descInstances: c.f.ClusterInstances != nil,
 		descLeases: c.f.LeasesHeld != nil, descLeaseChanges: c.f.LeaseChanges != nil,
-		descFenced: c.f.FencedWrites != nil,
+		descFenced:   c.f.FencedWrites != nil,
+		descTargetUp: c.f.PerTarget != nil, descTargetStatus: c.f.PerTarget != nil,
+		descTargetLast: c.f.PerTarget != nil, descTargetDuration: c.f.PerTarget != nil,
 	} {
 		if set {
 			ch <- d
@@ -196,9 +233,10 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, f.SchedulerLag().Seconds())
 	}
 	if f.Targets != nil {
-		counts := f.Targets()
-		for _, st := range targetStates {
-			ch <- prometheus.MustNewConstMetric(descTargets, prometheus.GaugeValue, float64(counts[st]), st)
+		if counts := f.Targets(); counts != nil {
+			for _, st := range targetStates {
+				ch <- prometheus.MustNewConstMetric(descTargets, prometheus.GaugeValue, float64(counts[st]), st)
+			}
 		}
 	}
 	if f.ResultsWritten != nil {
@@ -207,8 +245,11 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 	if f.ResultsPending != nil {
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(f.ResultsPending()))
 	}
-	if f.OutboxPending != nil {
-		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(f.OutboxPending()))
+	if f.Outbox != nil {
+		if due, later, ok := f.Outbox(); ok {
+			ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(due))
+			ch <- prometheus.MustNewConstMetric(descScheduled, prometheus.GaugeValue, float64(later))
+		}
 	}
 	if f.Notifications != nil {
 		for outcome, n := range f.Notifications() {
@@ -231,5 +272,21 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if f.FencedWrites != nil {
 		ch <- prometheus.MustNewConstMetric(descFenced, prometheus.CounterValue, float64(f.FencedWrites()))
+	}
+	if f.PerTarget != nil {
+		for _, t := range f.PerTarget() {
+			up := 0.0
+			if t.Status.OK() {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descTargetUp, prometheus.GaugeValue, up, t.Name, t.Kind)
+			ch <- prometheus.MustNewConstMetric(descTargetStatus, prometheus.GaugeValue, float64(t.Status), t.Name, t.Kind)
+			if !t.LastCheck.IsZero() {
+				ch <- prometheus.MustNewConstMetric(descTargetLast, prometheus.GaugeValue,
+					float64(t.LastCheck.UnixMilli())/1e3, t.Name, t.Kind)
+				ch <- prometheus.MustNewConstMetric(descTargetDuration, prometheus.GaugeValue,
+					t.Duration.Seconds(), t.Name, t.Kind)
+			}
+		}
 	}
 }

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +29,7 @@ func TestMetricsExposition(t *testing.T) {
 		Targets:        func() map[string]int { return map[string]int{"up": 7, "down": 1, "bogus": 3} },
 		ResultsWritten: func() uint64 { return 1234 },
 		ResultsPending: func() int { return 12 },
-		OutboxPending:  func() int { return 2 },
+		Outbox:         func() (int, int, bool) { return 2, 5, true },
 		Notifications:  func() map[string]uint64 { return map[string]uint64{"delivered": 5, "failed": 1} },
 		ChecksMissed:   func() map[string]uint64 { return map[string]uint64{"overloaded": 7, "overrun": 0} },
 
@@ -56,6 +59,7 @@ func TestMetricsExposition(t *testing.T) {
 		`lookout_results_written_total 1234`,
 		`lookout_results_pending 12`,
 		`lookout_outbox_pending 2`,
+		`lookout_outbox_scheduled 5`,
 		`lookout_notifications_total{outcome="delivered"} 5`,
 		`# TYPE lookout_checks_missed_total counter`,
 		`lookout_checks_missed_total{reason="overloaded"} 7`,
@@ -86,6 +90,59 @@ func TestMetricsExposition(t *testing.T) {
 	}
 }
 
+func TestPerTargetMetricsAndOpenMetrics(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry(), "dev")
+	e := newEnv(t, func(c *Config) { c.Metrics = m })
+	last := time.Date(2026, 1, 2, 3, 4, 5, 250e6, time.UTC)
+	err := m.RegisterFuncs(MetricFuncs{PerTarget: func() []TargetSample {
+		return []TargetSample{
+			{Name: "api", Kind: "http", Status: uptime.StatusDegraded, LastCheck: last, Duration: 1500 * time.Millisecond},
+			{Name: "db", Kind: "tcp", Status: uptime.StatusDown, LastCheck: last, Duration: 3 * time.Second},
+			{Name: "new", Kind: "dns"},
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(e.do("GET", "/metrics", "").body)
+	for _, want := range []string{
+		`lookout_target_up{kind="http",target="api"} 1`,
+		`lookout_target_status{kind="http",target="api"} 2`,
+		`lookout_target_last_check_timestamp_seconds{kind="http",target="api"} 1.76732304525e+09`,
+		`lookout_target_duration_seconds{kind="http",target="api"} 1.5`,
+		`lookout_target_up{kind="tcp",target="db"} 0`,
+		`lookout_target_status{kind="tcp",target="db"} 3`,
+		`lookout_target_up{kind="dns",target="new"} 0`,
+		`lookout_target_status{kind="dns",target="new"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `duration_seconds{kind="dns"`) || strings.Contains(body, `timestamp_seconds{kind="dns"`) {
+		t.Error("a target never checked has a last check")
+	}
+
+	// OpenMetrics for a scraper that asks for it, as Prometheus does.
+	req, err := http.NewRequest("GET", e.srv.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Errorf("Content-Type %q, want OpenMetrics", ct)
+	}
+	if !strings.HasSuffix(string(b), "# EOF\n") || !strings.Contains(string(b), `lookout_target_up{kind="http",target="api"} 1`) {
+		t.Errorf("not an OpenMetrics exposition of the targets:\n%s", b)
+	}
+}
+
 func TestNilMetricsIgnoreObservations(t *testing.T) {
 	var m *Metrics
 	m.ObserveResult("http", uptime.Result{})
@@ -97,4 +154,27 @@ func TestMetricsOnTheDefaultRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
 	NewMetrics(reg, "dev")
+}
+
+// BenchmarkScrapePerTarget is one /metrics scrape with the per-target
+// series of 10,000 targets (--metrics-targets).
+func BenchmarkScrapePerTarget(b *testing.B) {
+	m := NewMetrics(prometheus.NewRegistry(), "dev")
+	samples := make([]TargetSample, 10_000)
+	for i := range samples {
+		samples[i] = TargetSample{Name: fmt.Sprintf("svc-%05d", i), Kind: "http", Status: uptime.StatusUp,
+			LastCheck: time.Now(), Duration: 40 * time.Millisecond}
+	}
+	if err := m.RegisterFuncs(MetricFuncs{PerTarget: func() []TargetSample { return samples }}); err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		m.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
 }
