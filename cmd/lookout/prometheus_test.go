@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -19,21 +20,27 @@ import (
 // TestPrometheusScrapesLookout runs a real Prometheus server scraping a
 // running Lookout on loopback every second and asks Prometheus' own HTTP
 // API for what a user would chart: the checks counter and the 95th
-// percentile of the check duration histogram. promtool, beside it, lints
-// the exposition. Both come from Debian's prometheus package; without it
-// the test skips.
+// percentile of the check duration histogram; then every query of the
+// Grafana dashboard in deploy/grafana, which must parse and name only
+// series Lookout exports. promtool, beside it, lints the exposition. Both
+// come from Debian's prometheus package; without it the test skips.
 func TestPrometheusScrapesLookout(t *testing.T) {
 	t.Parallel()
 	prom, err := exec.LookPath("prometheus")
 	if err != nil {
 		t.Skip("prometheus is not installed (Debian package prometheus): the scrape by a real Prometheus is not tested")
 	}
-	in := start(t, binary(t), filepath.Join(t.TempDir(), "lookout.db"))
+	in := start(t, binary(t), filepath.Join(t.TempDir(), "lookout.db"), "--metrics-targets")
 	in.do(t, "PUT", "/api/v1/targets/self", `{"url":"`+in.base+`/livez","interval":"1s"}`, http.StatusCreated)
 
+	var exposition []byte
+	testkit.WaitFor(t, func() bool {
+		exposition = in.do(t, "GET", "/metrics", "", http.StatusOK)
+		return bytes.Contains(exposition, []byte("lookout_target_duration_seconds{"))
+	}, testkit.Waiting("the target's first check in /metrics"))
 	if promtool, err := exec.LookPath("promtool"); err == nil {
 		cmd := exec.Command(promtool, "check", "metrics")
-		cmd.Stdin = bytes.NewReader(in.do(t, "GET", "/metrics", "", http.StatusOK))
+		cmd.Stdin = bytes.NewReader(exposition)
 		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
 			t.Errorf("promtool check metrics: %v\n%s", err, out)
 		}
@@ -94,5 +101,74 @@ func TestPrometheusScrapesLookout(t *testing.T) {
 			last = v
 			return n > 0
 		}, func() string { return fmt.Sprintf("Prometheus has no answer to %s (last: %s)\n%s", q, last, logs) })
+	}
+
+	testGrafanaQueries(t, exposition, func(q string) error {
+		resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Status string `json:"status"`
+			Error  string `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			return err
+		}
+		if body.Status != "success" {
+			return fmt.Errorf("%s", body.Error)
+		}
+		return nil
+	})
+}
+
+// testGrafanaQueries evaluates each query of the dashboard (its variables
+// set as Grafana would) and checks that each series it names is in the
+// exposition.
+func testGrafanaQueries(t *testing.T, exposition []byte, eval func(string) error) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "lookout.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("deploy/grafana/lookout.json: %v", err)
+	}
+	name := regexp.MustCompile(`lookout_[a-z_]+`)
+	// The lease series exist only on PostgreSQL (several instances); on
+	// this SQLite Lookout they are looked for in the metrics' definitions.
+	defs, err := os.ReadFile(filepath.Join("..", "..", "internal", "web", "metrics.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clustered := map[string]bool{"lookout_cluster_instances": true, "lookout_leases_held": true}
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			queries++
+			q := strings.NewReplacer("$job", "lookout", "$__rate_interval", "10s").Replace(tg.Expr)
+			if err := eval(q); err != nil {
+				t.Errorf("panel %q: %s: %v", p.Title, q, err)
+			}
+			for _, n := range name.FindAllString(q, -1) {
+				if clustered[n] && bytes.Contains(defs, []byte(`"`+n+`"`)) {
+					continue
+				}
+				if !bytes.Contains(exposition, []byte("\n"+n)) {
+					t.Errorf("panel %q names %s, which /metrics does not export", p.Title, n)
+				}
+			}
+		}
+	}
+	if queries < 10 {
+		t.Errorf("the dashboard has %d queries", queries)
 	}
 }
