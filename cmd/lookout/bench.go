@@ -126,14 +126,37 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "lookout bench: %v\n", err)
 		return exitWarn
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-	} else {
-		printReport(stdout, rep)
-	}
+	report(stdout, *asJSON, rep, printReport)
 	return exitOK
+}
+
+// report prints a bench's report: as indented JSON when asJSON, else as
+// text.
+func report[R any](w io.Writer, asJSON bool, rep R, text func(io.Writer, R)) {
+	if !asJSON {
+		text(w, rep)
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rep)
+}
+
+// startCPUProfile writes a CPU profile to path (none when it is empty)
+// until the stop it returns is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 type benchOpts struct {
@@ -353,17 +376,11 @@ func bench(ctx context.Context, o benchOpts, progress io.Writer) (benchReport, e
 	}
 
 	say("measuring for %s", o.duration)
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return rep, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return rep, err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return rep, err
 	}
+	defer stopProfile()
 	lat.record(true)
 	jobs.record(true)
 	ru0 := rusage()

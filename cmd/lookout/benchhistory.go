@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,19 +120,12 @@ func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "lookout bench history: %s exists: name a new file, or remove it first\n", *out)
 		return exitUnknown
 	}
-	if *cpuProf != "" {
-		f, err := os.Create(*cpuProf)
-		if err != nil {
-			fmt.Fprintf(stderr, "lookout bench history: %v\n", err)
-			return exitUnknown
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "lookout bench history: %v\n", err)
-			return exitUnknown
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProf)
+	if err != nil {
+		fmt.Fprintf(stderr, "lookout bench history: %v\n", err)
+		return exitUnknown
 	}
+	defer stopProfile()
 	rep, err := benchHistory(ctx, historyOpts{
 		targets: *n, interval: *interval, span: span, out: *out, seed: *seed, now: now,
 		retention: store.Retention{Raw: time.Duration(cfg.RawRetention), Minute: time.Duration(cfg.MinuteRetention),
@@ -144,13 +135,7 @@ func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "lookout bench history: %v\n", err)
 		return exitWarn
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-		return exitOK
-	}
-	printHistoryReport(stdout, rep)
+	report(stdout, *asJSON, rep, printHistoryReport)
 	return exitOK
 }
 

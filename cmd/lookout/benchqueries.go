@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -100,13 +98,7 @@ func runBenchQueries(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "lookout bench queries: %v\n", err)
 		return exitWarn
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-		return exitOK
-	}
-	printQueriesReport(stdout, rep)
+	report(stdout, *asJSON, rep, printQueriesReport)
 	return exitOK
 }
 
@@ -219,17 +211,11 @@ func benchQueries(ctx context.Context, o queriesOpts, stderr io.Writer) (queries
 		f.ColdP50, f.ColdP99 = quantiles(times)
 		fmt.Fprintf(stderr, "bench: first ask  %-20s p50 %7.2f ms  p99 %7.2f ms\n", q.name, f.ColdP50, f.ColdP99)
 	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return rep, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return rep, err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return rep, err
 	}
+	defer stopProfile()
 	for run := range o.runs {
 		for i, q := range queries {
 			times := make([]time.Duration, q.requests)

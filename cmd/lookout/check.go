@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -119,13 +118,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUnknown
 	}
 	r := p.Check(ctx, t)
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(r)
-	} else {
-		fmt.Fprintln(stdout, formatResult(uptime.RedactURL(t.URL), r))
-	}
+	report(stdout, asJSON, r, func(w io.Writer, r uptime.Result) { fmt.Fprintln(w, formatResult(uptime.RedactURL(t.URL), r)) })
 	return exitCode(r.Status)
 }
 
