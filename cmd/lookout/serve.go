@@ -135,18 +135,6 @@ func (s uiStore) Results(ctx context.Context, q ui.ResultQuery) ([]uptime.Result
 	return s.DB.Results(ctx, store.ResultQuery(q))
 }
 
-func (s uiStore) PageHistory(ctx context.Context, q ui.PageQuery) (ui.Page, error) {
-	windows := func(ws []ui.Window) []store.Window {
-		out := make([]store.Window, len(ws))
-		for i, w := range ws {
-			out[i] = store.Window(w)
-		}
-		return out
-	}
-	p, err := s.DB.PageHistory(ctx, store.PageQuery{IDs: q.IDs, Tallies: windows(q.Tallies), Briefs: windows(q.Briefs), Days: store.Window(q.Days)})
-	return ui.Page(p), err
-}
-
 // outboxDrain is how long a shutdown waits for the dispatcher to send the
 // alerts of the last checks.
 const outboxDrain = 2 * time.Second

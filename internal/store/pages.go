@@ -20,14 +20,11 @@ import (
 // MaxPageTargets caps how many targets one page read takes.
 const MaxPageTargets = 1000
 
-// Window is a span of history [From, To).
-type Window struct{ From, To time.Time }
-
 // Tallies adds up, as Tally does for one target, the history of each of
 // the targets ids over [from, to), by id (PageHistory of one window).
 // Errors are PageHistory's.
 func (db *DB) Tallies(ctx context.Context, ids []int64, from, to time.Time) (map[int64]uptime.Tally, error) {
-	p, err := db.PageHistory(ctx, PageQuery{IDs: ids, Tallies: []Window{{from, to}}})
+	p, err := db.PageHistory(ctx, uptime.PageQuery{IDs: ids, Tallies: []uptime.Interval{{From: from, To: to}}})
 	if err != nil {
 		return nil, err
 	}
@@ -54,31 +51,6 @@ func (db *DB) DayRollups(ctx context.Context, ids []int64, from, to time.Time) (
 	return out, nil
 }
 
-// PageQuery is what PageHistory reads of a page of targets.
-type PageQuery struct {
-	// IDs are the targets, at most MaxPageTargets.
-	IDs []int64
-	// Tallies are windows whose whole tallies are read, latencies
-	// included, as Tally counts them.
-	Tallies []Window
-	// Briefs are windows of which only a Brief is read, as Tally counts
-	// it: a few columns of the rollups that only they need, and no
-	// histogram.
-	Briefs []Window
-	// Days are the whole UTC days, from the day of From to the day before
-	// To's, each of whose Brief is read; none when zero.
-	Days Window
-}
-
-// Page is what PageHistory read, by target id: Tallies[i] is
-// PageQuery.Tallies[i]'s, Briefs[i] PageQuery.Briefs[i]'s, and Days each
-// target's days in order (a day without data has none).
-type Page struct {
-	Tallies []map[int64]uptime.Tally
-	Briefs  []map[int64]uptime.Brief
-	Days    map[int64][]uptime.Brief
-}
-
 // PageHistory reads what a page of targets shows (see PageQuery). The
 // windows' rollups are cut into stretches that the same windows hold
 // (segments), each read once for all the targets and every window that
@@ -88,13 +60,13 @@ type Page struct {
 // watermark are read in one read for all of them. An id with no target
 // is left out. Errors: a *uptime.ValidationError on "ids" for more than
 // MaxPageTargets, else the database's.
-func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err error) {
+func (db *DB) PageHistory(ctx context.Context, q uptime.PageQuery) (page uptime.Page, err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("read the history of %d targets: %w", len(q.IDs), err)
 		}
 	}()
-	page = Page{Tallies: make([]map[int64]uptime.Tally, len(q.Tallies)), Briefs: make([]map[int64]uptime.Brief, len(q.Briefs)),
+	page = uptime.Page{Tallies: make([]map[int64]uptime.Tally, len(q.Tallies)), Briefs: make([]map[int64]uptime.Brief, len(q.Briefs)),
 		Days: map[int64][]uptime.Brief{}}
 	for i := range page.Tallies {
 		page.Tallies[i] = map[int64]uptime.Tally{}
@@ -108,13 +80,13 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 	}
 	w, err := db.Watermark(ctx)
 	if err != nil {
-		return Page{}, err
+		return uptime.Page{}, err
 	}
 
 	// Each window as history reads it for one series: whole minute
 	// buckets, rollups up to the watermark, checks after it.
 	now := db.now()
-	span := func(win Window) pageSpan {
+	span := func(win uptime.Interval) pageSpan {
 		sp := pageSpan{a: uptime.Minute.Bucket(win.From), b: ceilTime(win.To, time.Minute)}
 		sp.present = reachesNow(sp.b, now)
 		if !win.From.Before(win.To) {
@@ -205,7 +177,7 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 				s.days = append(s.days, *b)
 			})
 			if err != nil {
-				return Page{}, err
+				return uptime.Page{}, err
 			}
 			if len(sg.tallies) > 0 {
 				err := db.sumRollups(ctx, cond, sg.piece, func(id int64, t *uptime.Tally) {
@@ -216,7 +188,7 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 					}
 				})
 				if err != nil {
-					return Page{}, err
+					return uptime.Page{}, err
 				}
 			}
 		case len(sg.tallies) > 0:
@@ -235,12 +207,12 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 				}
 			})
 			if err != nil {
-				return Page{}, err
+				return uptime.Page{}, err
 			}
 		default:
 			got, err := db.sumBriefs(ctx, cond, sg.piece)
 			if err != nil {
-				return Page{}, err
+				return uptime.Page{}, err
 			}
 			for id, b := range got {
 				if s := byID[id]; s != nil {
@@ -271,11 +243,11 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 	}
 	te, err := db.tailEnv(ctx, tailFrom)
 	if err != nil {
-		return Page{}, err
+		return uptime.Page{}, err
 	}
 	pts, err := db.pagePoints(ctx, cond, targets, tailFrom, tailTo)
 	if err != nil {
-		return Page{}, err
+		return uptime.Page{}, err
 	}
 	for _, t := range targets {
 		s := series{target: t}
@@ -285,7 +257,7 @@ func (db *DB) PageHistory(ctx context.Context, q PageQuery) (page Page, err erro
 		var points []uptime.Point
 		if i < len(all) || always {
 			if prev, err = db.prevPoint(ctx, &s, all[:i], tailFrom); err != nil {
-				return Page{}, fmt.Errorf("target %q: %w", t.Name, err)
+				return uptime.Page{}, fmt.Errorf("target %q: %w", t.Name, err)
 			}
 			points = all[i:]
 		}

@@ -120,18 +120,18 @@ func testListByName(t *testing.T, e *env) {
 func testPageHistory(t *testing.T, e *env) {
 	api, other, start := pageFixture(t, e)
 	now := e.clock.Now()
-	windows := []Window{
-		{now.Add(-24 * time.Hour), now},
-		{now.Add(-30 * 24 * time.Hour), now},
-		{uptime.Day.Bucket(now), now},
-		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
-		{now, now},
-		{uptime.Hour.Bucket(now.Add(-26 * time.Hour)), now.Add(-2 * time.Hour)},
+	windows := []uptime.Interval{
+		{From: now.Add(-24 * time.Hour), To: now},
+		{From: now.Add(-30 * 24 * time.Hour), To: now},
+		{From: uptime.Day.Bucket(now), To: now},
+		{From: start.Add(10 * time.Hour), To: start.Add(40*time.Hour + 17*time.Minute)},
+		{From: now, To: now},
+		{From: uptime.Hour.Bucket(now.Add(-26 * time.Hour)), To: now.Add(-2 * time.Hour)},
 	}
-	days := Window{start.Add(-90 * 24 * time.Hour), now}
+	days := uptime.Interval{From: start.Add(-90 * 24 * time.Hour), To: now}
 	// Each window asked whole and briefly, alone and with the others: the
 	// rows read whole for some and briefly for others add up alike.
-	for _, q := range []PageQuery{
+	for _, q := range []uptime.PageQuery{
 		{Tallies: windows, Briefs: windows, Days: days},
 		{Tallies: windows[:1], Briefs: windows[1:], Days: days},
 		{Tallies: windows[3:], Briefs: windows, Days: days},
@@ -141,7 +141,7 @@ func testPageHistory(t *testing.T, e *env) {
 		q.IDs = []int64{other.ID, api.ID, 9999}
 		got, err := e.PageHistory(bg, q)
 		fatalIf(t, err, "page history")
-		check := func(kind string, w Window, tg *uptime.Target, f func(one uptime.Tally) string) {
+		check := func(kind string, w uptime.Interval, tg *uptime.Target, f func(one uptime.Tally) string) {
 			one, err := e.Tally(bg, Series{Target: tg.Name}, w.From, w.To)
 			fatalIf(t, err, "tally")
 			if diff := f(one); diff != "" {

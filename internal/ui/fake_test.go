@@ -157,9 +157,9 @@ func (f *fakeStore) Trend(_ context.Context, target, _ string, from, to time.Tim
 	return out, nil
 }
 
-func (f *fakeStore) PageHistory(_ context.Context, q PageQuery) (Page, error) {
+func (f *fakeStore) PageHistory(_ context.Context, q uptime.PageQuery) (uptime.Page, error) {
 	f.reads++
-	p := Page{Tallies: make([]map[int64]uptime.Tally, len(q.Tallies)), Briefs: make([]map[int64]uptime.Brief, len(q.Briefs)),
+	p := uptime.Page{Tallies: make([]map[int64]uptime.Tally, len(q.Tallies)), Briefs: make([]map[int64]uptime.Brief, len(q.Briefs)),
 		Days: map[int64][]uptime.Brief{}}
 	for i, w := range q.Tallies {
 		p.Tallies[i] = map[int64]uptime.Tally{}

@@ -317,13 +317,13 @@ func (h *Handler) rows(ctx context.Context, snaps []uptime.Snapshot, now time.Ti
 // the hour (up to an hour longer than their names): their first hour is
 // then one hour rollup rather than up to sixty minute rollups per target,
 // which is most of what a page of busy targets reads.
-func (h *Handler) pageHistory(ctx context.Context, ids []int64, now time.Time) (p Page, first time.Time, err error) {
+func (h *Handler) pageHistory(ctx context.Context, ids []int64, now time.Time) (p uptime.Page, first time.Time, err error) {
 	midnight := uptime.Day.Bucket(now)
 	first = midnight.Add(-(stripDays - 1) * 24 * time.Hour)
-	p, err = h.store.PageHistory(ctx, PageQuery{IDs: ids,
-		Tallies: []Window{{uptime.Hour.Bucket(now.Add(-24 * time.Hour)), now}},
-		Briefs:  []Window{{uptime.Hour.Bucket(now.Add(-30 * 24 * time.Hour)), now}, {midnight, now}},
-		Days:    Window{first, midnight}})
+	p, err = h.store.PageHistory(ctx, uptime.PageQuery{IDs: ids,
+		Tallies: []uptime.Interval{{From: uptime.Hour.Bucket(now.Add(-24 * time.Hour)), To: now}},
+		Briefs:  []uptime.Interval{{From: uptime.Hour.Bucket(now.Add(-30 * 24 * time.Hour)), To: now}, {From: midnight, To: now}},
+		Days:    uptime.Interval{From: first, To: midnight}})
 	return p, first, err
 }
 

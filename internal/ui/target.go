@@ -109,11 +109,11 @@ func (h *Handler) handleTarget(w http.ResponseWriter, r *http.Request) {
 		name string
 		d    time.Duration
 	}{{"24 hours", 24 * time.Hour}, {"7 days", 7 * 24 * time.Hour}, {"30 days", 30 * 24 * time.Hour}, {"1 year", 365 * 24 * time.Hour}}
-	q := PageQuery{IDs: []int64{sn.Target.ID}, Days: Window{first, midnight}}
+	q := uptime.PageQuery{IDs: []int64{sn.Target.ID}, Days: uptime.Interval{From: first, To: midnight}}
 	for _, f := range figures {
-		q.Briefs = append(q.Briefs, Window{now.Add(-f.d), now})
+		q.Briefs = append(q.Briefs, uptime.Interval{From: now.Add(-f.d), To: now})
 	}
-	q.Briefs = append(q.Briefs, Window{midnight, now})
+	q.Briefs = append(q.Briefs, uptime.Interval{From: midnight, To: now})
 	p, err := h.store.PageHistory(ctx, q)
 	if err != nil {
 		h.fail(w, r, err)

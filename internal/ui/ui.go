@@ -48,7 +48,7 @@ type Store interface {
 	// PageHistory reads what a page of targets shows of their history:
 	// whole tallies over some windows, Briefs over others, and each day's
 	// Brief (see PageQuery).
-	PageHistory(ctx context.Context, q PageQuery) (Page, error)
+	PageHistory(ctx context.Context, q uptime.PageQuery) (uptime.Page, error)
 	// FleetTally adds up every target's history over [from, to) as of the
 	// last rollup, which it returns too.
 	FleetTally(ctx context.Context, from, to time.Time) (uptime.Tally, time.Time, error)
@@ -58,29 +58,6 @@ type Store interface {
 	ListIncidents(ctx context.Context, f uptime.IncidentFilter) ([]uptime.Incident, error)
 	// IncidentStats sums up every incident of f, its paging aside.
 	IncidentStats(ctx context.Context, f uptime.IncidentFilter) (uptime.IncidentStats, error)
-}
-
-// Window is a span of history [From, To).
-type Window struct{ From, To time.Time }
-
-// PageQuery is what PageHistory reads of the targets IDs: the whole tally
-// over each of Tallies, latencies included; the Brief over each of
-// Briefs, far cheaper to read; and the Brief of each whole UTC day from
-// the day of Days.From to the day before Days.To's (none when zero).
-type PageQuery struct {
-	IDs     []int64
-	Tallies []Window
-	Briefs  []Window
-	Days    Window
-}
-
-// Page is what PageHistory read, by target id: Tallies[i] is
-// PageQuery.Tallies[i]'s, Briefs[i] PageQuery.Briefs[i]'s, and Days each
-// target's days in order (a day without data has none).
-type Page struct {
-	Tallies []map[int64]uptime.Tally
-	Briefs  []map[int64]uptime.Brief
-	Days    map[int64][]uptime.Brief
 }
 
 // ResultQuery selects a page of one target's raw results.
