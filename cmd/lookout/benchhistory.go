@@ -11,8 +11,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,23 +57,6 @@ type tableSize struct {
 	Bytes int64  `json:"bytes,omitempty"`
 }
 
-// parseSpan reads a span of history: days (365d), years (1y) or a Go
-// duration.
-func parseSpan(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "y"); ok {
-		y, err := strconv.ParseUint(n, 10, 8)
-		if err != nil || y == 0 {
-			return 0, fmt.Errorf("%q is not a span such as 1y or 30d", s)
-		}
-		return time.Duration(y) * 365 * 24 * time.Hour, nil
-	}
-	var a age
-	if err := a.Set(s); err != nil || a <= 0 {
-		return 0, fmt.Errorf("%q is not a span such as 1y or 30d", s)
-	}
-	return time.Duration(a), nil
-}
-
 func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench history", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -103,13 +84,14 @@ func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return exitUnknown
 	}
-	span, err := parseSpan(*spanS)
-	if err != nil || *out == "" || *n < 1 || *interval < time.Second || *interval > time.Hour {
+	span, ok := uptime.ParseSpan(*spanS)
+	if !ok || *out == "" || *n < 1 || *interval < time.Second || *interval > time.Hour {
 		fmt.Fprintf(stderr, "lookout bench history: --out FILE, --targets ≥ 1, --interval within 1s–1h and a --span such as 1y, please\n")
 		return exitUnknown
 	}
 	now := time.Now().UTC().Truncate(time.Minute)
 	if *nowS != "" {
+		var err error
 		if now, err = time.Parse(time.RFC3339, *nowS); err != nil {
 			fmt.Fprintf(stderr, "lookout bench history: --now %q is not an RFC 3339 time\n", *nowS)
 			return exitUnknown

@@ -3,6 +3,8 @@ package uptime
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -37,4 +39,28 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("a duration must be a string such as \"30s\", not %s", b)
 	}
 	return d.UnmarshalText([]byte(s))
+}
+
+// spanUnits are the units ParseSpan reads beyond Go's.
+var spanUnits = map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
+
+// ParseSpan reads a positive length of time: a whole number of days (d),
+// weeks (w) or 365-day years (y), such as 30d or 1y, or a Go duration
+// such as 36h. ok is false for anything else, zero and negatives included.
+func ParseSpan(s string) (d time.Duration, ok bool) {
+	if s == "" {
+		return 0, false
+	}
+	if unit, ok := spanUnits[s[len(s)-1]]; ok {
+		n, err := strconv.ParseUint(s[:len(s)-1], 10, 32)
+		if err != nil || n == 0 || n > uint64(math.MaxInt64/unit) {
+			return 0, false
+		}
+		return time.Duration(n) * unit, true
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, false
+	}
+	return d, true
 }

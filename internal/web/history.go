@@ -33,19 +33,12 @@ func parseWindow(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("is empty")
 	}
-	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
-	var d time.Duration
-	if u, ok := unit[s[len(s)-1]]; ok {
-		n, err := strconv.ParseUint(s[:len(s)-1], 10, 32)
-		if err != nil || n == 0 {
+	d, ok := uptime.ParseSpan(s)
+	if !ok {
+		if strings.ContainsAny(s[len(s)-1:], "dwy") {
 			return 0, fmt.Errorf("%q is not a window such as 24h, 7d, 4w or 1y", s)
 		}
-		d = time.Duration(n) * u
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil || d <= 0 {
-			return 0, fmt.Errorf("%q is not a window: use a number with a unit of m, h, d, w or y, such as 24h, 7d or 1y", s)
-		}
+		return 0, fmt.Errorf("%q is not a window: use a number with a unit of m, h, d, w or y, such as 24h, 7d or 1y", s)
 	}
 	if d < time.Minute || d > maxWindow {
 		return 0, fmt.Errorf("%q must be between 1m and 10y", s)
