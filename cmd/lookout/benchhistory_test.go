@@ -72,7 +72,7 @@ func TestBenchHistoryIsTheJobs(t *testing.T) {
 		t.Errorf("the bench made %d checks, the fixture %d", rep.Checks, checks)
 	}
 
-	opt := cmp.Options{cmp.Comparer(func(a, b uptime.Histogram) bool { return a == b }), cmpopts.EquateEmpty()}
+	opt := cmpopts.EquateEmpty()
 	windows := [][2]time.Time{
 		{from, now},
 		{now.Add(-24 * time.Hour), now},

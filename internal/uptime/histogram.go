@@ -69,6 +69,10 @@ func (h *Histogram) Merge(o *Histogram) {
 	h.n += o.n
 }
 
+// Equal reports whether h and o hold the same counts. (go-cmp uses it,
+// comparing histograms whole rather than bucket by bucket.)
+func (h Histogram) Equal(o Histogram) bool { return h == o }
+
 // Count is the number of latencies counted.
 func (h *Histogram) Count() uint64 { return h.n }
 

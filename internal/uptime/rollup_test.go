@@ -169,7 +169,7 @@ func TestRollUpInPieces(t *testing.T) {
 		for i := range minutes {
 			pieces.Merge(&minutes[i].Tally)
 		}
-		if diff := cmp.Diff(whole, pieces, cmp.Comparer(func(a, b Histogram) bool { return a == b })); diff != "" {
+		if diff := cmp.Diff(whole, pieces); diff != "" {
 			t.Fatalf("seed %d: pieces differ from one call (-whole +pieces):\n%s", seed, diff)
 		}
 		for _, res := range []Resolution{Hour, Day} {
@@ -181,7 +181,7 @@ func TestRollUpInPieces(t *testing.T) {
 				}
 				coarse.Merge(&rs[i].Tally)
 			}
-			if diff := cmp.Diff(whole, coarse, cmp.Comparer(func(a, b Histogram) bool { return a == b })); diff != "" {
+			if diff := cmp.Diff(whole, coarse); diff != "" {
 				t.Fatalf("seed %d: %s rollups differ (-whole +coarse):\n%s", seed, res, diff)
 			}
 		}
