@@ -20,37 +20,6 @@ import (
 // MaxPageTargets caps how many targets one page read takes.
 const MaxPageTargets = 1000
 
-// Tallies adds up, as Tally does for one target, the history of each of
-// the targets ids over [from, to), by id (PageHistory of one window).
-// Errors are PageHistory's.
-func (db *DB) Tallies(ctx context.Context, ids []int64, from, to time.Time) (map[int64]uptime.Tally, error) {
-	p, err := db.PageHistory(ctx, uptime.PageQuery{IDs: ids, Tallies: []uptime.Interval{{From: from, To: to}}})
-	if err != nil {
-		return nil, err
-	}
-	return p.Tallies[0], nil
-}
-
-// DayRollups returns the day rollups of the targets ids from the day of
-// from to the day before to's (whole UTC days, rolled up), by id and in
-// day order; a day without data has no rollup. Errors: a
-// *uptime.ValidationError on "ids" for more than MaxPageTargets, else the
-// database's.
-func (db *DB) DayRollups(ctx context.Context, ids []int64, from, to time.Time) (map[int64][]uptime.Rollup, error) {
-	cond, err := idsIn(ids)
-	if err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		return map[int64][]uptime.Rollup{}, nil
-	}
-	out, err := db.readRollupsWhere(ctx, targetRollups, cond, nil, uptime.Day, uptime.Day.Bucket(from), uptime.Day.Bucket(to))
-	if err != nil {
-		return nil, fmt.Errorf("read the day rollups of %d targets: %w", len(ids), err)
-	}
-	return out, nil
-}
-
 // PageHistory reads what a page of targets shows (see PageQuery). The
 // windows' rollups are cut into stretches that the same windows hold
 // (segments), each read once for all the targets and every window that

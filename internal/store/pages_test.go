@@ -16,7 +16,7 @@ func TestPageReads(t *testing.T) {
 		run  func(t *testing.T, e *env)
 	}{
 		{"a page's tallies are each target's Tally", testTalliesAreTally},
-		{"day rollups of a page", testDayRollups},
+		{"day rollups as the job stored them", testDayRollups},
 		{"many windows and the days in one read", testPageHistory},
 		{"targets filtered by a part of their name", testListByName},
 		{"targets counted by the status they show", testStateCounts},
@@ -57,8 +57,9 @@ func testTalliesAreTally(t *testing.T, e *env) {
 		{start.Add(10 * time.Hour), start.Add(40*time.Hour + 17*time.Minute)},
 		{now.Add(-5 * time.Minute), now},
 	} {
-		got, err := e.Tallies(bg, []int64{api.ID, other.ID, 9999}, w[0], w[1])
-		fatalIf(t, err, "tallies")
+		p, err := e.PageHistory(bg, uptime.PageQuery{IDs: []int64{api.ID, other.ID, 9999}, Tallies: []uptime.Interval{{From: w[0], To: w[1]}}})
+		fatalIf(t, err, "page history")
+		got := p.Tallies[0]
 		if len(got) != 2 {
 			t.Errorf("%v – %v: %d tallies, want 2 (the unknown id left out)", w[0], w[1], len(got))
 		}
@@ -66,20 +67,31 @@ func testTalliesAreTally(t *testing.T, e *env) {
 			one, err := e.Tally(bg, Series{Target: tg.Name}, w[0], w[1])
 			fatalIf(t, err, "tally")
 			if diff := cmp.Diff(one, got[tg.ID], cmpTally); diff != "" {
-				t.Errorf("%s over %v – %v (-Tally +Tallies):\n%s", tg.Name, w[0], w[1], diff)
+				t.Errorf("%s over %v – %v (-Tally +PageHistory):\n%s", tg.Name, w[0], w[1], diff)
 			}
 		}
 	}
-	if _, err := e.Tallies(bg, make([]int64, MaxPageTargets+1), start, now); !isInvalid(err, "ids") {
+	if _, err := e.PageHistory(bg, uptime.PageQuery{IDs: make([]int64, MaxPageTargets+1), Tallies: []uptime.Interval{{From: start, To: now}}}); !isInvalid(err, "ids") {
 		t.Errorf("too many ids: %v", err)
 	}
+}
+
+// dayRollups returns the day rollups of the targets ids from the day of
+// from to the day before to's, by id and in day order, read as the
+// rollup job stored them: what PageHistory's days are checked against.
+func (e *env) dayRollups(t *testing.T, ids []int64, from, to time.Time) map[int64][]uptime.Rollup {
+	t.Helper()
+	cond, err := idsIn(ids)
+	fatalIf(t, err, "ids")
+	out, err := e.readRollupsWhere(bg, targetRollups, cond, nil, uptime.Day, uptime.Day.Bucket(from), uptime.Day.Bucket(to))
+	fatalIf(t, err, "read day rollups")
+	return out
 }
 
 func testDayRollups(t *testing.T, e *env) {
 	api, other, start := pageFixture(t, e)
 	now := e.clock.Now()
-	got, err := e.DayRollups(bg, []int64{api.ID}, start.Add(-90*24*time.Hour), now)
-	fatalIf(t, err, "day rollups")
+	got := e.dayRollups(t, []int64{api.ID}, start.Add(-90*24*time.Hour), now)
 	if _, ok := got[other.ID]; ok || len(got[api.ID]) != 3 {
 		t.Fatalf("day rollups: %d targets, api's %d days; want api's 3 only", len(got), len(got[api.ID]))
 	}
@@ -160,8 +172,7 @@ func testPageHistory(t *testing.T, e *env) {
 			t.Errorf("%d and %d windows, the first of %d targets; want %d, %d, of 2 (the unknown id left out)",
 				len(got.Tallies), len(got.Briefs), len(got.Tallies[0]), len(q.Tallies), len(q.Briefs))
 		}
-		want, err := e.DayRollups(bg, []int64{api.ID, other.ID}, days.From, days.To)
-		fatalIf(t, err, "day rollups")
+		want := e.dayRollups(t, []int64{api.ID, other.ID}, days.From, days.To)
 		wantDays := map[int64][]uptime.Brief{}
 		for id, rs := range want {
 			for _, r := range rs {
