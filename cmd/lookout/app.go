@@ -490,9 +490,9 @@ func (a *app) housekeeping(cfg config, log *slog.Logger) []scheduler.Job {
 		}},
 		{Name: "retention", Schedule: cfg.RetentionSchedule, Run: func(ctx context.Context) error {
 			st, err := a.db.Prune(ctx, time.Now(), retention)
-			if n := st.Results + st.ComponentResults + st.Rollups + st.Deliveries + st.Events; n > 0 {
+			if n := st.Results + st.ComponentResults + st.Rollups + st.Deliveries + st.Events + st.Instances; n > 0 {
 				log.Info("history pruned", "results", st.Results, "component_results", st.ComponentResults,
-					"rollups", st.Rollups, "deliveries", st.Deliveries, "events", st.Events)
+					"rollups", st.Rollups, "deliveries", st.Deliveries, "events", st.Events, "dead_instances", st.Instances)
 			}
 			return err
 		}},

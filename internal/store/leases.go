@@ -212,17 +212,28 @@ func (db *DB) Leave(ctx context.Context) error {
 	return nil
 }
 
+// forgetDeadInstances deletes the instances dead for over
+// instanceRetention that hold nothing, by the database's clock (the
+// retention job's work), and returns how many.
+func (db *DB) forgetDeadInstances(ctx context.Context) (int64, error) {
+	if db.driver != DriverPostgres {
+		return 0, nil
+	}
+	res, err := db.wdb.ExecContext(ctx, `DELETE FROM instances WHERE heartbeat_at < now() - $1::float8 * interval '1 millisecond'
+		AND id NOT IN (SELECT owner FROM shard_leases WHERE owner IS NOT NULL)`, msf(instanceRetention))
+	if err != nil {
+		return 0, dbErr(err)
+	}
+	return res.RowsAffected()
+}
+
 // Cluster lists the instances sharing the database, alive (a heartbeat
 // within ttl) or dead, by id, with the shards and targets each holds.
-// Instances dead for over an hour that hold nothing are forgotten on the
-// way. Errors are the database's.
+// Instances dead for over an hour that hold nothing are forgotten by
+// Prune. Errors are the database's.
 func (db *DB) Cluster(ctx context.Context, ttl time.Duration) ([]uptime.Instance, error) {
 	if db.driver != DriverPostgres {
 		return nil, errNeedsPostgres
-	}
-	if _, err := db.wdb.ExecContext(ctx, `DELETE FROM instances WHERE heartbeat_at < now() - $1::float8 * interval '1 millisecond'
-		AND id NOT IN (SELECT owner FROM shard_leases WHERE owner IS NOT NULL)`, msf(instanceRetention)); err != nil {
-		return nil, fmt.Errorf("cluster: %w", dbErr(err))
 	}
 	// Targets per shard are counted here: the shard of a target is a
 	// hash SQL does not compute.

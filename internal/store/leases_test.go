@@ -270,14 +270,31 @@ func TestClusterView(t *testing.T) {
 			t.Errorf("b in the view: %+v, want alive with nothing", v)
 		}
 		// A dead instance stays listed, dead; once it has been dead an
-		// hour holding nothing it is forgotten.
+		// hour holding nothing the retention job forgets it.
 		ms[1].age(t, 2*leaseTTL)
 		view, err = e.Cluster(bg, leaseTTL)
 		fatalIf(t, err, "cluster view")
 		if len(view) != 2 || view[1].Alive {
 			t.Errorf("b lapsed: %+v, want listed and dead", view)
 		}
+		_, err = e.Prune(bg, e.clock.Now(), Retention{})
+		fatalIf(t, err, "prune")
+		view, err = e.Cluster(bg, leaseTTL)
+		fatalIf(t, err, "cluster view")
+		if len(view) != 2 {
+			t.Errorf("b dead a moment, after the retention job: %+v, want it listed", view)
+		}
 		ms[1].age(t, 2*time.Hour)
+		view, err = e.Cluster(bg, leaseTTL)
+		fatalIf(t, err, "cluster view")
+		if len(view) != 2 {
+			t.Errorf("b dead two hours, before the retention job: %+v, want it listed still: reading the view writes nothing", view)
+		}
+		st, err := e.Prune(bg, e.clock.Now(), Retention{})
+		fatalIf(t, err, "prune")
+		if st.Instances != 1 {
+			t.Errorf("the retention job forgot %d instances, want b", st.Instances)
+		}
 		view, err = e.Cluster(bg, leaseTTL)
 		fatalIf(t, err, "cluster view")
 		if len(view) != 1 {

@@ -37,12 +37,16 @@ const pruneBatch = 1000
 // PruneStats counts what Prune deleted.
 type PruneStats struct {
 	Results, ComponentResults, Rollups, Deliveries, Events, Tombstones int64
+	// Instances is how many instances sharing PostgreSQL were forgotten:
+	// dead for over an hour and holding nothing.
+	Instances int64
 }
 
 // Prune deletes history older than r says, in small batches. Raw checks go
 // only once they are rolled up (before the watermark), so that a pruned
 // database answers the same uptime for old windows. Incidents are kept.
-// Deleted targets' tombstones in the change feed go after a day.
+// Deleted targets' tombstones in the change feed go after a day, and
+// instances dead for an hour that hold nothing leave the cluster view.
 // It returns what it deleted, also when ctx ends or the database fails
 // midway (the rest goes at the next run). Errors are the database's.
 func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneStats, error) {
@@ -114,6 +118,11 @@ func (db *DB) Prune(ctx context.Context, now time.Time, r Retention) (PruneStats
 	st.Tombstones += n
 	if err != nil {
 		return st, fmt.Errorf("prune tombstones: %w", err)
+	}
+	n, err = db.forgetDeadInstances(ctx)
+	st.Instances += n
+	if err != nil {
+		return st, fmt.Errorf("forget dead instances: %w", err)
 	}
 	return st, nil
 }
