@@ -67,7 +67,7 @@ type querier interface {
 }
 
 const channelColumns = `name, kind, url, secret, token, channel, is_default, match_labels,
-	group_wait_ns, repeat_interval_ns, created_at, updated_at, api_url`
+	group_wait_ns, repeat_interval_ns, created_at, updated_at, api_url, owner`
 
 func scanChannel(sc scanner) (uptime.Channel, error) {
 	var (
@@ -78,7 +78,7 @@ func scanChannel(sc scanner) (uptime.Channel, error) {
 		created, updated   int64
 	)
 	if err := sc.Scan(&c.Name, &c.Kind, &url, &secret, &token, &c.Channel, &c.Default, &labels,
-		&groupWait, &repeat, &created, &updated, &c.APIURL); err != nil {
+		&groupWait, &repeat, &created, &updated, &c.APIURL, &c.Owner); err != nil {
 		return uptime.Channel{}, err
 	}
 	if err := json.Unmarshal([]byte(labels), &c.MatchLabels); err != nil {
@@ -100,7 +100,7 @@ func channelArgs(c *uptime.Channel) ([]any, error) {
 	}
 	return []any{c.Name, c.Kind, c.URL.Reveal(), c.Secret.Reveal(), c.Token.Reveal(), c.Channel,
 		c.Default, string(labels), int64(c.GroupWait.D()), int64(c.RepeatInterval),
-		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.APIURL}, nil
+		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.APIURL, c.Owner}, nil
 }
 
 func queryChannels(ctx context.Context, q querier) ([]uptime.Channel, error) {
@@ -129,7 +129,7 @@ func sameChannel(a, b *uptime.Channel) bool {
 	return a.Name == b.Name && a.Kind == b.Kind && a.URL == b.URL && a.Secret == b.Secret &&
 		a.Token == b.Token && a.Channel == b.Channel && a.Default == b.Default &&
 		maps.Equal(a.MatchLabels, b.MatchLabels) && a.GroupWait.D() == b.GroupWait.D() &&
-		a.RepeatInterval == b.RepeatInterval && a.APIURL == b.APIURL
+		a.RepeatInterval == b.RepeatInterval && a.APIURL == b.APIURL && a.Owner == b.Owner
 }
 
 // CreateChannel inserts c and sets its CreatedAt and UpdatedAt. The caller
@@ -153,7 +153,7 @@ func insertChannel(ctx context.Context, tx *sql.Tx, c *uptime.Channel) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO channels (`+channelColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, args...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, args...)
 	return dbErr(err)
 }
 
@@ -209,7 +209,7 @@ func updateChannel(ctx context.Context, tx *sql.Tx, old string, c *uptime.Channe
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE channels SET name = $1, kind = $2, url = $3, secret = $4,
 		token = $5, channel = $6, is_default = $7, match_labels = $8, group_wait_ns = $9,
-		repeat_interval_ns = $10, created_at = $11, updated_at = $12, api_url = $13 WHERE name = $14`,
+		repeat_interval_ns = $10, created_at = $11, updated_at = $12, api_url = $13, owner = $14 WHERE name = $15`,
 		append(args, old)...); err != nil {
 		return dbErr(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -273,6 +274,15 @@ func (db *DB) insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, no
 	if err := db.refuseCycle(ctx, tx, t); err != nil {
 		return 0, err
 	}
+	id, err := insertTargetRow(ctx, tx, t, now)
+	if err != nil {
+		return 0, err
+	}
+	return id, refuseDangling(ctx, tx, t, nil)
+}
+
+// insertTargetRow writes a new target's rows, its references unchecked.
+func insertTargetRow(ctx context.Context, tx *sql.Tx, t *uptime.Target, now time.Time) (int64, error) {
 	spec, err := encodeSpec(t)
 	if err != nil {
 		return 0, err
@@ -291,9 +301,6 @@ func (db *DB) insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, no
 		return 0, err
 	}
 	if err := stampVersion(ctx, tx, id); err != nil {
-		return 0, err
-	}
-	if err := refuseDangling(ctx, tx, t, nil); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -321,6 +328,14 @@ func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t, old *uptime.Targe
 	if err := db.refuseCycle(ctx, tx, t); err != nil {
 		return err
 	}
+	if err := updateTargetRow(ctx, tx, t, old); err != nil {
+		return err
+	}
+	return refuseDangling(ctx, tx, t, old)
+}
+
+// updateTargetRow writes t over the rows of t.ID, its references unchecked.
+func updateTargetRow(ctx context.Context, tx *sql.Tx, t, old *uptime.Target) error {
 	spec, err := encodeSpec(t)
 	if err != nil {
 		return err
@@ -336,10 +351,10 @@ func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t, old *uptime.Targe
 		t.ID, t.Name, t.Kind, spec, t.Paused, t.UpdatedAt.UnixMilli()); err != nil {
 		return dbErr(err)
 	}
-	if err := writeLabels(ctx, tx, t.ID, t.Labels); err != nil {
-		return err
+	if !maps.Equal(t.Labels, old.Labels) {
+		return writeLabels(ctx, tx, t.ID, t.Labels)
 	}
-	return refuseDangling(ctx, tx, t, old)
+	return nil
 }
 
 // refuseDangling returns a *uptime.ValidationError naming each channel or
@@ -597,12 +612,27 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
 	}
+	if err := db.deleteTargetRows(ctx, tx, id); err != nil {
+		return fmt.Errorf("delete target %q: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+	}
+	db.days.clear() // its series' kept sums go: a component's id may be given again
+	return nil
+}
+
+// deleteTargetRows removes target id, its state, its incidents and all its
+// history, and leaves its tombstone in the feed. Its pending deliveries
+// become skipped with reason "target deleted". The caller clears db.days
+// once the transaction commits.
+func (db *DB) deleteTargetRows(ctx context.Context, tx *sql.Tx, id int64) error {
 	// Its pending alerts have no one left to speak of; the delivery log and
 	// the events stay.
 	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $1, reason = $2, finished_at = $3,
 		lease_until = 0 WHERE target_id = $4 AND status = $5`, string(uptime.DeliverySkipped),
 		ReasonTargetDeleted, db.stamp().UnixMilli(), id, string(uptime.DeliveryPending)); err != nil {
-		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+		return dbErr(err)
 	}
 	// Explicit deletes rather than trusting ON DELETE CASCADE alone: the
 	// cascade depends on the foreign_keys pragma of whoever connects.
@@ -620,17 +650,10 @@ func (db *DB) DeleteTarget(ctx context.Context, name string) error {
 		`DELETE FROM targets WHERE id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return fmt.Errorf("delete target %q: %w", name, dbErr(err))
+			return dbErr(err)
 		}
 	}
-	if err := db.buryTarget(ctx, tx, id); err != nil {
-		return fmt.Errorf("delete target %q: %w", name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("delete target %q: %w", name, dbErr(err))
-	}
-	db.days.clear() // its series' kept sums go: a component's id may be given again
-	return nil
+	return db.buryTarget(ctx, tx, id)
 }
 
 // msTime and timeMS convert between time.Time and the stored Unix

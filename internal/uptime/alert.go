@@ -34,8 +34,11 @@ type Channel struct {
 	MatchLabels    map[string]string `json:"match_labels,omitempty"`
 	GroupWait      GroupWait         `json:"group_wait"`
 	RepeatInterval Duration          `json:"repeat_interval,omitempty"`
-	CreatedAt      time.Time         `json:"created_at,omitzero"`
-	UpdatedAt      time.Time         `json:"updated_at,omitzero"`
+	// Owner is the sync owner whose channels POST /api/v1/sync manages
+	// (what the owner label is to a target); empty for none.
+	Owner     string    `json:"owner,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // GroupWait is how long a channel's first opening waits for others to join
@@ -148,6 +151,9 @@ func (c *Channel) Validate() error {
 		if !labelKeyRE.MatchString(k) {
 			v.Add("match_labels", fmt.Sprintf("label name %q is not valid", k))
 		}
+	}
+	if c.Owner != "" && !ValidName(c.Owner) {
+		v.Add("owner", "must match [a-z0-9][a-z0-9._-]{0,62}, or be left out")
 	}
 	return v.Err()
 }

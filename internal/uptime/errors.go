@@ -57,6 +57,21 @@ func (e *ValidationError) Merge(err error) bool {
 	return true
 }
 
+// MergeUnder is Merge with each field put under prefix: a problem with
+// "url" merged under "targets[3]" is one with "targets[3].url".
+func (e *ValidationError) MergeUnder(prefix string, err error) bool {
+	var v *ValidationError
+	if err != nil && !errors.As(err, &v) {
+		return false
+	}
+	if v != nil {
+		for _, f := range v.Errors {
+			e.Add(prefix+"."+f.Field, f.Problem)
+		}
+	}
+	return true
+}
+
 // Err returns e when it holds a problem and nil otherwise, so that a
 // validator can end with `return v.Err()`.
 func (e *ValidationError) Err() error {

@@ -137,3 +137,59 @@ func flatten(prefix string, b json.RawMessage, out map[string]json.RawMessage) e
 	out[prefix] = b
 	return nil
 }
+
+// Sync is one declarative sync of an owner's targets and channels: after
+// it, the targets labelled owner=Owner are exactly Targets and the
+// channels of Owner exactly Channels (when Prune; without it none is
+// deleted). A kind whose Sync flag is false is left alone.
+type Sync struct {
+	Owner         string
+	DryRun, Prune bool
+
+	SyncTargets bool
+	Targets     []Target // normalised and validated, labelled owner=Owner
+	// PrepareTarget is called inside the sync's transaction for each
+	// target before anything is written, with the stored target of that
+	// name (nil when there is none), to keep secrets sent back as "***"
+	// and validate what is left. A *ValidationError it returns is
+	// reported under the entry's index.
+	PrepareTarget func(t, old *Target) error
+
+	SyncChannels   bool
+	Channels       []Channel // normalised, Owner set
+	PrepareChannel func(c, old *Channel) error
+}
+
+// SyncResult is what a sync did (or would do) to each object it touched:
+// Old is nil for one created, New nil for one deleted, and Changed is
+// false for one left as it was.
+type SyncResult struct {
+	Targets  []Synced[Target]
+	Channels []Synced[Channel]
+}
+
+// Synced is one object of a sync, before and after.
+type Synced[T any] struct {
+	Name     string
+	Old, New *T
+	Changed  bool
+}
+
+// ForeignError is a sync's refusal to take over objects that exist but
+// are not the owner's: each entry names one, by its place in the request.
+// It wraps ErrConflict.
+type ForeignError struct{ Errors []FieldError }
+
+func (e *ForeignError) Error() string {
+	var b strings.Builder
+	b.WriteString("owned by another: ")
+	for i, f := range e.Errors {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field + ": " + f.Problem)
+	}
+	return b.String()
+}
+
+func (e *ForeignError) Unwrap() error { return ErrConflict }
