@@ -27,6 +27,11 @@ const maxBodyBytes = 1 << 20
 // reads the body, at most maxBodyBytes. A larger body is a 413, a wrong
 // media type a 415, an empty body a 400.
 func readBody(w http.ResponseWriter, r *http.Request, accept ...string) ([]byte, error) {
+	return readBodyUpTo(w, r, maxBodyBytes, accept...)
+}
+
+// readBodyUpTo is readBody with a cap of limit bytes.
+func readBodyUpTo(w http.ResponseWriter, r *http.Request, limit int64, accept ...string) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || !slices.Contains(accept, mt) {
@@ -39,12 +44,12 @@ func readBody(w http.ResponseWriter, r *http.Request, accept ...string) ([]byte,
 		}
 		return nil, e
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return nil, newHTTPError(http.StatusRequestEntityTooLarge, "the request body is too large",
-				uptime.FieldError{Field: "body", Problem: fmt.Sprintf("must be at most %d bytes (1 MiB)", maxBodyBytes)})
+				uptime.FieldError{Field: "body", Problem: fmt.Sprintf("must be at most %d bytes (%d MiB)", limit, limit>>20)})
 		}
 		return nil, newHTTPError(http.StatusBadRequest, "the request body could not be read",
 			uptime.FieldError{Field: "body", Problem: "could not be read"})

@@ -183,6 +183,12 @@ func (f *fakeStore) CreateTarget(ctx context.Context, t *uptime.Target) error {
 	return nil
 }
 
+// Sync is the real store's alone: the sync endpoint is tested against a
+// real SQLite store in cmd/lookout.
+func (f *fakeStore) Sync(ctx context.Context, s uptime.Sync) (uptime.SyncResult, error) {
+	return uptime.SyncResult{}, errors.New("the fake store does not sync")
+}
+
 func (f *fakeStore) PutTarget(ctx context.Context, t *uptime.Target) (created, changed bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -196,6 +196,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Latency": latencyView{}, "TrendBucket": trendBucket{}, "Trend": trendResponse{},
 		"TrendRow": trendRow{}, "Trends": trendsResponse{}, "Summary": summary{},
 		"Cluster": clusterView{}, "Instance": instanceView{},
+		"SyncReport": uptime.SyncReport{}, "SyncDiff": uptime.SyncDiff{}, "SyncChange": uptime.SyncChange{},
+		"FieldChange": uptime.FieldChange{},
 	}
 	resolve := func(s any) map[string]any {
 		m, _ := s.(map[string]any)

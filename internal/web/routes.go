@@ -66,6 +66,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/targets/{name}/components/{component}/trend", s.handleComponentTrend)
 			r.Get("/targets/{name}/uptime", s.handleTargetUptime)
 			r.Get("/targets/{name}/trend", s.handleTargetTrend)
+			r.Post("/sync", s.handleSync)
 			r.Get("/trends", s.handleTrends)
 			r.Get("/summary", s.handleSummary)
 			r.Get("/cluster", s.handleCluster)

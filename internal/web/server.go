@@ -47,6 +47,13 @@ type Store interface {
 	// target or component gives uptime.ErrNotFound.
 	ComponentHistory(ctx context.Context, targetID int64, name string, from, to time.Time, limit int) ([]uptime.ComponentPoint, error)
 
+	// Sync makes an owner's targets and channels the lists of s in one
+	// transaction (rolled back on a dry run) and returns what it did to
+	// each. A name owned by another is an *uptime.ForeignError; an entry
+	// that does not validate or names what does not exist, an
+	// *uptime.ValidationError under "targets[i]" or "channels[i]".
+	Sync(ctx context.Context, s uptime.Sync) (uptime.SyncResult, error)
+
 	// CreateChannel inserts c and sets its CreatedAt and UpdatedAt. It
 	// returns an error wrapping uptime.ErrConflict when the name is taken.
 	CreateChannel(ctx context.Context, c *uptime.Channel) error
