@@ -29,7 +29,7 @@ type served struct {
 // serveInProcess runs serve on a free loopback port with a fresh SQLite
 // database, logging JSON at debug level to a buffer, and waits until it
 // listens.
-func serveInProcess(t *testing.T, timeouts httpTimeouts) *served {
+func serveInProcess(t testing.TB, timeouts httpTimeouts) *served {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.Addr = "127.0.0.1:0"
@@ -76,7 +76,7 @@ func serveInProcess(t *testing.T, timeouts httpTimeouts) *served {
 	return sv
 }
 
-func (sv *served) do(t *testing.T, method, path, body string) (int, []byte) {
+func (sv *served) do(t testing.TB, method, path, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, sv.base+path, strings.NewReader(body))
 	if err != nil {

@@ -189,3 +189,39 @@ func TestSyncEndpoint(t *testing.T) {
 		t.Errorf("after pruning team-a: %d %s; want handmade alone", code, b)
 	}
 }
+
+// BenchmarkSync10k measures POST /api/v1/sync of 10,000 targets against a
+// real SQLite store: into an empty Lookout, and again with no change.
+func BenchmarkSync10k(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"owner": "bench", "targets": [`)
+	for i := range 10000 {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, `{"name": "svc-%05d", "url": "http://127.0.0.1:9/health/%d", "interval": "30s", "labels": {"team": "t%d"}}`, i, i, i%10)
+	}
+	sb.WriteString(`]}`)
+	body := sb.String()
+	for _, run := range []struct {
+		name  string
+		again bool
+	}{{"create", false}, {"unchanged", true}} {
+		b.Run(run.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				sv := serveInProcess(b, defaultHTTPTimeouts)
+				if run.again {
+					sv.do(b, http.MethodPost, "/api/v1/sync", body)
+				}
+				b.StartTimer()
+				if code, out := sv.do(b, http.MethodPost, "/api/v1/sync", body); code != http.StatusOK {
+					b.Fatalf("sync: %d %.300s", code, out)
+				}
+				b.StopTimer()
+				_ = sv.stop()
+				b.StartTimer()
+			}
+		})
+	}
+}

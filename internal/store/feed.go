@@ -22,17 +22,6 @@ func nextVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return v, dbErr(err)
 }
 
-// stampVersion marks target id as changed, inside the transaction that
-// changes it.
-func stampVersion(ctx context.Context, tx *sql.Tx, id int64) error {
-	v, err := nextVersion(ctx, tx)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE targets SET version = $2 WHERE id = $1`, id, v)
-	return dbErr(err)
-}
-
 // buryTarget leaves a tombstone for target id, inside the transaction that
 // deletes it.
 func (db *DB) buryTarget(ctx context.Context, tx *sql.Tx, id int64) error {

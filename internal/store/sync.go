@@ -123,12 +123,26 @@ func (db *DB) syncTargets(ctx context.Context, tx *sql.Tx, s uptime.Sync, now ti
 		}
 	}
 	written := make([]int, 0, len(ts)) // indexes of the targets written
+	// Every target the sync writes takes one feed version: the scheduler
+	// sees them all at once, when the transaction commits.
+	var version int64
+	stamp := func() (int64, error) {
+		var err error
+		if version == 0 {
+			version, err = nextVersion(ctx, tx)
+		}
+		return version, err
+	}
 	for i := range ts {
 		t := &ts[i]
 		o, ok := owned[t.Name]
 		switch {
 		case !ok:
-			id, err := insertTargetRow(ctx, tx, t, now)
+			v, err := stamp()
+			if err != nil {
+				return nil, false, err
+			}
+			id, err := insertTargetRow(ctx, tx, t, now, v)
 			if err != nil {
 				return nil, false, fmt.Errorf("create target %q: %w", t.Name, err)
 			}
@@ -140,7 +154,11 @@ func (db *DB) syncTargets(ctx context.Context, tx *sql.Tx, s uptime.Sync, now ti
 			out = append(out, uptime.Synced[uptime.Target]{Name: t.Name, Old: &o, New: t})
 		default:
 			t.ID, t.CreatedAt, t.UpdatedAt = o.ID, o.CreatedAt, now
-			if err := updateTargetRow(ctx, tx, t, &o); err != nil {
+			v, err := stamp()
+			if err != nil {
+				return nil, false, err
+			}
+			if err := updateTargetRow(ctx, tx, t, &o, v); err != nil {
 				return nil, false, fmt.Errorf("update target %q: %w", t.Name, err)
 			}
 			out = append(out, uptime.Synced[uptime.Target]{Name: t.Name, Old: &o, New: t, Changed: true})

@@ -274,33 +274,35 @@ func (db *DB) insertTarget(ctx context.Context, tx *sql.Tx, t *uptime.Target, no
 	if err := db.refuseCycle(ctx, tx, t); err != nil {
 		return 0, err
 	}
-	id, err := insertTargetRow(ctx, tx, t, now)
+	v, err := nextVersion(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	id, err := insertTargetRow(ctx, tx, t, now, v)
 	if err != nil {
 		return 0, err
 	}
 	return id, refuseDangling(ctx, tx, t, nil)
 }
 
-// insertTargetRow writes a new target's rows, its references unchecked.
-func insertTargetRow(ctx context.Context, tx *sql.Tx, t *uptime.Target, now time.Time) (int64, error) {
+// insertTargetRow writes a new target's rows at feed version v (of
+// nextVersion, in tx), its references unchecked.
+func insertTargetRow(ctx context.Context, tx *sql.Tx, t *uptime.Target, now time.Time, v int64) (int64, error) {
 	spec, err := encodeSpec(t)
 	if err != nil {
 		return 0, err
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO targets (name, kind, spec, paused, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
-		t.Name, t.Kind, spec, t.Paused, now.UnixMilli()).Scan(&id)
+	err = tx.QueryRowContext(ctx, `INSERT INTO targets (name, kind, spec, paused, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id`,
+		t.Name, t.Kind, spec, t.Paused, now.UnixMilli(), v).Scan(&id)
 	if err != nil {
 		return 0, dbErr(err)
 	}
-	if err := writeLabels(ctx, tx, id, t.Labels); err != nil {
+	if err := insertLabels(ctx, tx, id, t.Labels); err != nil {
 		return 0, err
 	}
 	if err := notePause(ctx, tx, id, false, t.Paused, now); err != nil {
-		return 0, err
-	}
-	if err := stampVersion(ctx, tx, id); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -328,14 +330,19 @@ func (db *DB) updateTarget(ctx context.Context, tx *sql.Tx, t, old *uptime.Targe
 	if err := db.refuseCycle(ctx, tx, t); err != nil {
 		return err
 	}
-	if err := updateTargetRow(ctx, tx, t, old); err != nil {
+	v, err := nextVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := updateTargetRow(ctx, tx, t, old, v); err != nil {
 		return err
 	}
 	return refuseDangling(ctx, tx, t, old)
 }
 
-// updateTargetRow writes t over the rows of t.ID, its references unchecked.
-func updateTargetRow(ctx context.Context, tx *sql.Tx, t, old *uptime.Target) error {
+// updateTargetRow writes t over the rows of t.ID at feed version v (of
+// nextVersion, in tx), its references unchecked.
+func updateTargetRow(ctx context.Context, tx *sql.Tx, t, old *uptime.Target, v int64) error {
 	spec, err := encodeSpec(t)
 	if err != nil {
 		return err
@@ -343,12 +350,9 @@ func updateTargetRow(ctx context.Context, tx *sql.Tx, t, old *uptime.Target) err
 	if err := notePause(ctx, tx, t.ID, old.Paused, t.Paused, t.UpdatedAt); err != nil {
 		return err
 	}
-	if err := stampVersion(ctx, tx, t.ID); err != nil {
-		return err
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE targets
-		SET name = $2, kind = $3, spec = $4, paused = $5, updated_at = $6 WHERE id = $1`,
-		t.ID, t.Name, t.Kind, spec, t.Paused, t.UpdatedAt.UnixMilli()); err != nil {
+		SET name = $2, kind = $3, spec = $4, paused = $5, updated_at = $6, version = $7 WHERE id = $1`,
+		t.ID, t.Name, t.Kind, spec, t.Paused, t.UpdatedAt.UnixMilli(), v); err != nil {
 		return dbErr(err)
 	}
 	if !maps.Equal(t.Labels, old.Labels) {
@@ -434,13 +438,26 @@ func writeLabels(ctx context.Context, tx *sql.Tx, id int64, labels map[string]st
 	if _, err := tx.ExecContext(ctx, `DELETE FROM target_labels WHERE target_id = $1`, id); err != nil {
 		return dbErr(err)
 	}
-	for k, v := range labels {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO target_labels (target_id, key, value)
-			VALUES ($1, $2, $3)`, id, k, v); err != nil {
-			return dbErr(err)
-		}
+	return insertLabels(ctx, tx, id, labels)
+}
+
+// insertLabels adds a target's labels to target_labels, in one statement.
+func insertLabels(ctx context.Context, tx *sql.Tx, id int64, labels map[string]string) error {
+	if len(labels) == 0 {
+		return nil
 	}
-	return nil
+	var q strings.Builder
+	q.WriteString(`INSERT INTO target_labels (target_id, key, value) VALUES `)
+	args := []any{id}
+	for k, v := range labels {
+		if len(args) > 1 {
+			q.WriteString(", ")
+		}
+		args = append(args, k, v)
+		fmt.Fprintf(&q, "($1, $%d, $%d)", len(args)-1, len(args))
+	}
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return dbErr(err)
 }
 
 // GetTarget returns the named target with its current state (the zero
