@@ -3,6 +3,7 @@
 //	lookout [serve]            run the monitor, API and dashboard
 //	lookout migrate            bring the database schema up to date and exit
 //	lookout check URL          probe once and print the result
+//	lookout apply -f FILE      make an owner's targets and channels what FILE says
 //	lookout bench              measure throughput against a loopback target farm
 //	lookout version            print the version
 package main
@@ -49,6 +50,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runCheck(ctx, args, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
+	case "apply":
+		return runApply(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lookout", buildVersion())
 		return exitOK
@@ -69,6 +72,8 @@ Commands:
   serve      run the monitor, its API and dashboard (the default)
   migrate    bring the database schema up to date and exit
   check URL  probe URL once and print the result (exit 0 up, 1 degraded, 2 down, 3 unknown)
+  apply      make an owner's targets and channels on a server what a file says
+             (lookout apply -f targets.yaml --dry-run shows the plan)
   bench      measure check throughput against a loopback target farm
   version    print the version
 
