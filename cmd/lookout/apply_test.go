@@ -1,9 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lookout/lookout/internal/uptime"
 )
 
 // applyFileCases are the parser's table: a file and either the JSON it
@@ -173,4 +184,323 @@ func FuzzApplyFile(f *testing.F) {
 			t.Fatalf("%q: the request does not encode: %v", b, err)
 		}
 	})
+}
+
+// planReport is a dry run's report of one of each change, sensitive and
+// unset values included.
+func planReport() *uptime.SyncReport {
+	return &uptime.SyncReport{
+		Owner: "team-a", DryRun: true, Prune: true,
+		Targets: &uptime.SyncDiff{
+			Created: []string{"api"},
+			Changed: []uptime.SyncChange{{Name: "web", Fields: []uptime.FieldChange{
+				{Field: "http.headers.Authorization", Old: json.RawMessage(`"***"`), New: json.RawMessage(`"***"`), Sensitive: true},
+				{Field: "interval", Old: json.RawMessage(`"30s"`), New: json.RawMessage(`"10s"`)},
+				{Field: "labels.env", New: json.RawMessage(`"prod"`)},
+				{Field: "labels.team", Old: json.RawMessage(`"web"`)},
+				{Field: "tls_expiry_warn", Old: json.RawMessage(`[21, 7, 1]`), New: json.RawMessage(`[30,7]`)},
+			}}},
+			Deleted:   []string{"old"},
+			Unchanged: []string{"a", "b", "c", "d", "e", "f"},
+		},
+		Channels: &uptime.SyncDiff{
+			Created:   []string{"ops-slack"},
+			Unchanged: []string{"pager"},
+		},
+	}
+}
+
+func TestApplyPlanDryRun(t *testing.T) {
+	var b strings.Builder
+	printPlan(&b, planReport())
+	want := `Lookout will sync owner "team-a" (dry run: nothing is applied):
+
+  + target api
+  ~ target web
+      http.headers.Authorization: (sensitive value changed)
+      interval: "30s" → "10s"
+      labels.env: (unset) → "prod"
+      labels.team: "web" → (unset)
+      tls_expiry_warn: [21,7,1] → [30,7]
+  - target old
+  + channel ops-slack
+
+Plan: 2 to create, 1 to change, 1 to delete, 7 unchanged.
+`
+	if b.String() != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestApplyPlanApplied(t *testing.T) {
+	r := planReport()
+	r.DryRun, r.Prune = false, false
+	r.Targets.Deleted = nil
+	var b strings.Builder
+	printPlan(&b, r)
+	want := `Lookout synced owner "team-a":
+
+  + target api
+  ~ target web
+      http.headers.Authorization: (sensitive value changed)
+      interval: "30s" → "10s"
+      labels.env: (unset) → "prod"
+      labels.team: "web" → (unset)
+      tls_expiry_warn: [21,7,1] → [30,7]
+  + channel ops-slack
+
+Applied: 2 created, 1 changed, 7 unchanged.
+`
+	if b.String() != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestApplyPlanNoChanges(t *testing.T) {
+	for _, tc := range []struct {
+		r    uptime.SyncReport
+		want string
+	}{
+		{uptime.SyncReport{Owner: "team-a", Targets: &uptime.SyncDiff{Unchanged: []string{"a", "b"}}, Channels: &uptime.SyncDiff{Unchanged: []string{"c"}}},
+			`No changes: the file matches owner "team-a"'s 3 targets and channels.` + "\n"},
+		{uptime.SyncReport{Owner: "x", DryRun: true, Prune: true, Targets: &uptime.SyncDiff{Unchanged: []string{"a"}}},
+			`No changes: the file matches owner "x"'s 1 target.` + "\n"},
+		{uptime.SyncReport{Owner: "x", Channels: &uptime.SyncDiff{}},
+			`No changes: the file matches owner "x"'s 0 channels.` + "\n"},
+	} {
+		var b strings.Builder
+		printPlan(&b, &tc.r)
+		if b.String() != tc.want {
+			t.Errorf("got %q, want %q", b.String(), tc.want)
+		}
+	}
+}
+
+// syncCall is what a test server saw of one POST /api/v1/sync.
+type syncCall struct {
+	method, path, contentType, auth string
+	body                            map[string]json.RawMessage
+}
+
+// syncServer answers POST /api/v1/sync with status, contentType and body,
+// and records the request it got.
+func syncServer(t *testing.T, status int, contentType, body string) (*httptest.Server, *syncCall) {
+	t.Helper()
+	call := &syncCall{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		call.method, call.path = r.Method, r.URL.Path
+		call.contentType, call.auth = r.Header.Get("Content-Type"), r.Header.Get("Authorization")
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &call.body); err != nil {
+			t.Errorf("the request body is not a JSON object: %v\n%s", err, b)
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, call
+}
+
+// runApplyTest runs `lookout apply` with args, the environment vars and
+// stdin, and returns its exit code, stdout and stderr.
+func runApplyTest(t *testing.T, vars map[string]string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := runApply(context.Background(), args, env(vars), strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writeApplyFile writes a file of targets for a test and returns its path.
+func writeApplyFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "targets.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// body fields of a recorded request, as the JSON text sent.
+func (c *syncCall) field(name string) string {
+	v, ok := c.body[name]
+	if !ok {
+		return "absent"
+	}
+	return string(v)
+}
+
+func TestApplySendsTheFileAndPrintsThePlan(t *testing.T) {
+	rep, _ := json.Marshal(planReport())
+	srv, call := syncServer(t, http.StatusOK, "application/json", string(rep))
+	file := writeApplyFile(t, "owner: team-a\ntargets:\n  - name: api\n    url: https://api.test\n    interval: 10s\n")
+	vars := map[string]string{"LOOKOUT_SERVER": srv.URL + "/", "LOOKOUT_API_TOKEN": "s3cret"}
+
+	code, out, errs := runApplyTest(t, vars, "", "-f", file, "--dry-run")
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if call.method != http.MethodPost || call.path != "/api/v1/sync" || call.contentType != "application/json" || call.auth != "Bearer s3cret" {
+		t.Errorf("request %s %s, Content-Type %q, Authorization %q", call.method, call.path, call.contentType, call.auth)
+	}
+	for name, want := range map[string]string{
+		"owner":    `"team-a"`,
+		"prune":    "false",
+		"dry_run":  "true",
+		"targets":  `[{"interval":"10s","name":"api","url":"https://api.test"}]`,
+		"channels": "absent",
+	} {
+		if got := call.field(name); got != want {
+			t.Errorf("request %s = %s, want %s", name, got, want)
+		}
+	}
+	if !strings.HasPrefix(out, `Lookout will sync owner "team-a" (dry run: nothing is applied):`) ||
+		!strings.Contains(out, "\n      labels.env: (unset) → \"prod\"\n") ||
+		!strings.HasSuffix(out, "\nPlan: 2 to create, 1 to change, 1 to delete, 7 unchanged.\n") {
+		t.Errorf("stdout:\n%s", out)
+	}
+
+	code, _, _ = runApplyTest(t, vars, "", "-f", file, "--dry-run", "--detailed-exitcode")
+	if code != 2 {
+		t.Errorf("--detailed-exitcode with changes: exit %d, want 2", code)
+	}
+}
+
+func TestApplyOwnerFlagPruneAndStdin(t *testing.T) {
+	srv, call := syncServer(t, http.StatusOK, "application/json",
+		`{"owner":"team-b","dry_run":false,"prune":true,"targets":{"created":[],"changed":[],"deleted":[],"unchanged":["a","b"]},"channels":{"created":[],"changed":[],"deleted":[],"unchanged":[]}}`)
+	code, out, errs := runApplyTest(t, nil, "owner: team-a\ntargets: []\nchannels: []\n",
+		"-f", "-", "--owner", "team-b", "--prune", "--server", srv.URL, "--detailed-exitcode")
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	for name, want := range map[string]string{"owner": `"team-b"`, "prune": "true", "dry_run": "false", "targets": "[]", "channels": "[]"} {
+		if got := call.field(name); got != want {
+			t.Errorf("request %s = %s, want %s", name, got, want)
+		}
+	}
+	if call.auth != "" {
+		t.Errorf("Authorization %q sent without LOOKOUT_API_TOKEN", call.auth)
+	}
+	if want := "No changes: the file matches owner \"team-b\"'s 2 targets and channels.\n"; out != want {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+}
+
+func TestApplyServerErrors(t *testing.T) {
+	file := writeApplyFile(t, "- name: api\n  url: https://api.test\n")
+	for _, tc := range []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		stderr      string
+	}{
+		{"bad request", 400, "application/problem+json",
+			`{"type":"about:blank","title":"Bad Request","status":400,"detail":"the request has invalid fields","errors":[{"field":"targets[3].url","problem":"is required"},{"field":"targets[4].interval","problem":"must be at least 1s"}]}`,
+			"lookout apply: Bad Request: the request has invalid fields\n  targets[3].url: is required\n  targets[4].interval: must be at least 1s\n"},
+		{"unauthorized", 401, "application/problem+json",
+			`{"type":"about:blank","title":"Unauthorized","status":401,"detail":"a valid API token is required"}`,
+			"lookout apply: Unauthorized: a valid API token is required\n  set LOOKOUT_API_TOKEN to an API token of the server at SERVER\n"},
+		{"forbidden", 403, "application/problem+json",
+			`{"type":"about:blank","title":"Forbidden","status":403,"detail":"this token is read-only"}`,
+			"lookout apply: Forbidden: this token is read-only\n  the token in LOOKOUT_API_TOKEN may not change targets: use one that may\n"},
+		{"conflict", 409, "application/problem+json",
+			`{"type":"about:blank","title":"Conflict","status":409,"detail":"target \"api\" belongs to owner \"team-b\""}`,
+			"lookout apply: Conflict: target \"api\" belongs to owner \"team-b\"\n"},
+		{"not a lookout", 404, "text/plain", "404 page not found\n",
+			"lookout apply: SERVER answered 404 Not Found: 404 page not found\n  the server at SERVER has no /api/v1/sync: upgrade it, or check --server\n"},
+		{"not a report", 200, "text/html", "<html>hello</html>",
+			"lookout apply: SERVER answered with something other than a sync report (invalid character '<' looking for beginning of value); is it a Lookout server?\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := syncServer(t, tc.status, tc.contentType, tc.body)
+			code, out, errs := runApplyTest(t, map[string]string{"LOOKOUT_API_TOKEN": "t"}, "", "-f", file, "--owner", "team-a", "--server", srv.URL, "--detailed-exitcode")
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if want := strings.ReplaceAll(tc.stderr, "SERVER", srv.URL); errs != want {
+				t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
+			}
+		})
+	}
+}
+
+func TestApplyUnreachableServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + ln.Addr().String()
+	ln.Close()
+	file := writeApplyFile(t, "owner: a\ntargets: []\n")
+	code, out, errs := runApplyTest(t, map[string]string{"LOOKOUT_SERVER": addr}, "", "-f", file)
+	if code != 1 || out != "" {
+		t.Errorf("exit %d, stdout %q; want 1 and nothing", code, out)
+	}
+	if want := "is Lookout running at " + addr + "? set --server or LOOKOUT_SERVER\n"; !strings.HasPrefix(errs, "lookout apply: cannot reach Lookout at "+addr+": ") || !strings.HasSuffix(errs, want) {
+		t.Errorf("stderr %q, want it to end %q", errs, want)
+	}
+}
+
+func TestApplyTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(srv.Close)
+	file := writeApplyFile(t, "owner: a\ntargets: []\n")
+	code, _, errs := runApplyTest(t, nil, "", "-f", file, "--server", srv.URL, "--timeout", "50ms")
+	want := "lookout apply: no answer from Lookout at " + srv.URL + " in time: context deadline exceeded; raise --timeout\n" +
+		"  the server may still apply the sync: run lookout apply --dry-run to see where it stands\n"
+	if code != 1 || errs != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and:\n%s", code, errs, want)
+	}
+}
+
+func TestApplyUsageAndFileErrors(t *testing.T) {
+	noOwner := writeApplyFile(t, "targets: []\n")
+	bad := writeApplyFile(t, "targets: []\nchanels: []\n")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no file", []string{"--owner", "a"}, 3, "lookout apply: give the file with -f FILE, or -f - to read it from stdin\n"},
+		{"no owner", []string{"-f", noOwner}, 3, "lookout apply: set --owner or owner: in the file\n"},
+		{"bad flag", []string{"-f", noOwner, "--purge"}, 3, "flag provided but not defined: -purge\n"},
+		{"stray argument", []string{"-f", noOwner, "extra"}, 3, "lookout apply: unexpected argument \"extra\"; give the file with -f FILE\n"},
+		{"bad server", []string{"-f", noOwner, "--owner", "a", "--server", "localhost:8080"}, 3, "lookout apply: --server \"localhost:8080\" must be an http(s) URL such as http://127.0.0.1:8080\n"},
+		{"missing file", []string{"-f", noOwner + ".nope", "--owner", "a"}, 1, "no such file or directory\n"},
+		{"bad file", []string{"-f", bad, "--owner", "a"}, 1, "lookout apply: " + bad + `: unknown key "chanels" at the top of the file: it may hold only owner, targets and channels` + "\n"},
+		{"empty stdin", []string{"-f", "-", "--owner", "a"}, 1, "lookout apply: stdin: the file is empty: list targets in it, or write targets: [] to delete every target of the owner\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runApplyTest(t, nil, "", tc.args...)
+			if code != tc.code || out != "" {
+				t.Errorf("exit %d, stdout %q; want %d and nothing", code, out, tc.code)
+			}
+			if !strings.Contains(errs, tc.stderr) {
+				t.Errorf("stderr %q, want it to hold %q", errs, tc.stderr)
+			}
+		})
+	}
+}
+
+func TestApplyIsACommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"apply", "--help"}, env(nil), &out, &errb); code != 0 || !strings.Contains(errb.String(), "Usage: lookout apply -f FILE") {
+		t.Errorf("lookout apply --help: exit %d, stderr %q", code, errb.String())
+	}
+	usage(&out)
+	if !strings.Contains(out.String(), "\n  apply ") {
+		t.Errorf("usage does not list apply:\n%s", out.String())
+	}
 }
