@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout/lookout/internal/notify"
+	"github.com/lookout/lookout/internal/probe"
 	"github.com/lookout/lookout/internal/uptime"
 )
 
@@ -502,5 +504,76 @@ func TestApplyIsACommand(t *testing.T) {
 	usage(&out)
 	if !strings.Contains(out.String(), "\n  apply ") {
 		t.Errorf("usage does not list apply:\n%s", out.String())
+	}
+}
+
+// TestApplyExamples: every file under examples/ parses, and each of its
+// targets and channels decodes without unknown fields and passes the
+// checks the server makes of one, its references to others in the file
+// included, so that the examples cannot drift from the API.
+func TestApplyExamples(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	validTarget := validator(probe.New(probe.Options{}))
+	dispatcher := notify.New(nil, notify.Config{})
+	strict := func(b json.RawMessage, v any) error {
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.DisallowUnknownFields()
+		return d.Decode(v)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := parseApplyFile(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Owner == "" || len(f.Targets) == 0 {
+				t.Errorf("owner %q and %d targets: an example names its owner and lists targets", f.Owner, len(f.Targets))
+			}
+			channels := map[string]bool{}
+			for i, raw := range f.Channels {
+				var c uptime.Channel
+				if err := strict(raw, &c); err != nil {
+					t.Errorf("channels[%d]: %v", i, err)
+					continue
+				}
+				c.Normalize()
+				if err := c.Validate(); err != nil {
+					t.Errorf("channels[%d]: %v", i, err)
+				}
+				if err := dispatcher.Validate(&c); err != nil {
+					t.Errorf("channels[%d]: %v", i, err)
+				}
+				channels[c.Name] = true
+			}
+			targets := map[string]bool{}
+			var all []uptime.Target
+			for i, raw := range f.Targets {
+				var tg uptime.Target
+				if err := strict(raw, &tg); err != nil {
+					t.Errorf("targets[%d]: %v", i, err)
+					continue
+				}
+				tg.Normalize()
+				if err := validTarget(&tg); err != nil {
+					t.Errorf("targets[%d] (%s): %v", i, tg.Name, err)
+				}
+				targets[tg.Name] = true
+				all = append(all, tg)
+			}
+			for _, tg := range all {
+				for _, ref := range tg.References(nil) {
+					if ref.Channel && !channels[ref.Name] || !ref.Channel && !targets[ref.Name] {
+						t.Errorf("target %s: %s names %q, which the file does not define", tg.Name, ref.Field, ref.Name)
+					}
+				}
+			}
+		})
 	}
 }
