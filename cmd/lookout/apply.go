@@ -505,7 +505,8 @@ func postSync(ctx context.Context, base, token string, req syncRequest) (*uptime
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(r)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(r)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("no answer from Lookout at %s in time: %w; raise --timeout", shown, context.DeadlineExceeded)
@@ -524,6 +525,9 @@ func postSync(ctx context.Context, base, token string, req syncRequest) (*uptime
 		var rep uptime.SyncReport
 		if err := json.Unmarshal(b, &rep); err != nil {
 			return nil, fmt.Errorf("%s answered with something other than a sync report (%v); is it a Lookout server?", shown, err)
+		}
+		if rep.Owner != req.Owner {
+			return nil, fmt.Errorf("%s answered with a report on owner %q, not %q; is it a Lookout server?", shown, rep.Owner, req.Owner)
 		}
 		return &rep, nil
 	}
@@ -555,6 +559,10 @@ func problemError(resp *http.Response, b []byte, shown string) error {
 		fmt.Fprintf(&msg, "\n  set LOOKOUT_API_TOKEN to an API token of the server at %s", shown)
 	case http.StatusForbidden:
 		msg.WriteString("\n  the token in LOOKOUT_API_TOKEN may not change targets: use one that may")
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if loc, err := resp.Location(); err == nil {
+			fmt.Fprintf(&msg, "\n  it redirects to %s: set --server to %s://%s", uptime.RedactURL(loc.String()), loc.Scheme, loc.Host)
+		}
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
 		fmt.Fprintf(&msg, "\n  the server at %s has no /api/v1/sync: upgrade it, or check --server", shown)
 	}

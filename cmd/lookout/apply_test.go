@@ -412,6 +412,8 @@ func TestApplyServerErrors(t *testing.T) {
 			"lookout apply: Conflict: target \"api\" belongs to owner \"team-b\"\n"},
 		{"not a lookout", 404, "text/plain", "404 page not found\n",
 			"lookout apply: SERVER answered 404 Not Found: 404 page not found\n  the server at SERVER has no /api/v1/sync: upgrade it, or check --server\n"},
+		{"another owner's report", 200, "application/json", `{"owner":"team-b","targets":{"unchanged":["a"]}}`,
+			"lookout apply: SERVER answered with a report on owner \"team-b\", not \"team-a\"; is it a Lookout server?\n"},
 		{"not a report", 200, "text/html", "<html>hello</html>",
 			"lookout apply: SERVER answered with something other than a sync report (invalid character '<' looking for beginning of value); is it a Lookout server?\n"},
 	} {
@@ -428,6 +430,19 @@ func TestApplyServerErrors(t *testing.T) {
 				t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
 			}
 		})
+	}
+}
+
+func TestApplyRedirect(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://lookout.example.test/api/v1/sync", http.StatusMovedPermanently)
+	}))
+	t.Cleanup(srv.Close)
+	file := writeApplyFile(t, "owner: a\ntargets: []\n")
+	code, _, errs := runApplyTest(t, nil, "", "-f", file, "--server", srv.URL)
+	want := "lookout apply: " + srv.URL + " answered 301 Moved Permanently\n  it redirects to https://lookout.example.test/api/v1/sync: set --server to https://lookout.example.test\n"
+	if code != 1 || errs != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and:\n%s", code, errs, want)
 	}
 }
 
