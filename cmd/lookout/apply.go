@@ -81,6 +81,9 @@ func parseApplyFile(b []byte) (applyFile, error) {
 				return applyFile{}, err
 			}
 		}
+		if f.Targets == nil && f.Channels == nil {
+			return applyFile{}, errors.New("the file has neither targets: nor channels:, so there is nothing to sync; write targets: [] to delete every target of the owner")
+		}
 		return f, nil
 	default:
 		return applyFile{}, fmt.Errorf("the file holds %s: it must hold an object with owner, targets and channels, or a list of targets", describe(v))

@@ -101,6 +101,8 @@ channels:
 	{name: "duplicate key", in: "targets:\n  - name: a\n    name: b\n", err: `line 3: targets[0].name appears twice; keep one`},
 	{name: "duplicate json key", in: `{"targets": [{"labels": {"a": "1", "a": "2"}, "url": "\/"}]}`, err: `targets[0].labels.a appears twice; keep one`},
 	{name: "empty file", in: "", err: "the file is empty"},
+	{name: "only an owner", in: "owner: team-a\n", err: "the file has neither targets: nor channels:, so there is nothing to sync"},
+	{name: "empty object", in: "{}", err: "the file has neither targets: nor channels:"},
 	{name: "only a comment", in: "# nothing yet\n", err: "the file is empty"},
 	{name: "garbage", in: "targets: [unclosed\n", err: "not valid YAML or JSON: yaml: line 1: did not find expected ',' or ']'"},
 	{name: "binary garbage", in: "\x00\x01\xff", err: "not valid YAML or JSON"},
