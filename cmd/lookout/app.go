@@ -208,6 +208,27 @@ func (a *app) init(ctx context.Context, cfg config, log *slog.Logger, onStart fu
 		ValidateMaintenance: notify.ValidateMaintenance,
 		Cluster:             a.cluster,
 	}, storeAPI{a.db}, checker{a}, a.notify)
+	return a.syncConfig(ctx, cfg, log)
+}
+
+// syncConfig makes the targets and channels of owner "config" those the
+// config file lists, through the API's own sync, before anything is
+// served: the scheduler picks them up from the change feed.
+func (a *app) syncConfig(ctx context.Context, cfg config, log *slog.Logger) error {
+	body, ok, err := cfg.declared()
+	if err != nil || !ok {
+		return err
+	}
+	rep, err := a.web.Sync(ctx, body)
+	if err != nil {
+		return fmt.Errorf("sync the targets and channels of the config file (owner %q): %w", configOwner, err)
+	}
+	for kind, d := range map[string]*uptime.SyncDiff{"targets": rep.Targets, "channels": rep.Channels} {
+		if d != nil {
+			log.Info("config file synced", "kind", kind, "owner", configOwner, "created", len(d.Created),
+				"changed", len(d.Changed), "deleted", len(d.Deleted), "unchanged", len(d.Unchanged))
+		}
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,6 +64,46 @@ type config struct {
 	InstanceID     string        `yaml:"instance_id"`
 	LeaseTTL       time.Duration `yaml:"lease_ttl"`
 	LeaseHeartbeat time.Duration `yaml:"lease_heartbeat"`
+
+	// Targets and Channels are the file's own, as written: synced at
+	// start as owner "config", the way `lookout apply` syncs a file. A
+	// kind the file leaves out is left alone. They have no flag.
+	Targets  yaml.Node `yaml:"targets"`
+	Channels yaml.Node `yaml:"channels"`
+}
+
+// configOwner is the sync owner of the targets and channels a config file
+// declares.
+const configOwner = "config"
+
+// declared returns the sync request of the targets and channels the config
+// file lists, or ok false when it lists neither.
+func (c *config) declared() (body []byte, ok bool, err error) {
+	req := syncRequest{Owner: configOwner, Prune: true}
+	for _, kind := range []struct {
+		node *yaml.Node
+		path string
+		what string
+		dst  *[]json.RawMessage
+	}{{&c.Targets, "targets", "a target", &req.Targets}, {&c.Channels, "channels", "a channel", &req.Channels}} {
+		if kind.node.Kind == 0 {
+			continue
+		}
+		conv := yamlConverter{}
+		v, err := conv.value(kind.node, kind.path, 0)
+		if err == nil {
+			*kind.dst, err = objectList(v, kind.path, kind.what)
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("config: %w", err)
+		}
+		ok = true
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	body, err = json.Marshal(req)
+	return body, true, err
 }
 
 // burnRule is the setting of one burn-rate alert: "LONG,SHORT,FACTOR"

@@ -27,13 +27,16 @@ type served struct {
 }
 
 // serveInProcess runs serve on a free loopback port with a fresh SQLite
-// database, logging JSON at debug level to a buffer, and waits until it
-// listens.
-func serveInProcess(t testing.TB, timeouts httpTimeouts) *served {
+// database (unless a tweak of the config says otherwise), logging JSON at
+// debug level to a buffer, and waits until it listens.
+func serveInProcess(t testing.TB, timeouts httpTimeouts, tweaks ...func(*config)) *served {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DB = filepath.Join(t.TempDir(), "lookout.db")
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
 	sv := &served{logs: &testkit.LogBuffer{}}
 	log := testkit.JSONLogger(sv.logs)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -223,5 +228,90 @@ func BenchmarkSync10k(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// The targets and channels of a config file are synced at start as owner
+// "config": created, then changed and pruned when the file changes, and a
+// bad one stops the start, named.
+func TestConfigFileTargets(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer up.Close()
+	dir := t.TempDir()
+	file, db := filepath.Join(dir, "lookout.yaml"), filepath.Join(dir, "lookout.db")
+	load := func(yaml string) config {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(strings.ReplaceAll(yaml, "UP", up.URL)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, err := loadConfig("serve", []string{"--config", file}, env(nil), io.Discard)
+		if err != nil {
+			t.Fatalf("load config: %v", err)
+		}
+		cfg.Addr, cfg.DB = "127.0.0.1:0", db
+		return cfg
+	}
+	serve := func(cfg config) *served {
+		return serveInProcess(t, defaultHTTPTimeouts, func(c *config) { *c = cfg })
+	}
+
+	sv := serve(load(`
+workers: 8
+channels:
+  - name: ops
+    kind: webhook
+    url: https://hooks.example.com/lookout
+targets:
+  - name: web
+    url: UP/health
+    interval: 1s
+    timeout: 500ms
+    depends_on: [db]
+    channels: [ops]
+  - name: db
+    url: UP/health
+    interval: 1s
+    timeout: 500ms
+`))
+	code, b := sv.do(t, http.MethodGet, "/api/v1/targets/web", "")
+	if code != http.StatusOK || !strings.Contains(string(b), `"owner":"config"`) {
+		t.Fatalf("GET web: %d %s; want the config's target, labelled owner=config", code, b)
+	}
+	testkit.WaitFor(t, func() bool {
+		code, b := sv.do(t, http.MethodGet, "/api/v1/targets/db/results?limit=1", "")
+		return code == http.StatusOK && strings.Contains(string(b), `"status":"up"`)
+	}, func() string { return "the config's target db was never checked" })
+	if !strings.Contains(sv.logs.String(), `"msg":"config file synced","kind":"targets","owner":"config","created":2`) {
+		t.Errorf("no log line of the targets created:\n%s", sv.logs)
+	}
+	if err := sv.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	sv = serve(load(`
+channels:
+  - name: ops
+    kind: webhook
+    url: https://hooks.example.com/lookout
+targets:
+  - name: web
+    url: UP/health
+    interval: 2s
+    channels: [ops]
+`))
+	if code, _ := sv.do(t, http.MethodGet, "/api/v1/targets/db", ""); code != http.StatusNotFound {
+		t.Errorf("db, gone from the file, is still there: GET %d", code)
+	}
+	if code, b := sv.do(t, http.MethodGet, "/api/v1/targets/web", ""); code != http.StatusOK || !strings.Contains(string(b), `"interval":"2s"`) {
+		t.Errorf("web after its interval changed in the file: %d %s", code, b)
+	}
+	if err := sv.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := load("targets:\n  - name: web\n    url: ftp://nowhere\n")
+	err := serveWith(context.Background(), cfg, slog.New(slog.DiscardHandler), defaultHTTPTimeouts)
+	if err == nil || !strings.Contains(err.Error(), "targets[0].url") || !strings.Contains(err.Error(), `owner "config"`) {
+		t.Errorf("serve with a bad target in its config file: %v; want an error naming targets[0].url", err)
 	}
 }
