@@ -315,3 +315,48 @@ targets:
 		t.Errorf("serve with a bad target in its config file: %v; want an error naming targets[0].url", err)
 	}
 }
+
+// lookout apply against a real Lookout: the plan, the apply, a no-change
+// re-apply, and --detailed-exitcode on a change.
+func TestApplyAgainstServer(t *testing.T) {
+	sv := serveInProcess(t, defaultHTTPTimeouts)
+	file := filepath.Join(t.TempDir(), "targets.yaml")
+	apply := func(yaml string, args ...string) (int, string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut strings.Builder
+		code := runApply(context.Background(), append([]string{"-f", file, "--server", sv.base}, args...),
+			env(nil), strings.NewReader(""), &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	const first = `owner: team-a
+targets:
+  - name: web
+    url: https://web.example.com/health
+    depends_on: [db]
+  - name: db
+    url: https://db.example.com/health
+`
+	if code, out := apply(first, "--dry-run", "--detailed-exitcode"); code != 2 || !strings.Contains(out, "+ target web") {
+		t.Errorf("dry run of a new file: exit %d\n%s\nwant 2 and the plan", code, out)
+	}
+	if code, _ := sv.do(t, http.MethodGet, "/api/v1/targets/web", ""); code != http.StatusNotFound {
+		t.Errorf("a dry run created web: GET %d", code)
+	}
+	if code, out := apply(first); code != 0 || !strings.Contains(out, "Applied: 2 created") {
+		t.Errorf("apply: exit %d\n%s", code, out)
+	}
+	if code, out := apply(first, "--detailed-exitcode"); code != 0 || !strings.Contains(out, "No changes") {
+		t.Errorf("re-apply of the same file: exit %d\n%s\nwant 0 and no changes", code, out)
+	}
+	changed := strings.Replace(first, "    depends_on: [db]\n", "    interval: 10s\n", 1)
+	code, out := apply(changed, "--dry-run", "--detailed-exitcode", "--prune")
+	if code != 2 || !strings.Contains(out, "~ target web") || !strings.Contains(out, `interval: "30s" → "10s"`) {
+		t.Errorf("dry run of a change: exit %d\n%s", code, out)
+	}
+	if code, out := apply("owner: team-a\ntargets:\n  - name: web\n    url: ftp://x\n"); code != 1 || !strings.Contains(out, "targets[0].url") {
+		t.Errorf("apply of a bad target: exit %d\n%s\nwant 1 naming targets[0].url", code, out)
+	}
+}
