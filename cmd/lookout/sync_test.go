@@ -168,10 +168,12 @@ func TestSyncEndpoint(t *testing.T) {
 	for body, field := range map[string]string{
 		`{"targets": []}`:                    "owner",
 		`{"owner": "Team A", "targets": []}`: "owner",
-		`{"owner": "x", "targets": [{"name": "a", "labels": {"owner": "y"}}]}`:           "targets[0].labels.owner",
-		`{"owner": "x", "targets": [{"name": "a", "url": "https://e.com", "bogus": 1}]}`: "targets[0].bogus",
-		`{"owner": "x", "channels": [{"name": "c", "kind": "pager"}]}`:                   "channels[0].kind",
-		`{"owner": "x", "targets": {}}`:                                                  "targets",
+		`{"owner": "x", "targets": [{"name": "a", "labels": {"owner": "y"}}]}`:            "targets[0].labels.owner",
+		`{"owner": "x", "targets": [{"name": "a", "url": "https://e.com", "bogus": 1}]}`:  "targets[0].bogus",
+		`{"owner": "x", "channels": [{"name": "c", "kind": "pager"}]}`:                    "channels[0].kind",
+		`{"owner": "x", "targets": [{"name": "a", "url": "https://e.com", "Name": "b"}]}`: "targets[0].name",
+		`{"owner": "x", "owner": "y", "targets": []}`:                                     "owner",
+		`{"owner": "x", "targets": {}}`:                                                   "targets",
 	} {
 		_, p := sv.syncAs(t, body, http.StatusBadRequest)
 		if !slices.Contains(p.fields(), field) {

@@ -28,9 +28,16 @@ func duplicateMember(b []byte, t reflect.Type) (field, problem string) {
 	return field, problem
 }
 
+var syncEntryType = reflect.TypeFor[syncEntry]()
+
 // walkMembers reads one value from d, whose JSON path is path and whose Go
 // type is t (nil when unknown), and reports its first duplicate member.
 func walkMembers(d *json.Decoder, t reflect.Type, path string) (field, problem string, err error) {
+	if t == syncEntryType {
+		// Kept as sent, to be decoded (and checked) on its own later.
+		var skip json.RawMessage
+		return "", "", d.Decode(&skip)
+	}
 	tok, err := d.Token()
 	if err != nil {
 		return "", "", err

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,8 +23,18 @@ type syncRequest struct {
 	Owner    string            `json:"owner"`
 	Prune    *bool             `json:"prune"`
 	DryRun   bool              `json:"dry_run"`
-	Targets  []json.RawMessage `json:"targets"`
-	Channels []json.RawMessage `json:"channels"`
+	Targets  []syncEntry `json:"targets"`
+	Channels []syncEntry `json:"channels"`
+}
+
+// syncEntry is one target or channel of a sync as sent, decoded (and
+// checked for members sent twice) on its own, so that a problem is named
+// under its index.
+type syncEntry []byte
+
+func (e *syncEntry) UnmarshalJSON(b []byte) error {
+	*e = append((*e)[:0], b...)
+	return nil
 }
 
 // handleSync makes the targets labelled owner=<owner> (and, when sent,
