@@ -343,7 +343,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	// password that came from elsewhere.
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.String("config", "", "YAML file with settings (keys as the flags, with _ for -) (env LOOKOUT_CONFIG)")
+	fs.String("config", "", "YAML file with settings (keys as the flags, with _ for -), and targets and channels synced at start as owner config (env LOOKOUT_CONFIG)")
 	for _, s := range settings {
 		env := s.env
 		if s.secret {
