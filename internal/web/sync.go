@@ -20,9 +20,9 @@ const maxSyncBodyBytes = 32 << 20
 // exactly the list. Entries are decoded one by one, so that a problem is
 // reported under the entry's index.
 type syncRequest struct {
-	Owner    string            `json:"owner"`
-	Prune    *bool             `json:"prune"`
-	DryRun   bool              `json:"dry_run"`
+	Owner    string      `json:"owner"`
+	Prune    *bool       `json:"prune"`
+	DryRun   bool        `json:"dry_run"`
 	Targets  []syncEntry `json:"targets"`
 	Channels []syncEntry `json:"channels"`
 }
