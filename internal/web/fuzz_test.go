@@ -1,12 +1,14 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lookout/lookout/internal/uptime"
 )
@@ -76,4 +78,44 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// FuzzSync feeds sync bodies to the decoding and validation in front of
+// the store: never a panic, every refusal a validation error, and what is
+// accepted is the owner's, once per name, each entry valid.
+func FuzzSync(f *testing.F) {
+	for _, s := range []string{
+		`{"owner":"team-a","targets":[{"name":"a","url":"http://x"},{"name":"b","url":"http://y","depends_on":["a"]}]}`,
+		`{"owner":"team-a","prune":false,"dry_run":true,"targets":[],"channels":[{"name":"ops","kind":"webhook","url":"https://h.example.com"}]}`,
+		`{"owner":"x","targets":[{"name":"a","url":"http://x","labels":{"owner":"y"}}]}`,
+		`{"owner":"x","targets":[{"name":"a","url":"http://x"},{"name":"a","url":"http://x"}]}`,
+		`{"owner":"x","targets":[{"name":"a","url":"http://x","name":"b"}]}`,
+		`{"owner":"x","owner":"y"}`, `{"owner":""}`, `{"targets":null}`, `[]`, `null`, `{"owner":"x","targets":{}}`, "",
+	} {
+		f.Add([]byte(s))
+	}
+	s := New(Config{Validate: testValidate, ValidateMaintenance: testValidateMaintenance},
+		newFakeStore(time.Now), &fakeScheduler{}, &fakeNotifier{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rep, err := s.Sync(context.Background(), b)
+		var verr *uptime.ValidationError
+		if err != nil {
+			if !errors.As(err, &verr) {
+				t.Fatalf("refused with %T %v, want a validation error", err, err)
+			}
+			return
+		}
+		if !uptime.ValidName(rep.Owner) {
+			t.Fatalf("accepted owner %q", rep.Owner)
+		}
+		if rep.Targets != nil {
+			seen := map[string]bool{}
+			for _, name := range rep.Targets.Created {
+				if seen[name] {
+					t.Fatalf("%q accepted twice", name)
+				}
+				seen[name] = true
+			}
+		}
+	})
 }
