@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -47,6 +48,9 @@ func (db *DB) Sync(ctx context.Context, s uptime.Sync) (uptime.SyncResult, error
 		if res.Targets, deleted, err = db.syncTargets(ctx, tx, s, now); err != nil {
 			return uptime.SyncResult{}, fmt.Errorf("sync %q: %w", s.Owner, err)
 		}
+	}
+	if err := refuseDeletedChannelsInUse(ctx, tx, res.Channels); err != nil {
+		return uptime.SyncResult{}, fmt.Errorf("sync %q: %w", s.Owner, err)
 	}
 	if s.DryRun {
 		return res, nil
@@ -317,4 +321,46 @@ func foreignTargets(ctx context.Context, tx *sql.Tx, owned map[string]uptime.Tar
 		}
 	}
 	return out, dbErr(rows.Err())
+}
+
+// refuseDeletedChannelsInUse returns a *uptime.ValidationError on
+// "channels" for each channel the sync deletes that a target still names
+// once the sync's own target writes are done: its alerts would go nowhere.
+func refuseDeletedChannelsInUse(ctx context.Context, tx *sql.Tx, synced []uptime.Synced[uptime.Channel]) error {
+	var v uptime.ValidationError
+	for _, c := range synced {
+		if c.New != nil {
+			continue
+		}
+		// The spec's JSON holds the name quoted; decoding tells a channel
+		// from a label or a URL that happens to hold the same text.
+		rows, err := tx.QueryContext(ctx, `SELECT name, spec FROM targets WHERE spec LIKE $1 ORDER BY name`,
+			`%"`+c.Name+`"%`)
+		if err != nil {
+			return dbErr(err)
+		}
+		var users []string
+		for rows.Next() {
+			var name, spec string
+			if err := rows.Scan(&name, &spec); err != nil {
+				rows.Close()
+				return dbErr(err)
+			}
+			var t struct {
+				Channels []string `json:"channels"`
+			}
+			if json.Unmarshal([]byte(spec), &t) == nil && slices.Contains(t.Channels, c.Name) {
+				users = append(users, name)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr(err)
+		}
+		if len(users) > 0 {
+			v.Add("channels", fmt.Sprintf("the sync deletes channel %q, which targets still name (%s): keep the channel, or take it out of their channels",
+				c.Name, strings.Join(users, ", ")))
+		}
+	}
+	return v.Err()
 }

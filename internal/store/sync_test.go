@@ -94,6 +94,24 @@ func TestSync(t *testing.T) {
 			t.Errorf("an unchanged target was written: updated_at %v", sn.Target.UpdatedAt)
 		}
 
+		// A channel a target still names is not pruned; taken out of the
+		// target in the same sync, it is.
+		_, err = e.Sync(bg, uptime.Sync{Owner: "team-a", Prune: true, SyncChannels: true, Channels: []uptime.Channel{}})
+		var verr *uptime.ValidationError
+		if !errors.As(err, &verr) || len(verr.Errors) != 1 || verr.Errors[0].Field != "channels" {
+			t.Errorf("pruning a channel web names: %v, want a validation error on channels", err)
+		}
+		if _, err := e.GetChannel(bg, "ops"); err != nil {
+			t.Errorf("the refused prune deleted the channel: %v", err)
+		}
+		dry := s
+		dry.DryRun, dry.Channels = true, []uptime.Channel{}
+		dry.Targets = slices.Clone(s.Targets)
+		dry.Targets[0].Channels = nil
+		res, err = e.Sync(bg, dry)
+		fatalIf(t, err, "dropping the channel and its use at once")
+		wantDiff(t, "channel and its use dropped at once", res.Channels, nil, nil, []string{"ops"}, nil)
+
 		// Without prune nothing is deleted; a changed entry is updated.
 		db2 := owned("team-a", "db")
 		db2.Interval = uptime.Duration(10 * time.Second)
