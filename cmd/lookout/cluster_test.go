@@ -44,12 +44,12 @@ func newClusterApp(dsn, id string, tweak ...func(*config)) (*app, error) {
 func TestInstanceIDInUse(t *testing.T) {
 	t.Parallel()
 	dsn := testkit.MigratedPostgresDSN(t, migrateTo)
-	short := func(c *config) { c.LeaseTTL, c.LeaseHeartbeat = 300*time.Millisecond, 100*time.Millisecond }
-	live := clusterApp(t, dsn, "x", short)
+	leases := func(c *config) { c.LeaseTTL, c.LeaseHeartbeat = 1500*time.Millisecond, 250*time.Millisecond }
+	live := clusterApp(t, dsn, "x", leases)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); live.member.Run(ctx, live.sched.Sync) }()
-	if a, err := newClusterApp(dsn, "x", short); !errors.Is(err, store.ErrInstanceInUse) {
+	if a, err := newClusterApp(dsn, "x", leases); !errors.Is(err, store.ErrInstanceInUse) {
 		if a != nil {
 			a.db.Close()
 		}
@@ -59,7 +59,7 @@ func TestInstanceIDInUse(t *testing.T) {
 	// takes over, with the shards it held.
 	stop()
 	<-done
-	next := clusterApp(t, dsn, "x", short)
+	next := clusterApp(t, dsn, "x", leases)
 	if n := next.member.Status().Held; n != uptime.Shards {
 		t.Errorf("the process taking the id over holds %d shards, want the %d its predecessor held", n, uptime.Shards)
 	}

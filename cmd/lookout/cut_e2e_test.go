@@ -155,7 +155,7 @@ func TestDatabaseCutUnderLoad(t *testing.T) {
 	farm := newFarmRecorder(t)
 	const targets = 60
 	flags := func(id string) []string {
-		return []string{"--instance-id", id, "--lease-ttl", "600ms", "--lease-heartbeat", "150ms"}
+		return []string{"--instance-id", id, "--lease-ttl", "1s", "--lease-heartbeat", "200ms"}
 	}
 	in1 := start(t, bin, u.String(), flags("c1")...)
 	for i := range targets {
@@ -189,7 +189,7 @@ func TestDatabaseCutUnderLoad(t *testing.T) {
 		testkit.WaitFor(t, func() bool { return in.ready(t) == http.StatusServiceUnavailable },
 			func() string { return "readiness to fail during the cut\n" + logs() })
 	}
-	// Checks go on, their results held: three seconds more, five lease
+	// Checks go on, their results held: three seconds more, three lease
 	// times.
 	testkit.WaitFor(t, func() bool { return time.Since(cutAt) > 3*time.Second }, testkit.Waiting("the cut to last"))
 	during := hits(cutAt.Add(time.Second), time.Now())
