@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,36 +79,11 @@ func (db *DB) syncTargets(ctx context.Context, tx *sql.Tx, s uptime.Sync, now ti
 	if err != nil {
 		return nil, false, err
 	}
-	var (
-		verr  uptime.ValidationError
-		ferr  uptime.ForeignError
-		given = make(map[string]bool, len(s.Targets))
-	)
-	ts := make([]uptime.Target, len(s.Targets))
-	copy(ts, s.Targets)
-	for i := range ts {
-		t := &ts[i]
-		given[t.Name] = true
-		if foreign[t.Name] {
-			ferr.Errors = append(ferr.Errors, uptime.FieldError{Field: fmt.Sprintf("targets[%d].name", i),
-				Problem: fmt.Sprintf("target %q exists and is not labelled %s=%s: delete it, or label it so to hand it to this sync",
-					t.Name, uptime.OwnerLabel, s.Owner)})
-			continue
-		}
-		var old *uptime.Target
-		if o, ok := owned[t.Name]; ok {
-			old = &o
-		}
-		if s.PrepareTarget != nil {
-			if err := s.PrepareTarget(t, old); !verr.MergeUnder(fmt.Sprintf("targets[%d]", i), err) {
-				return nil, false, err
-			}
-		}
-	}
-	if len(ferr.Errors) > 0 {
-		return nil, false, &ferr
-	}
-	if err := verr.Err(); err != nil {
+	ts := slices.Clone(s.Targets)
+	given, err := prepareEntries("targets", ts, func(t *uptime.Target) string { return t.Name }, owned, foreign,
+		"target %q exists and is not labelled "+uptime.OwnerLabel+"="+s.Owner+": delete it, or label it so to hand it to this sync",
+		s.PrepareTarget)
+	if err != nil {
 		return nil, false, err
 	}
 
@@ -169,6 +145,7 @@ func (db *DB) syncTargets(ctx context.Context, tx *sql.Tx, s uptime.Sync, now ti
 			written = append(written, i)
 		}
 	}
+	var verr uptime.ValidationError
 	for _, i := range written {
 		t := &ts[i]
 		var old *uptime.Target
@@ -205,36 +182,11 @@ func (db *DB) syncChannels(ctx context.Context, tx *sql.Tx, s uptime.Sync, now t
 			foreign[c.Name] = true
 		}
 	}
-	var (
-		verr  uptime.ValidationError
-		ferr  uptime.ForeignError
-		given = map[string]bool{}
-	)
-	cs := make([]uptime.Channel, len(s.Channels))
-	copy(cs, s.Channels)
-	for i := range cs {
-		c := &cs[i]
-		given[c.Name] = true
-		if foreign[c.Name] {
-			ferr.Errors = append(ferr.Errors, uptime.FieldError{Field: fmt.Sprintf("channels[%d].name", i),
-				Problem: fmt.Sprintf("channel %q exists and its owner is not %q: delete it, or set its owner to hand it to this sync",
-					c.Name, s.Owner)})
-			continue
-		}
-		var old *uptime.Channel
-		if o, ok := owned[c.Name]; ok {
-			old = &o
-		}
-		if s.PrepareChannel != nil {
-			if err := s.PrepareChannel(c, old); !verr.MergeUnder(fmt.Sprintf("channels[%d]", i), err) {
-				return nil, err
-			}
-		}
-	}
-	if len(ferr.Errors) > 0 {
-		return nil, &ferr
-	}
-	if err := verr.Err(); err != nil {
+	cs := slices.Clone(s.Channels)
+	given, err := prepareEntries("channels", cs, func(c *uptime.Channel) string { return c.Name }, owned, foreign,
+		"channel %q exists and its owner is not "+strconv.Quote(s.Owner)+": delete it, or set its owner to hand it to this sync",
+		s.PrepareChannel)
+	if err != nil {
 		return nil, err
 	}
 	var out []uptime.Synced[uptime.Channel]
@@ -273,6 +225,45 @@ func (db *DB) syncChannels(ctx context.Context, tx *sql.Tx, s uptime.Sync, now t
 	}
 	slices.SortFunc(out, func(a, b uptime.Synced[uptime.Channel]) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// prepareEntries runs prepare (when set) on each entry of a sync's list,
+// named kind in errors, with the stored object of its name that the owner
+// has (nil when none), and returns the names given. An entry naming an
+// object not the owner's is an *uptime.ForeignError with foreignProblem
+// (a format taking the name); problems prepare finds are one
+// *uptime.ValidationError, each under the entry's index.
+func prepareEntries[T any](kind string, entries []T, nameOf func(*T) string, owned map[string]T,
+	foreign map[string]bool, foreignProblem string, prepare func(x, old *T) error) (map[string]bool, error) {
+	var (
+		verr  uptime.ValidationError
+		ferr  uptime.ForeignError
+		given = make(map[string]bool, len(entries))
+	)
+	for i := range entries {
+		x := &entries[i]
+		name := nameOf(x)
+		given[name] = true
+		if foreign[name] {
+			ferr.Errors = append(ferr.Errors, uptime.FieldError{Field: fmt.Sprintf("%s[%d].name", kind, i),
+				Problem: fmt.Sprintf(foreignProblem, name)})
+			continue
+		}
+		if prepare == nil {
+			continue
+		}
+		var old *T
+		if o, ok := owned[name]; ok {
+			old = &o
+		}
+		if err := prepare(x, old); !verr.MergeUnder(fmt.Sprintf("%s[%d]", kind, i), err) {
+			return nil, err
+		}
+	}
+	if len(ferr.Errors) > 0 {
+		return nil, &ferr
+	}
+	return given, verr.Err()
 }
 
 // ownedTargets reads the targets labelled owner=owner, by name.
