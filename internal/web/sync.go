@@ -80,33 +80,21 @@ func (s *Server) Sync(ctx context.Context, body []byte) (uptime.SyncReport, erro
 	// A target that does not say whether it is paused keeps its state, so
 	// that a re-apply does not resume what someone paused by hand.
 	keepPaused := map[string]bool{}
-	firstAt := map[string]int{}
-	for i, raw := range req.Targets {
-		at := fmt.Sprintf("targets[%d]", i)
-		t, err := decodeTarget(raw)
-		if !v.MergeUnder(at, err) {
-			return uptime.SyncReport{}, err
-		}
-		if err != nil {
-			continue
-		}
-		if j, dup := firstAt[t.Name]; dup && t.Name != "" {
-			v.Add(at+".name", fmt.Sprintf("%q is listed twice (also targets[%d])", t.Name, j))
-			continue
-		}
-		firstAt[t.Name] = i
-		if o, ok := t.Labels[uptime.OwnerLabel]; ok && o != req.Owner {
-			v.Add(at+".labels."+uptime.OwnerLabel, fmt.Sprintf("is %q; the sync labels its targets %s=%s: leave it out", o, uptime.OwnerLabel, req.Owner))
-			continue
-		}
-		t.Labels[uptime.OwnerLabel] = req.Owner
-		// Validated here too, so that one answer lists every entry's
-		// problems; again once its stored secrets are back in place.
-		if err := s.validate(&t); !v.MergeUnder(at, err) {
-			return uptime.SyncReport{}, err
-		}
-		keepPaused[t.Name] = !sentMembers(raw)("paused")
-		sync.Targets = append(sync.Targets, t)
+	var err error
+	sync.Targets, err = decodeEntries(&v, "targets", req.Targets, decodeTarget,
+		func(t *uptime.Target) string { return t.Name },
+		func(t *uptime.Target, raw []byte) error {
+			if o, ok := t.Labels[uptime.OwnerLabel]; ok && o != req.Owner {
+				return uptime.Invalid("labels."+uptime.OwnerLabel, fmt.Sprintf("is %q; the sync labels its targets %s=%s: leave it out", o, uptime.OwnerLabel, req.Owner))
+			}
+			t.Labels[uptime.OwnerLabel] = req.Owner
+			keepPaused[t.Name] = !sentMembers(raw)("paused")
+			// Validated here too, so that one answer lists every entry's
+			// problems; again once its stored secrets are back in place.
+			return s.validate(t)
+		})
+	if err != nil {
+		return uptime.SyncReport{}, err
 	}
 	sync.PrepareTarget = func(t, old *uptime.Target) error {
 		if old != nil {
@@ -118,27 +106,17 @@ func (s *Server) Sync(ctx context.Context, body []byte) (uptime.SyncReport, erro
 		return s.validate(t)
 	}
 
-	channelAt := map[string]int{}
-	for i, raw := range req.Channels {
-		at := fmt.Sprintf("channels[%d]", i)
-		c, err := decodeChannel(raw)
-		if !v.MergeUnder(at, err) {
-			return uptime.SyncReport{}, err
-		}
-		if err != nil {
-			continue
-		}
-		if j, dup := channelAt[c.Name]; dup && c.Name != "" {
-			v.Add(at+".name", fmt.Sprintf("%q is listed twice (also channels[%d])", c.Name, j))
-			continue
-		}
-		channelAt[c.Name] = i
-		if c.Owner != "" && c.Owner != req.Owner {
-			v.Add(at+".owner", fmt.Sprintf("is %q; the sync's channels are owner %q's: leave it out", c.Owner, req.Owner))
-			continue
-		}
-		c.Owner = req.Owner
-		sync.Channels = append(sync.Channels, c)
+	sync.Channels, err = decodeEntries(&v, "channels", req.Channels, decodeChannel,
+		func(c *uptime.Channel) string { return c.Name },
+		func(c *uptime.Channel, _ []byte) error {
+			if c.Owner != "" && c.Owner != req.Owner {
+				return uptime.Invalid("owner", fmt.Sprintf("is %q; the sync's channels are owner %q's: leave it out", c.Owner, req.Owner))
+			}
+			c.Owner = req.Owner
+			return nil
+		})
+	if err != nil {
+		return uptime.SyncReport{}, err
 	}
 	sync.PrepareChannel = func(c, old *uptime.Channel) error {
 		if err := keepChannelSecrets(c, old); err != nil {
@@ -166,6 +144,40 @@ func (s *Server) Sync(ctx context.Context, body []byte) (uptime.SyncReport, erro
 		}
 	}
 	return rep, nil
+}
+
+// decodeEntries decodes each entry of a sync's list, named kind, and
+// hands it to adopt; it keeps those that decode, are named once in the
+// list and that adopt takes. Their problems go to v under the entry's
+// index. An error that is not a validation problem is returned as is.
+func decodeEntries[T any](v *uptime.ValidationError, kind string, raws []syncEntry, decode func([]byte) (T, error),
+	nameOf func(*T) string, adopt func(x *T, raw []byte) error) ([]T, error) {
+	var out []T
+	firstAt := map[string]int{}
+	for i, raw := range raws {
+		at := fmt.Sprintf("%s[%d]", kind, i)
+		x, err := decode(raw)
+		if !v.MergeUnder(at, err) {
+			return nil, err
+		}
+		if err != nil {
+			continue
+		}
+		name := nameOf(&x)
+		if j, dup := firstAt[name]; dup && name != "" {
+			v.Add(at+".name", fmt.Sprintf("%q is listed twice (also %s[%d])", name, kind, j))
+			continue
+		}
+		firstAt[name] = i
+		if err := adopt(&x, raw); err != nil {
+			if !v.MergeUnder(at, err) {
+				return nil, err
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // diffOf sorts a sync's objects into the report's lists; form gives an
